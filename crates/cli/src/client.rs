@@ -1,0 +1,268 @@
+//! Commands that talk to a running server: `import`, `registry`, `query`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+/// Where the server is and how to authenticate.
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// Server URL.
+    #[arg(long, env = "SHULV_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// API token (printed by `shulv serve` / `shulv demo`).
+    #[arg(long, env = "SHULV_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl ServerArgs {
+    fn agent(&self) -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    fn auth(&self) -> anyhow::Result<String> {
+        match &self.token {
+            Some(t) => Ok(format!("Bearer {t}")),
+            None => bail!("no API token: pass --token or set SHULV_TOKEN"),
+        }
+    }
+
+    /// POSTs `body` to `path` and returns the status and body text.
+    fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, String)> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let mut response = self
+            .agent()
+            .post(&url)
+            .header("Authorization", self.auth()?)
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .with_context(|| format!("POST {url}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Ok((status, text))
+    }
+}
+
+/// `shulv import FILE`.
+pub fn import(
+    server: &ServerArgs,
+    file: &Path,
+    format: Option<&str>,
+    atomic: bool,
+) -> anyhow::Result<()> {
+    let extension = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let format = format.unwrap_or(match extension.as_str() {
+        "json" => "json",
+        "lp" | "txt" | "line" => "lp",
+        _ => "csv",
+    });
+    let (path, content_type) = match format {
+        "csv" => ("/api/v1/readings/csv", "text/csv"),
+        "json" => ("/api/v1/readings", "application/json"),
+        "lp" => ("/api/v2/write?precision=ns", "text/plain"),
+        other => bail!("unknown format '{other}' (expected csv, lp or json)"),
+    };
+    let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let path = format!("{path}{separator}atomic={atomic}");
+    let (status, text) = server.post(&path, content_type, body)?;
+    match status {
+        204 => {
+            println!("{}: every line stored", file.display());
+            Ok(())
+        }
+        400 => {
+            let report: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            print_refusals(file, &report);
+            bail!("{}: some lines were refused", file.display())
+        }
+        _ => bail!("server answered {status}: {text}"),
+    }
+}
+
+fn print_refusals(file: &Path, report: &Value) {
+    if let Some(accepted) = report.get("accepted") {
+        println!("{}: {accepted} lines stored", file.display());
+    }
+    match report.get("refused").and_then(Value::as_array) {
+        Some(refused) => {
+            for r in refused {
+                println!(
+                    "{}:{}: {}: {}",
+                    file.display(),
+                    r["line"],
+                    r["field"].as_str().unwrap_or(""),
+                    r["message"].as_str().unwrap_or("")
+                );
+            }
+        }
+        None => println!("{report}"),
+    }
+}
+
+/// `shulv registry FILES`.
+pub fn registry(server: &ServerArgs, files: &[PathBuf]) -> anyhow::Result<()> {
+    let file = match files {
+        [one] if one.extension().is_some_and(|e| e == "toml") => {
+            let text = std::fs::read_to_string(one)
+                .with_context(|| format!("reading {}", one.display()))?;
+            shulv_model::RegistryFile::from_toml(&text)
+                .with_context(|| format!("{}", one.display()))?
+        }
+        [] => bail!("give a registry .toml file, or nodes.csv and/or meters.csv"),
+        csvs => {
+            let mut nodes = None;
+            let mut meters = None;
+            for path in csvs {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let header = text.lines().next().unwrap_or("");
+                if header.split(',').any(|c| c.trim() == "carrier") {
+                    meters = Some(text);
+                } else {
+                    nodes = Some(text);
+                }
+            }
+            shulv_model::RegistryFile {
+                nodes: nodes
+                    .as_deref()
+                    .map(shulv_model::parse_nodes_csv)
+                    .transpose()?
+                    .unwrap_or_default(),
+                meters: meters
+                    .as_deref()
+                    .map(shulv_model::parse_meters_csv)
+                    .transpose()?
+                    .unwrap_or_default(),
+            }
+        }
+    };
+    let body = serde_json::to_vec(&file)?;
+    let (status, text) = server.post("/api/v1/registry", "application/json", body)?;
+    if status != 200 {
+        bail!("server answered {status}: {text}");
+    }
+    println!("{text}");
+    Ok(())
+}
+
+/// Arguments of `shulv query`.
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// A meter id.
+    #[arg(long, conflicts_with = "node", required_unless_present = "node")]
+    meter: Option<String>,
+    /// A node id (roll-up of its subtree by carrier).
+    #[arg(long)]
+    node: Option<String>,
+    /// Start: RFC 3339, YYYY-MM-DD[ HH:MM] in the target's time zone, or epoch ms.
+    #[arg(long)]
+    from: String,
+    /// End (exclusive).
+    #[arg(long)]
+    to: String,
+    /// 15m, hour, day, week, month or year.
+    #[arg(long, default_value = "hour")]
+    bucket: String,
+    /// sum, mean, min, max or last.
+    #[arg(long, default_value = "sum")]
+    agg: String,
+    /// Only this carrier (node queries).
+    #[arg(long)]
+    carrier: Option<String>,
+    /// Output: table, csv or json.
+    #[arg(long, default_value = "table")]
+    output: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// `shulv query`.
+pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
+    let server = &args.server;
+    let url = format!("{}/api/v1/query", server.url.trim_end_matches('/'));
+    let mut request = server
+        .agent()
+        .get(&url)
+        .header("Authorization", server.auth()?)
+        .query("from", &args.from)
+        .query("to", &args.to)
+        .query("bucket", &args.bucket)
+        .query("agg", &args.agg);
+    if let Some(m) = &args.meter {
+        request = request.query("meter", m);
+    }
+    if let Some(n) = &args.node {
+        request = request.query("node", n);
+    }
+    if let Some(c) = &args.carrier {
+        request = request.query("carrier", c);
+    }
+    let mut response = request.call().with_context(|| format!("GET {url}"))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string()?;
+    if status != 200 {
+        bail!("server answered {status}: {text}");
+    }
+    let answer: Value = serde_json::from_str(&text)?;
+    match args.output.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
+        "csv" => {
+            println!("carrier,unit,start,value,count");
+            for s in answer["series"].as_array().into_iter().flatten() {
+                for p in s["points"].as_array().into_iter().flatten() {
+                    println!(
+                        "{},{},{},{},{}",
+                        s["carrier"].as_str().unwrap_or(""),
+                        s["unit"].as_str().unwrap_or(""),
+                        p["start"].as_str().unwrap_or(""),
+                        p["value"],
+                        p["count"]
+                    );
+                }
+            }
+        }
+        _ => print_table(&answer),
+    }
+    Ok(())
+}
+
+fn print_table(answer: &Value) {
+    println!(
+        "{} {} · {} · {} · {} → {} ({})",
+        answer["target_kind"].as_str().unwrap_or(""),
+        answer["target"].as_str().unwrap_or(""),
+        answer["aggregate"].as_str().unwrap_or(""),
+        answer["bucket"].as_str().unwrap_or(""),
+        answer["from"].as_str().unwrap_or(""),
+        answer["to"].as_str().unwrap_or(""),
+        answer["timezone"].as_str().unwrap_or("")
+    );
+    for s in answer["series"].as_array().into_iter().flatten() {
+        let meters = s["meters"].as_array().map_or(0, Vec::len);
+        println!(
+            "\n{} [{}] ({} meter{})",
+            s["carrier"].as_str().unwrap_or(""),
+            s["unit"].as_str().unwrap_or(""),
+            meters,
+            if meters == 1 { "" } else { "s" }
+        );
+        for p in s["points"].as_array().into_iter().flatten() {
+            let value = p["value"].as_f64().unwrap_or(f64::NAN);
+            println!("  {:<27} {:>16.3}", p["start"].as_str().unwrap_or(""), value);
+        }
+    }
+}

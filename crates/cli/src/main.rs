@@ -1,0 +1,87 @@
+//! `shulv`: the digital energy-carbon management platform (数字化能碳管理平台) in one binary.
+//!
+//! `shulv demo` starts a server with a realistic industrial park; `shulv serve` starts an empty
+//! one; `import`, `query` and `registry` talk to a running server over HTTP.
+
+mod client;
+mod demo;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "shulv", version, about = "数绿 shulv — digital energy-carbon management platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server over a data directory.
+    Serve(serve::ServeArgs),
+    /// Run the server with the demo industrial park (a year of 15-minute data) loaded.
+    Demo(serve::ServeArgs),
+    /// Send a file of readings (CSV, line protocol or JSON) to a running server.
+    Import {
+        /// The file; `.csv`, `.lp`/`.txt` (line protocol) or `.json`.
+        file: PathBuf,
+        /// Override the format detected from the extension: csv, lp or json.
+        #[arg(long)]
+        format: Option<String>,
+        /// Refuse the whole file if any line is bad.
+        #[arg(long)]
+        atomic: bool,
+        #[command(flatten)]
+        server: client::ServerArgs,
+    },
+    /// Register nodes and meters from a TOML file, or from `nodes.csv` and `meters.csv`.
+    Registry {
+        /// A `.toml` registry file, or one or two CSV files (nodes.csv, meters.csv).
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        server: client::ServerArgs,
+    },
+    /// Query a meter or a node of the tree.
+    Query(client::QueryArgs),
+    /// Check a data directory offline: every rollup recounted from raw points.
+    Verify {
+        /// The data directory (the server must not be running on it).
+        #[arg(long, default_value = "./shulv-data")]
+        data: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHULV_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args, false),
+        Command::Demo(args) => serve::run(args, true),
+        Command::Import {
+            file,
+            format,
+            atomic,
+            server,
+        } => client::import(&server, &file, format.as_deref(), atomic),
+        Command::Registry { files, server } => client::registry(&server, &files),
+        Command::Query(args) => client::query(&args),
+        Command::Verify { data } => serve::verify(&data),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Starts the real `shulv` binary and talks to it over HTTP.
+
+#![allow(dead_code)] // each test file uses a different part of this harness
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running `shulv` process.
+pub struct Server {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// The admin token it printed.
+    pub token: String,
+}
+
+/// A fresh temporary directory under the target dir, removed by the caller's `TempDir`.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let base = std::env::temp_dir().join(format!(
+        "shulv-e2e-{name}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+impl Server {
+    /// Runs `shulv <command> --data DIR --listen 127.0.0.1:0 <extra>` and waits for its banner,
+    /// which prints a new admin token on a fresh data directory.
+    pub fn start(command: &str, data: &Path, extra: &[&str]) -> Server {
+        Self::start_with_token(command, data, extra, None)
+    }
+
+    /// Restarts on an existing data directory, where the server prints no new token.
+    pub fn restart(data: &Path, token: &str) -> Server {
+        Self::start_with_token("serve", data, &[], Some(token))
+    }
+
+    fn start_with_token(command: &str, data: &Path, extra: &[&str], known: Option<&str>) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shulv"))
+            .arg(command)
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("SHULV_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start shulv");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut url = None;
+        let mut token = None;
+        while url.is_none() || token.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(180))
+                .expect("shulv printed its banner");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                url = Some(rest.trim().to_string());
+            }
+            if let Some(rest) = line.split("(shown once, keep it): ").nth(1) {
+                token = Some(rest.trim().to_string());
+            }
+            if line.starts_with("API document:") && token.is_none() {
+                token = known.map(str::to_string);
+                assert!(token.is_some(), "shulv printed no token");
+            }
+        }
+        Server {
+            child,
+            url: url.unwrap(),
+            token: token.unwrap(),
+        }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into()
+    }
+
+    /// POSTs a body; returns status and body text.
+    pub fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, String) {
+        try_post(&self.url, &self.token, path, content_type, body).expect("POST")
+    }
+
+    /// GETs a path with the token; returns status and body text.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut r = Self::agent()
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// GETs JSON, asserting 200.
+    pub fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Kills the process with SIGKILL: no flush, no clean shutdown.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().unwrap();
+    }
+
+    /// Stops the process with SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "shulv exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// POSTs without panicking (for writers racing a kill).
+pub fn try_post(
+    url: &str,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<(u16, String), ureq::Error> {
+    let mut r = Server::agent()
+        .post(format!("{url}{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", content_type)
+        .send(body)?;
+    let status = r.status().as_u16();
+    Ok((status, r.body_mut().read_to_string().unwrap_or_default()))
+}

@@ -1,0 +1,176 @@
+//! Crash safety end to end: several clients write while the server is killed with SIGKILL, 20
+//! times; after every restart each acknowledged point is present with its value, and at the end
+//! every rollup equals a recount from raw points (`shulv verify`) and the day totals served from
+//! rollups equal the sums of the raw 15-minute points.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{try_post, Server};
+use serde_json::Value;
+
+const WRITERS: usize = 3;
+const KILLS: usize = 20;
+const BATCH: usize = 250;
+/// 2025-01-01T00:00:00+08:00 in ms.
+const T0: i64 = 1_735_660_800_000;
+const QUARTER: i64 = 900_000;
+
+fn registry() -> String {
+    let mut s = String::from(
+        "[[node]]\nid = \"site\"\nname = \"站点\"\nkind = \"site\"\n",
+    );
+    for w in 0..WRITERS {
+        s.push_str(&format!(
+            "[[meter]]\nid = \"m{w}\"\nname = \"表{w}\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n"
+        ));
+    }
+    s
+}
+
+/// The value written for point `i` of writer `w` (unique per point, so any stored value can be
+/// checked).
+fn value(w: usize, i: usize) -> f64 {
+    ((w * 1_000_003 + i * 7919) % 100_000) as f64 / 100.0
+}
+
+fn batch(w: usize, start: usize) -> String {
+    (start..start + BATCH)
+        .map(|i| {
+            format!(
+                "e,meter=m{w} value={} {}\n",
+                value(w, i),
+                T0 + i as i64 * QUARTER
+            )
+        })
+        .collect()
+}
+
+/// Writes batches until the server dies; returns how many points were acknowledged in order.
+fn writer(url: String, token: String, w: usize, mut next: usize, stop: Arc<AtomicBool>) -> usize {
+    let mut round = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        // Every fifth batch re-sends an older one: duplicates and late data.
+        let start = if round % 5 == 4 && next >= 2 * BATCH {
+            next - 2 * BATCH
+        } else {
+            next
+        };
+        match try_post(&url, &token, "/write?precision=ms", "text/plain", &batch(w, start)) {
+            Ok((204, _)) => {
+                if start == next {
+                    next += BATCH;
+                }
+            }
+            Ok((status, body)) => panic!("writer {w}: unexpected {status}: {body}"),
+            Err(_) => break, // the server was killed
+        }
+        round += 1;
+    }
+    next
+}
+
+fn check_acknowledged(server: &Server, acked: &[usize]) {
+    for (w, &n) in acked.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let to = T0 + n as i64 * QUARTER;
+        let answer = server.get_json(&format!(
+            "/api/v1/query?meter=m{w}&from={T0}&to={to}&bucket=15m"
+        ));
+        let points: BTreeMap<i64, f64> = answer["series"][0]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["ts"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
+            .collect();
+        for i in 0..n {
+            let ts = T0 + i as i64 * QUARTER;
+            assert_eq!(
+                points.get(&ts).copied(),
+                Some(value(w, i)),
+                "acknowledged point {i} of meter m{w} lost or wrong"
+            );
+        }
+    }
+}
+
+fn day_totals(server: &Server, w: usize, bucket: &str, to: i64) -> BTreeMap<i64, f64> {
+    let answer: Value = server.get_json(&format!(
+        "/api/v1/query?meter=m{w}&from={T0}&to={to}&bucket={bucket}"
+    ));
+    let mut totals = BTreeMap::new();
+    for p in answer["series"][0]["points"].as_array().unwrap() {
+        let ts = p["ts"].as_i64().unwrap();
+        let day = T0 + (ts - T0).div_euclid(86_400_000) * 86_400_000;
+        *totals.entry(day).or_insert(0.0) += p["value"].as_f64().unwrap();
+    }
+    totals
+}
+
+#[test]
+fn acknowledged_writes_survive_sigkill() {
+    let data = common::temp_dir("crash");
+    let first = Server::start("serve", &data, &["--flush-interval-s", "1"]);
+    let token = first.token.clone();
+    let (status, body) = first.post("/api/v1/registry", "application/toml", &registry());
+    assert_eq!(status, 200, "{body}");
+    first.kill();
+
+    let mut acked = vec![0usize; WRITERS];
+    for round in 0..KILLS {
+        let server = Server::restart(&data, &token);
+        check_acknowledged(&server, &acked);
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (url, token, stop) = (server.url.clone(), token.clone(), stop.clone());
+                let next = acked[w];
+                std::thread::spawn(move || writer(url, token, w, next, stop))
+            })
+            .collect();
+        // Kill at a different moment each round, mid-write.
+        std::thread::sleep(Duration::from_millis(150 + (round as u64 * 37) % 400));
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        for (w, h) in handles.into_iter().enumerate() {
+            acked[w] = h.join().unwrap();
+        }
+    }
+    assert!(acked.iter().all(|&n| n > 0), "writers made progress: {acked:?}");
+
+    let server = Server::restart(&data, &token);
+    check_acknowledged(&server, &acked);
+    for (w, &n) in acked.iter().enumerate() {
+        let to = T0 + n as i64 * QUARTER;
+        let from_rollups = day_totals(&server, w, "day", to);
+        let from_raw = day_totals(&server, w, "15m", to);
+        assert_eq!(from_rollups.len(), from_raw.len());
+        for (day, total) in &from_raw {
+            let rolled = from_rollups[day];
+            assert!(
+                (rolled - total).abs() < 1e-6,
+                "meter m{w} day {day}: rollup {rolled} != raw {total}"
+            );
+        }
+    }
+    server.stop();
+    let verify = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(["verify", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "shulv verify: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,0 +1,345 @@
+//! # shulv-demo: a deterministic, realistic Chinese industrial park
+//!
+//! `shulv demo` loads this park: one region (浙江省绍兴市) → one park (数绿示范产业园) → ten
+//! enterprises of different industries → workshops and sites → 157 meters over twelve carriers,
+//! with one year of readings (2025-01-01T00:00+08:00 up to 2026-01-01T00:00+08:00). Every run
+//! yields identical data: all randomness comes from a seeded splitmix64 ([`rng`](crate) module),
+//! seeded by meter and enterprise ids, so one meter's data never depends on another's.
+//!
+//! ## Where the shapes come from
+//!
+//! Load shapes are **derived from real public load data**: PJM East hourly load 2002–2018
+//! (`PJME_MW`). `examples/derive_shapes.rs` reads that file (rows unsorted; hour-ending labels,
+//! shifted to hour-starting; duplicate hours averaged; missing hours skipped; days with fewer
+//! than 20 hours dropped) and writes `data/pjm_shapes.csv` (14 KB), which the crate embeds with
+//! `include_str!`; nothing outside the crate is read at run time. The file holds:
+//!
+//! - `P` rows: a normalised hourly profile per month × day type (weekday; weekend or fixed-date
+//!   US holiday) × hour: the mean load of that hour divided by its day's mean load (mean 1).
+//! - `D` rows, one per day of year: the 2017 daily mean load divided by the all-years
+//!   day-of-week factor and the 2017 mean (a weather-driven daily index), and from it a
+//!   *cooling* index (load above the 20th percentile, warm half-year 16 Apr–15 Oct) and a
+//!   *heating* index (the same in the cold half-year), each scaled to mean 1.
+//!
+//! Regenerate with
+//! `cargo run -p shulv-demo --example derive_shapes -- ../shared/data/load/pjm_east_hourly.csv crates/demo/data/pjm_shapes.csv`.
+//!
+//! From these the park builds three shared components per 15-minute slot (hour profile
+//! interpolated between hour midpoints): *building* (profile × daily index × occupancy: 1 on
+//! working days, 0.45 on weekends and holidays, 0.25 in the Spring Festival block), *cooling*
+//! (profile² × cooling index, so afternoons of hot days peak) and *heating* (profile × heating
+//! index). Each meter's load is a mix of these with the enterprise's *process* level, an
+//! optional *alternative* schedule and a *flat* base, with shares of its annual total.
+//!
+//! ## Calendar
+//!
+//! Day types come from `shulv_model::HolidayCalendar::china()`: working days and 调休 make-up
+//! workdays run the working-day schedule; Saturdays, Sundays and public holidays have per-plant
+//! levels. The Spring Festival block is the longest run of holidays in January–February; each
+//! plant shuts down over a window relative to it and then ramps up over some days (from 50 %)
+//! while migrant workers return.
+//!
+//! ## Noise and events
+//!
+//! Each meter multiplies its load by `1 + σ·(day term + AR(1) drift (φ = 0.97 per 15 min) +
+//! ½·white)`. Enterprises add a day-to-day order-book variation. Production lines (process share
+//! ≥ 0.5) stop unplanned on about 1.2 % of days for 2–8 hours (standby at 15 %).
+//!
+//! ## PV
+//!
+//! Ten rooftop arrays (total 12.4 MWp). The sun position is computed for 30.0°N 120.58°E
+//! (declination, equation of time, hour angle), Haurwitz clear-sky irradiance averaged over three
+//! points of each 15 minutes, times a park-wide sky: each day is clear, partly cloudy or
+//! overcast with probabilities set by a monthly clearness (June's plum rains dullest, July and
+//! August sunniest), plus an intraday cloud drift. Output = kWp × G/1000 × PR 0.8 × 0.25 h:
+//! exactly zero at night, peaking near 12:00 solar time (≈ 11:55 local), about 1000 kWh/kWp/yr.
+//!
+//! ## The enterprises
+//!
+//! | id | enterprise | industry | load pattern | annual electricity |
+//! |---|---|---|---|---|
+//! | ent01 | 绍兴恒远钢材轧制 | C31 steel rolling (bars, wire rod) | 3 shifts 7 days, dips at shift change (roll changes), Wednesday 08–14 planned maintenance (定修), stops 1 day before the Spring Festival for 5 days; reheating furnaces on natural gas | 30.7 GWh |
+//! | ent02 | 绍兴智联电子科技 | C39 electronics assembly (SMT, PCBA) | 2 shifts 08–24 with meal breaks, Saturday 50 % overtime, Sunday near standby, 3-week Spring Festival shutdown, HVAC for constant temperature | 9.3 GWh |
+//! | ent03 | 绍兴锦绣印染 | C17 textile dyeing | round the clock, Sunday 70 %, spring/autumn order peaks, 17-day Spring Festival stop; steam heavy (1.6 × 10⁵ GJ/yr), water heavy, stenters on gas, thermal-oil heat | 5.9 GWh |
+//! | ent04 | 浙江瑞丰化工 | C26 chemicals | continuous incl. holidays (92 % at Spring Festival), two-week turnaround (停车大修) from 15 September; gas, steam, compressed air, cooling water | 18.6 GWh |
+//! | ent05 | 绍兴味源食品 | C14 frozen food | day shift 07–19, strongly seasonal (peak Nov–Jan before the Spring Festival), cold store all year following temperature; its gas register is replaced on 18 June | 3.8 GWh |
+//! | ent06 | 浙江康宁制药 | C27 pharmaceuticals | 08–20 weekdays, but clean-room HVAC runs 24/7 and follows weather; steam for sterilisation and humidification, winter heating water | 7.2 GWh |
+//! | ent07 | 绍兴鲜达冷链物流 | G59 cold-chain warehouse | docks 06–22 every day, pre-Spring-Festival peak; cold rooms flat plus cooling; electric forklifts charge at night; diesel forklifts (diesel metered in kg) | 4.4 GWh |
+//! | ent08 | 数绿云计算数据中心 | I65 data centre | IT load flat (hall 2 +30 % from June), chillers and towers follow temperature, PUE ≈ 1.35; output = racks in service (rack-days) | 23.6 GWh |
+//! | ent09 | 浙江精工汽车零部件 | C36 auto parts machining | two 12-hour shifts Monday–Saturday; gas and electric heat treatment; compressed air | 10.6 GWh |
+//! | ent10 | 绍兴华建新型建材 | C30 building materials | rotary kiln on bituminous coal and lime shaft kiln on coke run continuously; raw mills grind in valley-tariff hours (22–08, 11–13); low in winter, 3-week Spring Festival stop | 6.7 GWh |
+//!
+//! Park totals (order of magnitude for a mid-size Zhejiang park): electricity ≈ 1.2 × 10⁸ kWh,
+//! natural gas ≈ 1.6 × 10⁷ m³, steam ≈ 2.5 × 10⁵ GJ (≈ 9 × 10⁴ t), water ≈ 1.7 × 10⁶ m³, coal 2.4 × 10⁴ t,
+//! coke 4.5 × 10³ t, PV ≈ 1.2 × 10⁷ kWh, value added ≈ 10.3 亿元.
+//!
+//! Meters of one carrier inside a node never overlap (no check meters above sub-meters), so
+//! subtree roll-ups are exact sums. Electricity meters measure consumption; PV is separate.
+//!
+//! ## Reading kinds
+//!
+//! - Interval meters (most): quantity per 15 minutes stamped at the interval start; production
+//!   output daily (stamped at local midnight), value added monthly (万元, at the month's start).
+//! - Cumulative registers (six): a value at every 15-minute boundary, the year's end included.
+//!   `ent03.ws2.water` (`rollover = 1000000.0`, a 6-digit register) wraps to 0 once; `ent05.boiler.gas` is replaced at
+//!   2025-06-18 10:00 (see [`DemoPark::replacements`]): from that instant the new meter reads.
+//! - Instantaneous power meters (five, kW): a sample every 5 minutes, the year's end included.
+
+mod calendar;
+mod industries;
+mod pv;
+mod rng;
+mod series;
+mod shapes;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use calendar::Calendar;
+use industries::{EnterpriseDef, MeterDef, Reading, Resolution};
+use pv::Sky;
+use series::{Context, Generated};
+use shapes::{Components, Shapes};
+
+const REGION: (&str, &str) = ("zj-sx", "浙江省绍兴市");
+const PARK: (&str, &str) = ("shulv-park", "数绿示范产业园");
+const TIMEZONE: &str = "Asia/Shanghai";
+const YEAR: i32 = 2025;
+
+/// The standard demo park: its organisation tree, meters and one year of readings.
+#[derive(Debug, Clone)]
+pub struct DemoPark {
+    cal: Calendar,
+    components: Components,
+    sky: Sky,
+    enterprises: Vec<Enterprise>,
+    meters: Vec<Meter>,
+    by_id: HashMap<String, usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Enterprise {
+    def: EnterpriseDef,
+    process: Vec<f64>,
+    alt: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone)]
+struct Meter {
+    id: String,
+    node: String,
+    enterprise: usize,
+    index: usize,
+}
+
+impl Default for DemoPark {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DemoPark {
+    /// The standard demo park (deterministic).
+    pub fn new() -> Self {
+        let cal = Calendar::year(YEAR);
+        let components = Components::new(&Shapes::pjm(), &cal);
+        let sky = Sky::new(&cal);
+        let mut meters = Vec::new();
+        let enterprises: Vec<Enterprise> = industries::park()
+            .into_iter()
+            .enumerate()
+            .map(|(e, def)| {
+                for (index, m) in def.meters.iter().enumerate() {
+                    let node = node_id(def.key, m.node);
+                    meters.push(Meter {
+                        id: format!("{node}.{}", m.key),
+                        node,
+                        enterprise: e,
+                        index,
+                    });
+                }
+                let (process, alt) = series::production(&def.operation, &cal, def.key);
+                Enterprise { def, process, alt }
+            })
+            .collect();
+        let by_id = meters
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
+        DemoPark {
+            cal,
+            components,
+            sky,
+            enterprises,
+            meters,
+            by_id,
+        }
+    }
+
+    /// The tree and meters in shulv's registry TOML format.
+    pub fn registry_toml(&self) -> String {
+        let mut t = String::new();
+        let mut node = |id: &str, name: &str, kind: &str, parent: Option<&str>, extra: &str| {
+            writeln!(
+                t,
+                "[[node]]\nid = {}\nname = {}\nkind = {}",
+                q(id),
+                q(name),
+                q(kind)
+            )
+            .unwrap();
+            if let Some(p) = parent {
+                writeln!(t, "parent = {}", q(p)).unwrap();
+            }
+            writeln!(t, "{extra}").unwrap();
+        };
+        node(
+            REGION.0,
+            REGION.1,
+            "region",
+            None,
+            &format!("timezone = {}", q(TIMEZONE)),
+        );
+        node(PARK.0, PARK.1, "park", Some(REGION.0), "");
+        for e in &self.enterprises {
+            let d = &e.def;
+            node(
+                d.key,
+                d.name,
+                "enterprise",
+                Some(PARK.0),
+                &format!("industry = {}", q(d.industry)),
+            );
+            for (key, name, kind) in &d.nodes {
+                node(&node_id(d.key, key), name, kind, Some(d.key), "");
+            }
+        }
+        for m in &self.meters {
+            let def = self.def(m);
+            let (reading, extra) = match def.reading {
+                Reading::Interval(Resolution::Quarter) => {
+                    ("interval", "interval_s = 900\n".to_string())
+                }
+                Reading::Interval(Resolution::Day) => {
+                    ("interval", "interval_s = 86400\n".to_string())
+                }
+                Reading::Interval(Resolution::Month) => ("interval", String::new()),
+                Reading::Cumulative { rollover, .. } => (
+                    "cumulative",
+                    rollover.map_or(String::new(), |r| format!("rollover = {r:.2}\n"))
+                        + "interval_s = 900\n",
+                ),
+                Reading::Instantaneous => (
+                    "instantaneous",
+                    "max_gap_s = 900\ninterval_s = 300\n".to_string(),
+                ),
+            };
+            writeln!(
+                t,
+                "[[meter]]\nid = {}\nname = {}\nnode = {}\ncarrier = {}\nunit = {}\nreading = {}\n{extra}",
+                q(&m.id),
+                q(def.name),
+                q(&m.node),
+                q(def.carrier.name()),
+                q(def.unit),
+                q(reading),
+            )
+            .unwrap();
+        }
+        t
+    }
+
+    /// Meter ids in registry order.
+    pub fn meter_ids(&self) -> Vec<String> {
+        self.meters.iter().map(|m| m.id.clone()).collect()
+    }
+
+    /// 2025-01-01T00:00+08:00 in ms UTC.
+    pub fn start(&self) -> i64 {
+        self.cal.start_ms
+    }
+
+    /// 2026-01-01T00:00+08:00 in ms UTC (exclusive end of the interval data).
+    pub fn end(&self) -> i64 {
+        self.cal.end_ms
+    }
+
+    /// Readings of one meter as sent by the meter (interval quantity stamped at interval start,
+    /// register values, or kW samples), in time order; empty for an unknown id.
+    pub fn readings(&self, meter_id: &str) -> Vec<(i64, f64)> {
+        self.by_id
+            .get(meter_id)
+            .map_or_else(Vec::new, |&i| self.generate(&self.meters[i]).readings)
+    }
+
+    /// Every reading of the park, meter by meter in registry order (for bulk loading).
+    pub fn for_each_reading(&self, mut f: impl FnMut(&str, i64, f64)) {
+        for m in &self.meters {
+            for (t, v) in self.generate(m).readings {
+                f(&m.id, t, v);
+            }
+        }
+    }
+
+    /// Meter replacements: (meter id, instant ms UTC, old meter's final register value, new
+    /// meter's initial value). From `at` on, the meter's readings come from the new meter.
+    pub fn replacements(&self) -> Vec<(String, i64, f64, f64)> {
+        self.meters
+            .iter()
+            .filter(|m| {
+                matches!(
+                    self.def(m).reading,
+                    Reading::Cumulative {
+                        replaced: Some(_),
+                        ..
+                    }
+                )
+            })
+            .filter_map(|m| {
+                self.generate(m)
+                    .replacement
+                    .map(|(at, old, new)| (m.id.clone(), at, old, new))
+            })
+            .collect()
+    }
+
+    fn def(&self, m: &Meter) -> &MeterDef {
+        &self.enterprises[m.enterprise].def.meters[m.index]
+    }
+
+    fn generate(&self, m: &Meter) -> Generated {
+        let e = &self.enterprises[m.enterprise];
+        let ctx = Context {
+            cal: &self.cal,
+            components: &self.components,
+            sky: &self.sky,
+            process: &e.process,
+            alt: e.alt.as_deref(),
+        };
+        series::readings(&ctx, self.def(m), &m.id)
+    }
+}
+
+fn node_id(enterprise: &str, key: &str) -> String {
+    if key.is_empty() {
+        enterprise.to_string()
+    } else {
+        format!("{enterprise}.{key}")
+    }
+}
+
+/// A TOML basic string.
+fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

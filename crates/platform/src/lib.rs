@@ -1,0 +1,154 @@
+//! The shulv platform: the meter registry, the ingest pipeline and the query engine over the
+//! embedded store. HTTP, CLI and console are thin layers over [`Platform`].
+
+mod ingest;
+mod query;
+mod registry;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use shulv_model::RegistryFile;
+use shulv_store::{Store, StoreConfig, StoreError, StoreStats};
+
+pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
+pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
+pub use registry::{MeterSeries, ReplacementRecord};
+
+/// Errors of the platform, each phrased for the person who sent the request.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The request is malformed or violates a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// A named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file of the data directory could not be read or written.
+    #[error("i/o error: {0}")]
+    Io(String),
+    /// A file of the data directory is damaged.
+    #[error("corrupt data directory: {0}")]
+    Corrupt(String),
+}
+
+/// Settings of a platform instance.
+#[derive(Clone, Debug)]
+pub struct PlatformConfig {
+    /// The data directory (registry, WAL, segments).
+    pub data_dir: PathBuf,
+    /// Raw points older than this are dropped at compaction; rollups are kept.
+    pub raw_retention: Option<Duration>,
+    /// Memtable size that triggers a flush to segments.
+    pub memtable_max_points: usize,
+    /// Age of the memtable that triggers a flush.
+    pub flush_interval: Duration,
+}
+
+impl PlatformConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        let store = StoreConfig::new(data_dir.join("store"));
+        PlatformConfig {
+            data_dir,
+            raw_retention: None,
+            memtable_max_points: store.memtable_max_points,
+            flush_interval: store.flush_interval,
+        }
+    }
+}
+
+/// One shulv instance over one data directory.
+pub struct Platform {
+    store: Store,
+    registry: RwLock<registry::Registry>,
+    /// Latest raw reading of each stateful (register, power) meter, by registry index.
+    stateful: Mutex<HashMap<u32, (i64, f64)>>,
+}
+
+impl Platform {
+    /// Opens (or creates) the data directory, replays the WAL and loads the registry.
+    pub fn open(config: PlatformConfig) -> Result<Self, PlatformError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| PlatformError::Io(format!("{}: {e}", config.data_dir.display())))?;
+        let mut store_config = StoreConfig::new(config.data_dir.join("store"));
+        store_config.raw_retention = config.raw_retention;
+        store_config.memtable_max_points = config.memtable_max_points;
+        store_config.flush_interval = config.flush_interval;
+        let store = Store::open(store_config)?;
+        let registry = registry::Registry::open(&config.data_dir)?;
+        let platform = Platform {
+            store,
+            registry: RwLock::new(registry),
+            stateful: Mutex::new(HashMap::new()),
+        };
+        platform.register_all_series()?;
+        Ok(platform)
+    }
+
+    /// Makes sure the store knows every meter's series and time zone.
+    fn register_all_series(&self) -> Result<(), PlatformError> {
+        let registry = self.registry.read();
+        let tree = registry.tree();
+        for meter in tree.to_file().meters {
+            if let Some(series) = registry.series_of(&meter.id) {
+                let tz = tree.timezone_of_node(&meter.node);
+                self.store.register_series(series.quantity, tz)?;
+                self.store.register_series(series.raw, tz)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds or updates nodes and meters. Returns the ids of meters that are new.
+    pub fn apply_registry(&self, file: RegistryFile) -> Result<Vec<String>, PlatformError> {
+        let added = self.registry.write().apply(file)?;
+        self.register_all_series()?;
+        Ok(added)
+    }
+
+    /// Declares that a cumulative meter was replaced.
+    pub fn add_replacement(
+        &self,
+        meter_id: &str,
+        record: ReplacementRecord,
+    ) -> Result<(), PlatformError> {
+        let mut registry = self.registry.write();
+        match registry.tree().meter(meter_id) {
+            Some(m) if m.reading == shulv_model::ReadingKind::Cumulative => {}
+            Some(_) => {
+                return Err(PlatformError::Invalid(format!(
+                    "meter '{meter_id}' is not a cumulative register"
+                )))
+            }
+            None => return Err(PlatformError::NotFound(format!("meter '{meter_id}'"))),
+        }
+        registry.add_replacement(meter_id, record)
+    }
+
+    /// A copy of the registry (tree and meters).
+    pub fn registry_file(&self) -> RegistryFile {
+        self.registry.read().tree().to_file()
+    }
+
+    /// Runs `f` with the validated tree.
+    pub fn with_tree<T>(&self, f: impl FnOnce(&shulv_model::Tree) -> T) -> T {
+        f(self.registry.read().tree())
+    }
+
+    /// Store statistics (WAL size, memtable, segments).
+    pub fn store_stats(&self) -> StoreStats {
+        self.store.stats()
+    }
+
+    /// The underlying store, for maintenance commands and integrity checks.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
