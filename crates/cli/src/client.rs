@@ -32,12 +32,7 @@ impl ServerArgs {
     }
 
     /// POSTs `body` to `path` and returns the status and body text.
-    fn post(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> anyhow::Result<(u16, String)> {
+    fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<(u16, String)> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let mut response = self
             .agent()
@@ -262,7 +257,11 @@ fn print_table(answer: &Value) {
         );
         for p in s["points"].as_array().into_iter().flatten() {
             let value = p["value"].as_f64().unwrap_or(f64::NAN);
-            println!("  {:<27} {:>16.3}", p["start"].as_str().unwrap_or(""), value);
+            println!(
+                "  {:<27} {:>16.3}",
+                p["start"].as_str().unwrap_or(""),
+                value
+            );
         }
     }
 }

@@ -15,8 +15,8 @@ pub fn load_if_empty(platform: &Platform) -> anyhow::Result<()> {
     }
     let started = std::time::Instant::now();
     let park = shulv_demo::DemoPark::new();
-    let registry = shulv_model::RegistryFile::from_toml(&park.registry_toml())
-        .context("the demo registry")?;
+    let registry =
+        shulv_model::RegistryFile::from_toml(&park.registry_toml()).context("the demo registry")?;
     platform.apply_registry(registry)?;
     for (meter, at, old_final, new_initial) in park.replacements() {
         platform.add_replacement(
@@ -29,7 +29,10 @@ pub fn load_if_empty(platform: &Platform) -> anyhow::Result<()> {
         )?;
     }
     let ids = park.meter_ids();
-    eprintln!("loading the demo park: {} meters, one year of 15-minute data", ids.len());
+    eprintln!(
+        "loading the demo park: {} meters, one year of 15-minute data",
+        ids.len()
+    );
     let options = IngestOptions {
         atomic: true,
         received_at: chrono::Utc::now().timestamp_millis(),

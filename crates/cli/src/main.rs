@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "shulv", version, about = "数绿 shulv — digital energy-carbon management platform")]
+#[command(
+    name = "shulv",
+    version,
+    about = "数绿 shulv — digital energy-carbon management platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -55,7 +55,11 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         Some(path) => read_config(path)?,
         None => FileConfig::default(),
     };
-    let default_dir = if demo { "./shulv-demo-data" } else { "./shulv-data" };
+    let default_dir = if demo {
+        "./shulv-demo-data"
+    } else {
+        "./shulv-data"
+    };
     let data_dir = args
         .data
         .or(file.data_dir)
@@ -119,9 +123,11 @@ fn print_banner(addr: SocketAddr, data_dir: &Path, token: Option<&str>, demo: bo
     println!("API document: {url}/openapi.json");
     if demo {
         println!("try:");
-        println!("  curl -H \"Authorization: Bearer $SHULV_TOKEN\" '{url}/api/v1/query?node=park&from=2025-01-01&to=2026-01-01&bucket=month'");
-        println!("  shulv query --node park --from 2025-01-01 --to 2026-01-01 --bucket month");
-        println!("  shulv query --meter ent01.main.elec --from 2025-07-01 --to 2025-07-08 --bucket 15m");
+        println!("  curl -H \"Authorization: Bearer $SHULV_TOKEN\" '{url}/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=month'");
+        println!(
+            "  shulv query --node shulv-park --from 2025-01-01 --to 2026-01-01 --bucket month"
+        );
+        println!("  shulv query --meter ent02.ws1.line1.elec --from 2025-07-07 --to 2025-07-14 --bucket 15m");
     }
 }
 

@@ -151,7 +151,8 @@ fn write_query_and_refuse_over_http() {
     assert_eq!(s["points"][0]["start"], "2025-03-01T00:00:00+08:00");
 
     // Register deltas: 10 + 15 kWh on the day; last register value 125.
-    let a = server.get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day");
+    let a =
+        server.get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day");
     assert_eq!(values(series(&a, "electricity")), vec![25.0]);
     let a = server
         .get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day&agg=last");
@@ -195,9 +196,15 @@ fn write_query_and_refuse_over_http() {
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["accepted"], 1, "{report}");
     let refused = report["refused"].as_array().unwrap();
-    let lines: Vec<u64> = refused.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = refused
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6], "{report}");
-    let fields: Vec<&str> = refused.iter().map(|r| r["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = refused
+        .iter()
+        .map(|r| r["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields[0], "meter");
     assert_eq!(fields[2], "unit");
     assert_eq!(fields[3], "timestamp");
@@ -231,7 +238,10 @@ fn write_query_and_refuse_over_http() {
         "/api/v1/query",
         "/api/v1/status",
     ] {
-        assert!(api["paths"].get(path).is_some(), "{path} missing from /openapi.json");
+        assert!(
+            api["paths"].get(path).is_some(),
+            "{path} missing from /openapi.json"
+        );
     }
 
     // Clean restart keeps everything.

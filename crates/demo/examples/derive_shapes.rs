@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Weekday};
 
 /// The weather year whose day-by-day variation drives the demo's daily index.
 const WEATHER_YEAR: i32 = 2017;
@@ -64,8 +64,7 @@ fn main() {
         };
         let d = t.date();
         let dt = usize::from(is_off_day(d));
-        let e = &mut prof[d.month0() as usize][dt]
-            [t.time().format("%H").to_string().parse::<usize>().unwrap()];
+        let e = &mut prof[d.month0() as usize][dt][t.hour() as usize];
         e.0 += load(t).unwrap() / day_mean;
         e.1 += 1;
     }

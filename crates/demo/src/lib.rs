@@ -1,9 +1,9 @@
 //! # shulv-demo: a deterministic, realistic Chinese industrial park
 //!
 //! `shulv demo` loads this park: one region (浙江省绍兴市) → one park (数绿示范产业园) → ten
-//! enterprises of different industries → workshops and sites → 157 meters over twelve carriers,
+//! enterprises of different industries → workshops and sites → 153 meters over twelve carriers,
 //! with one year of readings (2025-01-01T00:00+08:00 up to 2026-01-01T00:00+08:00). Every run
-//! yields identical data: all randomness comes from a seeded splitmix64 ([`rng`](crate) module),
+//! yields identical data: all randomness comes from a seeded splitmix64 (module `rng`),
 //! seeded by meter and enterprise ids, so one meter's data never depends on another's.
 //!
 //! ## Where the shapes come from
@@ -52,7 +52,7 @@
 //! points of each 15 minutes, times a park-wide sky: each day is clear, partly cloudy or
 //! overcast with probabilities set by a monthly clearness (June's plum rains dullest, July and
 //! August sunniest), plus an intraday cloud drift. Output = kWp × G/1000 × PR 0.8 × 0.25 h:
-//! exactly zero at night, peaking near 12:00 solar time (≈ 11:55 local), about 1000 kWh/kWp/yr.
+//! exactly zero at night, peaking near 12:00 solar time (≈ 11:55 local), about 1 100 kWh/kWp/yr.
 //!
 //! ## The enterprises
 //!
@@ -65,7 +65,7 @@
 //! | ent05 | 绍兴味源食品 | C14 frozen food | day shift 07–19, strongly seasonal (peak Nov–Jan before the Spring Festival), cold store all year following temperature; its gas register is replaced on 18 June | 3.8 GWh |
 //! | ent06 | 浙江康宁制药 | C27 pharmaceuticals | 08–20 weekdays, but clean-room HVAC runs 24/7 and follows weather; steam for sterilisation and humidification, winter heating water | 7.2 GWh |
 //! | ent07 | 绍兴鲜达冷链物流 | G59 cold-chain warehouse | docks 06–22 every day, pre-Spring-Festival peak; cold rooms flat plus cooling; electric forklifts charge at night; diesel forklifts (diesel metered in kg) | 4.4 GWh |
-//! | ent08 | 数绿云计算数据中心 | I65 data centre | IT load flat (hall 2 +30 % from June), chillers and towers follow temperature, PUE ≈ 1.35; output = racks in service (rack-days) | 23.6 GWh |
+//! | ent08 | 数绿云计算数据中心 | I65 data centre | IT load flat (hall 2 +30 % from June), chillers and towers follow temperature, PUE ≈ 1.35; output = racks in service (rack-days) | 22.8 GWh |
 //! | ent09 | 浙江精工汽车零部件 | C36 auto parts machining | two 12-hour shifts Monday–Saturday; gas and electric heat treatment; compressed air | 10.6 GWh |
 //! | ent10 | 绍兴华建新型建材 | C30 building materials | rotary kiln on bituminous coal and lime shaft kiln on coke run continuously; raw mills grind in valley-tariff hours (22–08, 11–13); low in winter, 3-week Spring Festival stop | 6.7 GWh |
 //!
@@ -80,7 +80,7 @@
 //!
 //! - Interval meters (most): quantity per 15 minutes stamped at the interval start; production
 //!   output daily (stamped at local midnight), value added monthly (万元, at the month's start).
-//! - Cumulative registers (six): a value at every 15-minute boundary, the year's end included.
+//! - Cumulative registers (eight): a value at every 15-minute boundary, the year's end included.
 //!   `ent03.ws2.water` (`rollover = 1000000.0`, a 6-digit register) wraps to 0 once; `ent05.boiler.gas` is replaced at
 //!   2025-06-18 10:00 (see [`DemoPark::replacements`]): from that instant the new meter reads.
 //! - Instantaneous power meters (five, kW): a sample every 5 minutes, the year's end included.

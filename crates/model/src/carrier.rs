@@ -186,6 +186,13 @@ impl Carrier {
                 matches!(dim, Dimension::Count | Dimension::Mass | Dimension::Volume)
             }
             Carrier::Other => !dim.is_rate(),
+            // Steam meters usually read tonnes; converting t to GJ needs the steam's enthalpy,
+            // which is an accounting factor, not a unit conversion.
+            Carrier::Steam => matches!(dim, Dimension::Energy | Dimension::Mass),
+            // Liquid fuels are metered by mass or by volume (litres at the pump).
+            Carrier::Diesel | Carrier::Gasoline | Carrier::Kerosene | Carrier::FuelOil => {
+                matches!(dim, Dimension::Mass | Dimension::Volume)
+            }
             c => c.canonical_unit().dimension() == dim,
         }
     }
@@ -303,6 +310,9 @@ mod tests {
         assert!(Carrier::ValueAdded.accepts(Dimension::Money));
         assert!(!Carrier::Electricity.accepts(Dimension::Volume));
         assert!(Carrier::Other.accepts(Dimension::Energy));
+        assert!(Carrier::Steam.accepts(Dimension::Mass));
+        assert!(Carrier::Diesel.accepts(Dimension::Volume));
+        assert!(!Carrier::Steam.accepts(Dimension::Volume));
         assert!(!Carrier::Other.accepts(Dimension::Power));
     }
 

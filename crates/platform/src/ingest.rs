@@ -69,7 +69,8 @@ impl Platform {
         parse_errors: Vec<LineError>,
         options: IngestOptions,
     ) -> Result<IngestReport, PlatformError> {
-        let mut refused: Vec<RefusedLine> = parse_errors.into_iter().map(RefusedLine::from).collect();
+        let mut refused: Vec<RefusedLine> =
+            parse_errors.into_iter().map(RefusedLine::from).collect();
         let mut interval_points = Vec::with_capacity(readings.len());
         let mut stateful: BTreeMap<u32, Vec<Valid>> = BTreeMap::new();
         let latest_accepted = options.received_at + MAX_FUTURE_MS;
@@ -86,7 +87,11 @@ impl Platform {
                     continue;
                 };
                 let Some(series) = registry.series_of(&meter.id) else {
-                    refused.push(line_error(reading.line, "meter", "meter has no series".into()));
+                    refused.push(line_error(
+                        reading.line,
+                        "meter",
+                        "meter has no series".into(),
+                    ));
                     continue;
                 };
                 let index = series.quantity / 2;
@@ -281,11 +286,7 @@ impl MeterHistory<'_> {
 
     fn after(&self, ts: i64) -> Result<Option<(i64, f64)>, PlatformError> {
         let stored = self.store.first_after(self.series, ts)?;
-        let batch = self
-            .overlay
-            .range(ts + 1..)
-            .next()
-            .map(|(&t, &v)| (t, v));
+        let batch = self.overlay.range(ts + 1..).next().map(|(&t, &v)| (t, v));
         Ok(match (stored, batch) {
             (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
             (a, b) => a.or(b),

@@ -193,32 +193,37 @@ impl Platform {
         }
         let registry = self.registry.read();
         let tree = registry.tree();
-        let (target_id, kind, tz, members): (String, &str, Tz, Vec<&MeterSpec>) =
-            match &spec.target {
-                Target::Meter(id) => {
-                    let meter = tree
-                        .meter(id)
-                        .ok_or_else(|| PlatformError::NotFound(format!("meter '{id}'")))?;
-                    (id.clone(), "meter", tree.timezone_of_node(&meter.node), vec![meter])
+        let (target_id, kind, tz, members): (String, &str, Tz, Vec<&MeterSpec>) = match &spec.target
+        {
+            Target::Meter(id) => {
+                let meter = tree
+                    .meter(id)
+                    .ok_or_else(|| PlatformError::NotFound(format!("meter '{id}'")))?;
+                (
+                    id.clone(),
+                    "meter",
+                    tree.timezone_of_node(&meter.node),
+                    vec![meter],
+                )
+            }
+            Target::Node(id) => {
+                if tree.node(id).is_none() {
+                    return Err(PlatformError::NotFound(format!("node '{id}'")));
                 }
-                Target::Node(id) => {
-                    if tree.node(id).is_none() {
-                        return Err(PlatformError::NotFound(format!("node '{id}'")));
-                    }
-                    if spec.aggregate != Aggregate::Sum {
-                        return Err(PlatformError::Invalid(format!(
+                if spec.aggregate != Aggregate::Sum {
+                    return Err(PlatformError::Invalid(format!(
                             "aggregate '{:?}' is not defined for a roll-up over a node; use sum, or query a meter",
                             spec.aggregate
                         ).to_lowercase()));
-                    }
-                    let meters = tree
-                        .subtree_meters(id)
-                        .into_iter()
-                        .filter(|m| spec.carrier.is_none_or(|c| m.carrier == c))
-                        .collect();
-                    (id.clone(), "node", tree.timezone_of_node(id), meters)
                 }
-            };
+                let meters = tree
+                    .subtree_meters(id)
+                    .into_iter()
+                    .filter(|m| spec.carrier.is_none_or(|c| m.carrier == c))
+                    .collect();
+                (id.clone(), "node", tree.timezone_of_node(id), meters)
+            }
+        };
         let from = bucket_start(spec.from, spec.bucket, tz);
         let last_start = bucket_start(spec.to - 1, spec.bucket, tz);
         let to = bucket_next(last_start, spec.bucket, tz);
@@ -364,9 +369,8 @@ fn level_name(level: Level) -> &'static str {
 /// True if `tz` is a whole number of hours from UTC over the range, so UTC hour rollups are local hours.
 fn whole_hour_offsets(tz: Tz, from: i64, to: i64) -> bool {
     [from, to - 1].iter().all(|&ms| {
-        chrono::DateTime::from_timestamp_millis(ms).is_some_and(|t| {
-            t.with_timezone(&tz).offset().fix().local_minus_utc() % 3600 == 0
-        })
+        chrono::DateTime::from_timestamp_millis(ms)
+            .is_some_and(|t| t.with_timezone(&tz).offset().fix().local_minus_utc() % 3600 == 0)
     })
 }
 

@@ -86,9 +86,8 @@ impl Registry {
     pub fn open(dir: &Path) -> Result<Self, PlatformError> {
         let path = dir.join("registry.json");
         let doc: RegistryDocument = match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                PlatformError::Corrupt(format!("{}: {e}", path.display()))
-            })?,
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| PlatformError::Corrupt(format!("{}: {e}", path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RegistryDocument::default(),
             Err(e) => return Err(PlatformError::Io(format!("{}: {e}", path.display()))),
         };
@@ -200,7 +199,9 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Platform
     f.sync_all().map_err(io)?;
     fs::rename(&tmp, path).map_err(io)?;
     if let Some(parent) = path.parent() {
-        fs::File::open(parent).and_then(|d| d.sync_all()).map_err(io)?;
+        fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
     }
     Ok(())
 }

@@ -90,7 +90,11 @@ impl Tokens {
 
 /// Extracts the token of a request, from `Authorization: Bearer|Token <secret>`.
 fn presented_token(request: &Request) -> Option<&str> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, secret) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
         .then_some(secret.trim())
@@ -104,8 +108,9 @@ pub async fn require_token(
 ) -> Response {
     match presented_token(&request) {
         Some(secret) if state.tokens.read().verify(secret) => next.run(request).await,
-        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "the API token is not valid")
-            .into_response(),
+        Some(_) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "the API token is not valid").into_response()
+        }
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "an API token is required: send 'Authorization: Bearer <token>'",

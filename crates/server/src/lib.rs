@@ -106,8 +106,10 @@ pub fn router(platform: Arc<Platform>, tokens: Tokens) -> Router {
             }),
         )
         .split_for_parts();
-    let protected =
-        protected.layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let protected = protected.layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
     Router::new()
         .route("/healthz", get(routes::healthz))
         .merge(protected)
@@ -135,8 +137,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

@@ -49,7 +49,10 @@ impl Metrics {
     pub fn render(&self, store: &StoreStats) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         };
         counter(
             "shulv_ingest_points_total",
@@ -72,9 +75,16 @@ impl Metrics {
             store.points_written_total,
         );
         let mut gauge = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         };
-        gauge("shulv_wal_bytes", "Size of the write-ahead log.", store.wal_bytes);
+        gauge(
+            "shulv_wal_bytes",
+            "Size of the write-ahead log.",
+            store.wal_bytes,
+        );
         gauge(
             "shulv_memtable_points",
             "Points in the in-memory buffer.",

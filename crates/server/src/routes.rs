@@ -207,8 +207,8 @@ pub async fn write_json(
     };
     let report = blocking(&state.platform, move |p| {
         let text = utf8(&body)?;
-        let parsed = shulv_ingest::json::parse(text)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let parsed =
+            shulv_ingest::json::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(p.ingest(parsed.readings, parsed.errors, options)?)
     })
     .await?;
@@ -331,7 +331,11 @@ pub async fn post_replacement(
         old_final: body.old_final,
         new_initial: body.new_initial,
     };
-    blocking(&state.platform, move |p| Ok(p.add_replacement(&id, record)?)).await?;
+    blocking(
+        &state.platform,
+        move |p| Ok(p.add_replacement(&id, record)?),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -367,7 +371,11 @@ pub async fn query(
     let target = match (params.meter, params.node) {
         (Some(m), None) => Target::Meter(m),
         (None, Some(n)) => Target::Node(n),
-        _ => return Err(ApiError::bad_request("give exactly one of 'meter' or 'node'")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of 'meter' or 'node'",
+            ))
+        }
     };
     let bucket: Bucket = params
         .bucket

@@ -1,0 +1,138 @@
+//! End to end: `shulv demo` loads the park, the API and the CLI answer over it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::Server;
+use serde_json::Value;
+
+#[test]
+fn demo_park_is_served_and_queryable_from_the_cli() {
+    let data = common::temp_dir("demo");
+    let server = Server::start("demo", &data, &[]);
+
+    let status = server.get_json("/api/v1/status");
+    assert!(status["meters"].as_u64().unwrap() >= 150, "{status}");
+
+    // A year of monthly totals of the whole park, by carrier, from rollups.
+    let year =
+        server.get_json("/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=month");
+    assert_eq!(year["source"], "rollup:month");
+    let series = year["series"].as_array().unwrap();
+    let carriers: BTreeSet<&str> = series
+        .iter()
+        .map(|s| s["carrier"].as_str().unwrap())
+        .collect();
+    for needed in [
+        "electricity",
+        "natural_gas",
+        "pv_generation",
+        "production_output",
+        "water",
+    ] {
+        assert!(carriers.contains(needed), "{needed} missing: {carriers:?}");
+    }
+    let energy_carriers = carriers
+        .iter()
+        .filter(|c| {
+            ![
+                "production_output",
+                "value_added",
+                "water",
+                "compressed_air",
+                "other",
+            ]
+            .contains(c)
+        })
+        .count();
+    assert!(energy_carriers >= 5, "{carriers:?}");
+    let electricity = series
+        .iter()
+        .find(|s| s["carrier"] == "electricity")
+        .unwrap();
+    assert_eq!(electricity["unit"], "kWh");
+    let months: Vec<f64> = electricity["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert!(months.iter().all(|&v| v > 1e6), "{months:?}");
+    // Spring Festival: February uses clearly less electricity than March.
+    assert!(months[1] < 0.9 * months[2], "{months:?}");
+
+    // The year's total from monthly rollups equals the sum of daily rollups.
+    let days = server.get_json(
+        "/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=day&carrier=electricity",
+    );
+    let day_total: f64 = days["series"][0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .sum();
+    let month_total: f64 = months.iter().sum();
+    assert!((day_total - month_total).abs() < 1e-6 * month_total);
+
+    // PV is zero at night and produces at noon.
+    let pv: Value = server.get_json(
+        "/api/v1/query?node=shulv-park&carrier=pv_generation&from=2025-07-15&to=2025-07-16&bucket=hour",
+    );
+    let hourly: Vec<(String, f64)> = pv["series"][0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["start"].as_str().unwrap().to_string(),
+                p["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let at = |h: &str| {
+        hourly
+            .iter()
+            .find(|(s, _)| s.contains(&format!("T{h}:00:00")))
+            .map_or(0.0, |(_, v)| *v)
+    };
+    assert!(at("02") == 0.0 && at("12") > 0.0, "{hourly:?}");
+
+    // The CLI answers the same question.
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "query",
+            "--node",
+            "shulv-park",
+            "--carrier",
+            "electricity",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2026-01-01",
+            "--bucket",
+            "month",
+            "--output",
+            "csv",
+        ])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 12, "{text}");
+    assert!(rows[0].starts_with("electricity,kWh,2025-01-01T00:00:00+08:00,"));
+    let first: f64 = rows[0].split(',').nth(3).unwrap().parse().unwrap();
+    assert!((first - months[0]).abs() < 1e-6 * months[0]);
+
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+}
