@@ -354,14 +354,13 @@ fn convert(
         }
     }
     if let Some(next) = next {
-        match quantity_between(meter, replacements, now, next)? {
-            Some(q) => points.push(Point {
+        // Across a gap there is nothing to integrate between this reading and the next.
+        if let Some(q) = quantity_between(meter, replacements, now, next)? {
+            points.push(Point {
                 series: series.quantity,
                 ts: now.0,
                 value: q,
-            }),
-            // A gap now separates this reading from the next one; nothing to integrate.
-            None => {}
+            });
         }
     }
     points.push(Point {

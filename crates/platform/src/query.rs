@@ -183,6 +183,9 @@ impl Agg {
 /// Buckets of one series: bucket start (ms UTC) → partial aggregate.
 type Buckets = BTreeMap<i64, Agg>;
 
+/// A node roll-up group: carrier, unit, contributing meters, summed buckets.
+type Group = (Carrier, Unit, Vec<String>, Buckets);
+
 impl Platform {
     /// Answers a query.
     pub fn query(&self, spec: &QuerySpec) -> Result<QueryAnswer, PlatformError> {
@@ -265,8 +268,7 @@ impl Platform {
             }
             Target::Node(_) => {
                 // Group by carrier and unit; convert each meter into the carrier's unit.
-                let mut groups: BTreeMap<(String, String), (Carrier, Unit, Vec<String>, Buckets)> =
-                    BTreeMap::new();
+                let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
                 for (meter, id, unit) in &wanted {
                     let target_unit = group_unit(meter.carrier, *unit);
                     let factor = unit.convert(1.0, target_unit).unwrap_or(1.0);

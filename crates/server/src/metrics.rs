@@ -88,12 +88,12 @@ impl Metrics {
         gauge(
             "shulv_memtable_points",
             "Points in the in-memory buffer.",
-            store.memtable_points as u64,
+            store.memtable_points,
         );
         gauge(
             "shulv_segment_files",
             "Parquet segment files.",
-            store.segment_files as u64,
+            store.segment_files,
         );
         gauge(
             "shulv_segment_bytes",

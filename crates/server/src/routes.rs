@@ -89,8 +89,8 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusBody> {
     let file = state.platform.registry_file();
     Json(StatusBody {
         wal_bytes: s.wal_bytes,
-        memtable_points: s.memtable_points as u64,
-        segment_files: s.segment_files as u64,
+        memtable_points: s.memtable_points,
+        segment_files: s.segment_files,
         segment_bytes: s.segment_bytes,
         points_persisted: s.points_persisted,
         meters: file.meters.len(),
