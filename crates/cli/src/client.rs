@@ -31,6 +31,57 @@ impl ServerArgs {
         }
     }
 
+    /// Sends `method path` with an optional JSON body; returns the status and body text.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, String)> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let agent = self.agent();
+        let auth = self.auth()?;
+        let sent = match (method, body) {
+            ("POST", Some(b)) => agent
+                .post(&url)
+                .header("Authorization", auth)
+                .header("Content-Type", "application/json")
+                .send(serde_json::to_vec(b)?.as_slice()),
+            ("DELETE", _) => agent.delete(&url).header("Authorization", auth).call(),
+            _ => agent.get(&url).header("Authorization", auth).call(),
+        };
+        let mut response = sent.with_context(|| format!("{method} {url}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Ok((status, text))
+    }
+
+    /// GETs `path` with query parameters; returns the status and body text.
+    pub fn get_query(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<(u16, String)> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let mut request = self.agent().get(&url).header("Authorization", self.auth()?);
+        for (k, v) in query {
+            request = request.query(*k, v);
+        }
+        let mut response = request.call().with_context(|| format!("GET {url}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Ok((status, text))
+    }
+
+    /// GETs `path` and returns the status and a reader of the body.
+    pub fn get_stream(&self, path: &str) -> anyhow::Result<(u16, impl std::io::Read)> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let response = self
+            .agent()
+            .get(&url)
+            .header("Authorization", self.auth()?)
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+        let status = response.status().as_u16();
+        Ok((status, response.into_body().into_reader()))
+    }
+
     /// POSTs `body` to `path` and returns the status and body text.
     fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<(u16, String)> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));

@@ -3,6 +3,8 @@
 //! `shulv demo` starts a server with a realistic industrial park; `shulv serve` starts an empty
 //! one; `import`, `query` and `registry` talk to a running server over HTTP.
 
+mod access;
+mod backup;
 mod client;
 mod demo;
 mod serve;
@@ -51,6 +53,46 @@ enum Command {
     },
     /// Query a meter or a node of the tree.
     Query(client::QueryArgs),
+    /// Create, list and revoke API tokens (for scripts and collectors).
+    #[command(subcommand)]
+    Token(access::TokenCommand),
+    /// Create, list and disable console users.
+    #[command(subcommand)]
+    User(access::UserCommand),
+    /// Show or export the audit log of every change.
+    Audit(access::AuditArgs),
+    /// Download a consistent backup of the running server's whole data directory (taken while
+    /// writes go on) into FILE, then check it.
+    Backup {
+        /// The archive to write (a new file, e.g. shulv-backup.tar).
+        file: PathBuf,
+        #[command(flatten)]
+        server: client::ServerArgs,
+    },
+    /// Restore a backup archive into a new data directory, after checking every file and
+    /// recounting every rollup.
+    Restore {
+        /// The archive written by `shulv backup`.
+        file: PathBuf,
+        /// The data directory to create (must not exist, or be empty).
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Check a backup archive: every file against its SHA-256, every rollup recounted.
+    VerifyBackup {
+        /// The archive written by `shulv backup`.
+        file: PathBuf,
+    },
+    /// Create an administrator token offline (the server on DIR must be stopped): for when
+    /// every admin credential is lost.
+    AdminToken {
+        /// The data directory.
+        #[arg(long, default_value = "./shulv-data")]
+        data: PathBuf,
+        /// A name for the token (shown in the audit log and token list).
+        #[arg(long, default_value = "recovery admin")]
+        name: String,
+    },
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -79,6 +121,13 @@ fn main() -> ExitCode {
         } => client::import(&server, &file, format.as_deref(), atomic),
         Command::Registry { files, server } => client::registry(&server, &files),
         Command::Query(args) => client::query(&args),
+        Command::Token(command) => access::token(&command),
+        Command::User(command) => access::user(&command),
+        Command::Audit(args) => access::audit(&args),
+        Command::Backup { file, server } => backup::backup(&server, &file),
+        Command::Restore { file, data } => backup::restore(&file, &data),
+        Command::VerifyBackup { file } => backup::verify_backup(&file),
+        Command::AdminToken { data, name } => serve::admin_token(&data, &name),
         Command::Verify { data } => serve::verify(&data),
     };
     match result {

@@ -1,5 +1,5 @@
 //! `shulv serve` and `shulv demo`: settings (TOML file, then environment, then flags), the
-//! platform, the admin token and the HTTP server.
+//! platform, access control (the first admin token), TLS and the HTTP server.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,13 +9,18 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use shulv_platform::{Platform, PlatformConfig};
+use shulv_server::shulv_auth::{
+    AccessConfig, AccessControl, AuditEntry, NewCredential, Role, Scope,
+};
+use shulv_server::ServerConfig;
 
 /// Settings of the server. Each can come from the config file, the environment or a flag; a
 /// flag beats the environment, which beats the file.
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// A TOML config file (keys: data_dir, listen, raw_retention_days, flush_interval_s,
-    /// memtable_max_points).
+    /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
+    /// request_timeout_s, trust_forwarded_for).
     #[arg(long, env = "SHULV_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./shulv-data, or ./shulv-demo-data for the demo].
@@ -30,6 +35,12 @@ pub struct ServeArgs {
     /// Flush the in-memory buffer to Parquet segments at least this often [default: 30].
     #[arg(long, env = "SHULV_FLUSH_INTERVAL_S")]
     flush_interval_s: Option<u64>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "SHULV_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "SHULV_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The config file.
@@ -41,6 +52,14 @@ struct FileConfig {
     raw_retention_days: Option<u64>,
     flush_interval_s: Option<u64>,
     memtable_max_points: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    /// Requests per second per credential (0: no limit).
+    rate_per_s: Option<f64>,
+    rate_burst: Option<f64>,
+    session_ttl_hours: Option<u64>,
+    request_timeout_s: Option<u64>,
+    trust_forwarded_for: Option<bool>,
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -79,19 +98,47 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         config.memtable_max_points = n;
     }
 
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => anyhow::bail!("TLS needs both a certificate (tls_cert) and a key (tls_key)"),
+    };
+    let mut access_config = AccessConfig::default();
+    if let Some(r) = file.rate_per_s {
+        access_config.rate_per_s = r;
+    }
+    if let Some(b) = file.rate_burst {
+        access_config.rate_burst = b;
+    }
+    if let Some(h) = file.session_ttl_hours {
+        access_config.session_ttl = Duration::from_secs(h * 3600);
+    }
+    let mut server_config = ServerConfig::default();
+    if let Some(s) = file.request_timeout_s {
+        server_config.request_timeout = Duration::from_secs(s);
+    }
+    if let Some(t) = file.trust_forwarded_for {
+        server_config.trust_forwarded_for = t;
+    }
+
     let platform = Arc::new(
         Platform::open(config).with_context(|| format!("opening {}", data_dir.display()))?,
     );
     if demo {
         crate::demo::load_if_empty(&platform)?;
     }
-    let mut tokens = shulv_server::Tokens::open(&data_dir)
-        .with_context(|| format!("reading the tokens of {}", data_dir.display()))?;
-    let new_token = if demo || tokens.is_empty() {
-        Some(tokens.create_admin(if demo { "demo admin" } else { "initial admin" })?)
+    let access = AccessControl::open(&data_dir, access_config)
+        .with_context(|| format!("reading the credentials of {}", data_dir.display()))?;
+    let new_token = if demo || access.is_empty() {
+        let label = if demo { "demo admin" } else { "initial admin" };
+        Some(create_admin_token(&access, label, "server start")?)
     } else {
         None
     };
+    let access = Arc::new(access);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -100,35 +147,80 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener = shulv_server::bind(listen).await?;
         let local = listener.local_addr()?;
-        print_banner(local, &data_dir, new_token.as_deref(), demo);
-        let router = shulv_server::router(serving, tokens);
-        shulv_server::serve(router, listener).await?;
+        let router = shulv_server::router(serving, access, server_config);
+        match tls {
+            Some((cert, key)) => {
+                let tls = shulv_server::tls_config(&cert, &key).await?;
+                print_banner("https", local, &data_dir, new_token.as_deref(), demo);
+                shulv_server::serve_tls(router, listener, tls).await?;
+            }
+            None => {
+                print_banner("http", local, &data_dir, new_token.as_deref(), demo);
+                shulv_server::serve(router, listener).await?;
+            }
+        }
         anyhow::Ok(())
     })?;
     platform.store().flush().context("final flush")?;
     Ok(())
 }
 
-fn print_banner(addr: SocketAddr, data_dir: &Path, token: Option<&str>, demo: bool) {
-    let url = format!("http://{addr}");
-    println!("shulv {} listening on {url}", env!("CARGO_PKG_VERSION"));
-    println!("data directory: {}", data_dir.display());
-    match token {
-        Some(t) => {
-            println!("admin token (shown once, keep it): {t}");
-            println!("  export SHULV_URL={url} SHULV_TOKEN={t}");
-        }
-        None => println!("use an API token created earlier (SHULV_TOKEN)"),
-    }
-    println!("API document: {url}/openapi.json");
-    if demo {
-        println!("try:");
-        println!("  curl -H \"Authorization: Bearer $SHULV_TOKEN\" '{url}/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=month'");
-        println!(
-            "  shulv query --node shulv-park --from 2025-01-01 --to 2026-01-01 --bucket month"
+/// Creates an administrator API token, records it in the audit log and returns its secret.
+fn create_admin_token(access: &AccessControl, name: &str, by: &str) -> anyhow::Result<String> {
+    let new = NewCredential {
+        name: name.to_string(),
+        role: Role::Admin,
+        scope: Scope::All,
+        aggregates_only: false,
+    };
+    let (record, secret) = access.create_token(&new, None, by)?;
+    access.audit.record(
+        &AuditEntry::now(by, "token.create", format!("token:{}", record.id))
+            .details(serde_json::json!({"name": name, "role": "admin", "scope": "*"})),
+    )?;
+    Ok(secret)
+}
+
+/// `shulv admin-token`: a new administrator token for a data directory whose server is stopped
+/// (when every admin credential is lost).
+pub fn admin_token(data: &Path, name: &str) -> anyhow::Result<()> {
+    if shulv_server::shulv_auth::server_running(data)? {
+        anyhow::bail!(
+            "a server is running on {}: create tokens through its API (POST /api/v1/tokens), or stop it first",
+            data.display()
         );
-        println!("  shulv query --meter ent02.ws1.line1.elec --from 2025-07-07 --to 2025-07-14 --bucket 15m");
     }
+    let access = AccessControl::open(data, AccessConfig::default())
+        .with_context(|| format!("reading the credentials of {}", data.display()))?;
+    let secret = create_admin_token(&access, name, "cli:admin-token")?;
+    println!("admin token (shown once, keep it): {secret}");
+    Ok(())
+}
+
+/// Prints where the server listens and, once, the new admin token. Write errors are ignored:
+/// a closed standard output must not stop the server.
+fn print_banner(scheme: &str, addr: SocketAddr, data_dir: &Path, token: Option<&str>, demo: bool) {
+    use std::io::Write;
+    let url = format!("{scheme}://{addr}");
+    let mut text = format!(
+        "shulv {} listening on {url}\ndata directory: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    );
+    match token {
+        Some(t) => text.push_str(&format!(
+            "admin token (shown once, keep it): {t}\n  export SHULV_URL={url} SHULV_TOKEN={t}\n"
+        )),
+        None => text.push_str("use an API token created earlier (SHULV_TOKEN)\n"),
+    }
+    text.push_str(&format!("API document: {url}/openapi.json\n"));
+    if demo {
+        text.push_str(&format!(
+            "try:\n  curl -H \"Authorization: Bearer $SHULV_TOKEN\" '{url}/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=month'\n  shulv query --node shulv-park --from 2025-01-01 --to 2026-01-01 --bucket month\n  shulv query --meter ent02.ws1.line1.elec --from 2025-07-07 --to 2025-07-14 --bucket 15m\n"
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// `shulv verify`: recounts every rollup from raw points.

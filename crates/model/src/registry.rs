@@ -19,6 +19,7 @@ pub const DEFAULT_MAX_GAP_S: u32 = 3600;
 /// A node of the organisation tree. `kind` is free text (region, park, enterprise, site,
 /// workshop, …); depth and kinds are not restricted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     /// Unique id.
     pub id: String,
@@ -42,6 +43,7 @@ pub struct NodeSpec {
 
 /// A meter attached to a node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MeterSpec {
     /// Unique id (the `meter` of incoming readings).
     pub id: String,
@@ -88,15 +90,17 @@ impl MeterSpec {
     }
 }
 
-/// Contents of a registry file: TOML with `[[node]]` and `[[meter]]` arrays, or a pair of
-/// CSV files (`nodes.csv`, `meters.csv`).
+/// Contents of a registry file: TOML with `[[node]]` and `[[meter]]` arrays (JSON: `"node"`
+/// and `"meter"` arrays; `"nodes"` and `"meters"` are accepted too), or a pair of CSV files
+/// (`nodes.csv`, `meters.csv`). Unknown keys are refused, so a typo is never ignored silently.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegistryFile {
     /// Nodes (`[[node]]`).
-    #[serde(rename = "node", default)]
+    #[serde(rename = "node", alias = "nodes", default)]
     pub nodes: Vec<NodeSpec>,
     /// Meters (`[[meter]]`).
-    #[serde(rename = "meter", default)]
+    #[serde(rename = "meter", alias = "meters", default)]
     pub meters: Vec<MeterSpec>,
 }
 
@@ -118,13 +122,17 @@ pub enum RegistryError {
         /// What is wrong.
         message: String,
     },
-    /// An empty or whitespace-padded id.
-    #[error("{what} id {id:?} is empty or has leading/trailing whitespace")]
+    /// An id that is empty or whitespace-padded, or (for ids created by a merge) too long or
+    /// containing a control character, a path separator (`/`, `\`), `<`, `>`, `"`, `'` or a
+    /// backtick.
+    #[error("{what} id {} is invalid: {reason}", shown_id(.id))]
     InvalidId {
         /// `node` or `meter`.
         what: &'static str,
         /// The id.
         id: String,
+        /// Why.
+        reason: String,
     },
     /// Two nodes with the same id.
     #[error("duplicate node id {0:?}")]
@@ -423,12 +431,57 @@ pub struct Tree {
     node_meters: Vec<Vec<usize>>,
 }
 
+/// Longest id (in characters) a merge may create.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// Characters a new id may not contain (besides control characters): path separators and the
+/// characters that only serve to break out of HTML, SQL or shell quoting.
+const FORBIDDEN_ID_CHARS: &[char] = &['/', '\\', '<', '>', '"', '\'', '`'];
+
+/// An id for an error message: debug-quoted (control characters escaped), long ids cut.
+fn shown_id(id: &str) -> String {
+    let n = id.chars().count();
+    if n <= 64 {
+        format!("{id:?}")
+    } else {
+        let head: String = id.chars().take(64).collect();
+        format!("{head:?}... ({n} characters)")
+    }
+}
+
 fn check_id(what: &'static str, id: &str) -> Result<(), RegistryError> {
     if id.is_empty() || id.trim() != id {
         return Err(RegistryError::InvalidId {
             what,
             id: id.to_string(),
+            reason: "it is empty or has leading/trailing whitespace".into(),
         });
+    }
+    Ok(())
+}
+
+/// The rules for ids created by [`Tree::merge`], on top of [`check_id`]. (Registries loaded
+/// with [`Tree::new`] keep the older, laxer rule so that existing data stays readable.)
+fn check_new_id(what: &'static str, id: &str) -> Result<(), RegistryError> {
+    check_id(what, id)?;
+    let invalid = |reason: String| RegistryError::InvalidId {
+        what,
+        id: id.to_string(),
+        reason,
+    };
+    let n = id.chars().count();
+    if n > MAX_ID_CHARS {
+        return Err(invalid(format!(
+            "{n} characters, at most {MAX_ID_CHARS} are allowed"
+        )));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| c.is_control() || FORBIDDEN_ID_CHARS.contains(c))
+    {
+        return Err(invalid(format!(
+            "it contains {c:?} (control characters and / \\ < > \" ' ` are not allowed)"
+        )));
     }
     Ok(())
 }
@@ -687,6 +740,7 @@ impl Tree {
                     }
                 }
                 None => {
+                    check_new_id("node", &n.id)?;
                     node_index.insert(n.id.clone(), nodes.len());
                     summary.nodes_added.push(n.id.clone());
                     nodes.push(n);
@@ -734,6 +788,7 @@ impl Tree {
                     }
                 }
                 None => {
+                    check_new_id("meter", &m.id)?;
                     meter_index.insert(m.id.clone(), meters.len());
                     summary.meters_added.push(m.id.clone());
                     meters.push(m);
@@ -1042,6 +1097,74 @@ interval_s = 86400
             })
             .is_err());
         assert_eq!(t.to_file(), before);
+    }
+
+    #[test]
+    fn merge_refuses_unsafe_new_ids() {
+        let mut t = tree();
+        let node = |id: &str| NodeSpec {
+            id: id.into(),
+            name: "x".into(),
+            kind: "site".into(),
+            parent: Some("ent01".into()),
+            timezone: None,
+            industry: None,
+            attributes: BTreeMap::new(),
+        };
+        let long = "m".repeat(MAX_ID_CHARS + 1);
+        for id in [
+            "../../etc/passwd",
+            "..\\..\\boot.ini",
+            "<script>alert(1)</script>",
+            "m1'; DROP TABLE meters--",
+            "m1\"x",
+            "a`id`",
+            "bell\u{7}",
+            "line\nbreak",
+            "nul\0",
+            long.as_str(),
+        ] {
+            let before = t.to_file();
+            let e = t
+                .merge(RegistryFile {
+                    nodes: vec![node(id)],
+                    meters: vec![],
+                })
+                .unwrap_err();
+            assert!(
+                matches!(e, RegistryError::InvalidId { what: "node", .. }),
+                "{e}"
+            );
+            let mut m = t.meter("ent01.gas").unwrap().clone();
+            m.id = id.into();
+            let e = t
+                .merge(RegistryFile {
+                    nodes: vec![],
+                    meters: vec![m],
+                })
+                .unwrap_err();
+            assert!(
+                matches!(e, RegistryError::InvalidId { what: "meter", .. }),
+                "{e}"
+            );
+            let msg = e.to_string();
+            assert!(!msg.chars().any(char::is_control), "{msg:?}");
+            assert!(msg.len() < 300, "{msg}");
+            assert_eq!(t.to_file(), before);
+        }
+        // ids at the limit, with dots, dashes, spaces and CJK characters are fine
+        let ok = "m".repeat(MAX_ID_CHARS);
+        for id in ["ws3.line-2_m1", "一号车间 压缩机", ok.as_str()] {
+            t.merge(RegistryFile {
+                nodes: vec![node(id)],
+                meters: vec![],
+            })
+            .unwrap();
+        }
+        // a registry loaded from disk keeps the older rule: existing ids stay readable
+        let mut f = t.to_file();
+        f.nodes.push(node("legacy/id"));
+        Tree::new(f).unwrap();
     }
 
     #[test]

@@ -130,6 +130,19 @@ impl Platform {
                     continue;
                 }
                 let value = reading.value * factor;
+                if !value.is_finite() {
+                    refused.push(line_error(
+                        reading.line,
+                        "value",
+                        format!(
+                            "{} {} is not finite once converted to {}",
+                            reading.value,
+                            reading.unit.as_deref().unwrap_or_default(),
+                            meter.unit
+                        ),
+                    ));
+                    continue;
+                }
                 match meter.reading {
                     ReadingKind::Interval => interval_points.push(Point {
                         series: series.quantity,

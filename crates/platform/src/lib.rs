@@ -1,6 +1,7 @@
 //! The shulv platform: the meter registry, the ingest pipeline and the query engine over the
 //! embedded store. HTTP, CLI and console are thin layers over [`Platform`].
 
+pub mod backup;
 mod ingest;
 mod query;
 mod registry;
@@ -66,6 +67,7 @@ impl PlatformConfig {
 
 /// One shulv instance over one data directory.
 pub struct Platform {
+    data_dir: PathBuf,
     store: Store,
     registry: RwLock<registry::Registry>,
     /// Latest raw reading of each stateful (register, power) meter, by registry index.
@@ -83,7 +85,9 @@ impl Platform {
         store_config.flush_interval = config.flush_interval;
         let store = Store::open(store_config)?;
         let registry = registry::Registry::open(&config.data_dir)?;
+        backup::remove_stale_snapshots(&config.data_dir)?;
         let platform = Platform {
+            data_dir: config.data_dir.clone(),
             store,
             registry: RwLock::new(registry),
             stateful: Mutex::new(HashMap::new()),
@@ -145,6 +149,11 @@ impl Platform {
     /// Store statistics (WAL size, memtable, segments).
     pub fn store_stats(&self) -> StoreStats {
         self.store.stats()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
     }
 
     /// The underlying store, for maintenance commands and integrity checks.

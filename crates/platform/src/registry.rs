@@ -105,6 +105,18 @@ impl Registry {
         })
     }
 
+    /// Copies `registry.json` into `dir` (for a snapshot; nothing if none was written yet).
+    pub fn copy_to(&self, dir: &Path) -> Result<(), PlatformError> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let bytes = fs::read(&self.path)
+            .map_err(|e| PlatformError::Io(format!("{}: {e}", self.path.display())))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| PlatformError::Io(format!("{}: {e}", dir.display())))?;
+        write_atomically(&dir.join("registry.json"), &bytes)
+    }
+
     /// The validated organisation tree.
     pub fn tree(&self) -> &Tree {
         &self.tree

@@ -1,42 +1,78 @@
-//! The shulv HTTP API: thin axum handlers over [`shulv_platform::Platform`], token
-//! authentication on every route but `/healthz`, Prometheus `/metrics`, and an OpenAPI 3
-//! document at `/openapi.json` generated from the handlers themselves.
+//! The shulv HTTP API: thin axum handlers over [`shulv_platform::Platform`], access control on
+//! every route but `/healthz` and `/api/v1/login` (roles and tree scopes of `shulv-auth`),
+//! Prometheus `/metrics`, and an OpenAPI 3 document at `/openapi.json` generated from the
+//! handlers themselves.
+//!
+//! Every route is declared once, in [`api_routes`], with its OpenAPI description; the router and
+//! the document are split from that one value, and [`access::policy`] must name an access rule
+//! for each of them (a route without a rule is refused for everyone).
 
-mod auth;
+pub mod access;
+mod admin;
+mod backup;
 mod error;
+mod limits;
 mod metrics;
 mod routes;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
 use axum::{middleware, Json, Router};
-use parking_lot::RwLock;
+use shulv_auth::AccessControl;
 use shulv_platform::Platform;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::Tokens;
+pub use shulv_auth;
 
-/// Largest request body accepted (a CSV import of a month of a large site).
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest body of the ingest routes (a CSV import of a month of a large site).
+pub const MAX_INGEST_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Largest body of `POST /api/v1/registry` (a registry of tens of thousands of meters).
+pub const MAX_REGISTRY_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest body of every other route (logins, users, tokens, replacements).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it); otherwise the connection's peer address is used.
+    pub trust_forwarded_for: bool,
+    /// Time limit of a request (reading the body included), ingest routes excepted.
+    pub request_timeout: Duration,
+    /// Time limit of an ingest request.
+    pub ingest_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            trust_forwarded_for: false,
+            request_timeout: Duration::from_secs(30),
+            ingest_timeout: Duration::from_secs(300),
+        }
+    }
+}
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
     platform: Arc<Platform>,
-    tokens: Arc<RwLock<Tokens>>,
+    access: Arc<AccessControl>,
     metrics: Arc<metrics::Metrics>,
+    config: Arc<ServerConfig>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "shulv (数绿) API",
-        description = "Digital energy-carbon management platform: meter data in, energy and carbon out. Every route except /healthz needs `Authorization: Bearer <token>`."
+        description = "Digital energy-carbon management platform: meter data in, energy and carbon out. Every route except /healthz and /api/v1/login needs `Authorization: Bearer <token>` (an API token or a session token from /api/v1/login); what it may do depends on its role and scope."
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -57,25 +93,39 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Routes that need a token, with their OpenAPI descriptions.
-fn protected_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::metrics))
-        .routes(routes!(routes::status))
+/// Every route of the API, with its OpenAPI description and body limit. `/openapi.json` is the
+/// only route added outside (in [`router`]); it is described by hand in [`openapi`].
+fn api_routes() -> OpenApiRouter<AppState> {
+    let ingest = OpenApiRouter::new()
         .routes(routes!(routes::write_v2))
         .routes(routes!(routes::write_v1))
         .routes(routes!(routes::write_json))
         .routes(routes!(routes::write_csv))
+        .layer(DefaultBodyLimit::max(MAX_INGEST_BODY_BYTES));
+    let registry = OpenApiRouter::new()
         .routes(routes!(routes::get_registry, routes::post_registry))
+        .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::healthz))
+        .routes(routes!(routes::metrics))
+        .routes(routes!(routes::status))
         .routes(routes!(routes::post_replacement))
         .routes(routes!(routes::query))
+        .routes(routes!(admin::login))
+        .routes(routes!(admin::logout))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::list_tokens, admin::create_token))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::audit))
+        .routes(routes!(backup::backup))
+        .merge(ingest)
+        .merge(registry)
 }
 
 /// The OpenAPI document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut api) = protected_routes()
-        .routes(routes!(routes::healthz))
-        .split_for_parts();
+    let (_, mut api) = api_routes().split_for_parts();
     api.paths.paths.insert(
         "/openapi.json".to_string(),
         utoipa::openapi::path::PathItem::new(
@@ -90,37 +140,79 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Builds the application router.
-pub fn router(platform: Arc<Platform>, tokens: Tokens) -> Router {
+pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: ServerConfig) -> Router {
     let state = AppState {
         platform,
-        tokens: Arc::new(RwLock::new(tokens)),
+        access,
         metrics: Arc::new(metrics::Metrics::default()),
+        config: Arc::new(config),
     };
     let document = Arc::new(openapi());
-    let (protected, _) = protected_routes()
+    let (routes, _) = api_routes()
         .route(
             "/openapi.json",
-            get(move || {
+            axum::routing::get(move || {
                 let document = document.clone();
                 async move { Json(document.as_ref().clone()) }
             }),
         )
         .split_for_parts();
-    let protected = protected.layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_token,
-    ));
-    Router::new()
-        .route("/healthz", get(routes::healthz))
-        .merge(protected)
+    routes
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::gate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limits,
+        ))
         .with_state(state)
 }
 
-/// Serves `router` on `addr` until Ctrl-C or SIGTERM.
+/// Serves `router` on `listener` over plain HTTP until Ctrl-C or SIGTERM.
 pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+/// Loads a PEM certificate chain and private key for [`serve_tls`] (rustls with the `ring`
+/// provider).
+pub async fn tls_config(
+    cert: &Path,
+    key: &Path,
+) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "TLS certificate {} / key {}: {e}",
+                    cert.display(),
+                    key.display()
+                ),
+            )
+        })
+}
+
+/// Serves `router` on `listener` over HTTPS until Ctrl-C or SIGTERM.
+pub async fn serve_tls(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let on_signal = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
         .await
 }
 
@@ -149,3 +241,6 @@ async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,18 +6,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use shulv_ingest::Precision;
+use shulv_auth::Principal;
+use shulv_ingest::{Parsed, Precision, Reading};
 use shulv_model::{Bucket, Carrier, RegistryFile};
 use shulv_platform::{
     Aggregate, IngestOptions, IngestReport, Platform, QueryAnswer, QuerySpec, ReplacementRecord,
     Target,
 };
 
+use crate::access::{self, audit_entry, ClientIp};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 
@@ -98,6 +100,55 @@ pub async fn status(State(state): State<AppState>) -> Json<StatusBody> {
     })
 }
 
+/// The authenticated caller and its address.
+pub struct Caller {
+    principal: Principal,
+    ip: ClientIp,
+}
+
+/// Refuses the whole request when any reading names a meter outside the caller's scope: a
+/// credential writing outside its scope is misconfigured or misused, and storing the rest would
+/// hide that. Nothing is stored then (403, every such line named). An unknown meter gets the
+/// same answer from a scoped credential, so a scope does not reveal what exists outside it.
+fn check_scope(
+    p: &Platform,
+    principal: &Principal,
+    readings: &[Reading<'_>],
+) -> Result<(), ApiError> {
+    if principal.sees_everything() {
+        return Ok(());
+    }
+    let outside: Vec<String> = p.with_tree(|t| {
+        let mut cache: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        readings
+            .iter()
+            .filter(|r| {
+                !*cache
+                    .entry(r.meter.as_ref())
+                    .or_insert_with(|| access::meter_in_scope(t, &principal.scope, &r.meter))
+            })
+            .map(|r| format!("line {}: meter '{}'", r.line, r.meter))
+            .collect()
+    });
+    if outside.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 20;
+    let more = outside.len().saturating_sub(SHOWN);
+    let mut list = outside[..outside.len().min(SHOWN)].join("; ");
+    if more > 0 {
+        list.push_str(&format!("; and {more} more"));
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "nothing stored: {} reading(s) name meters that are unknown or outside the scope '{}' of this credential ({list})",
+            outside.len(),
+            principal.scope
+        ),
+    ))
+}
+
 /// Query parameters of the line-protocol write endpoints. Other parameters that InfluxDB
 /// clients send (`org`, `bucket`, `db`) are accepted and ignored.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -119,10 +170,24 @@ fn precision(p: Option<&str>) -> Result<Precision, ApiError> {
 
 /// Shapes an ingest report: 204 when every line was stored (InfluxDB semantics), 400 with the
 /// report when some lines were refused (the good ones are stored unless `atomic`).
-fn ingest_response(state: &AppState, report: IngestReport) -> Response {
+fn ingest_response(
+    state: &AppState,
+    who: &Caller,
+    route: &'static str,
+    mut report: IngestReport,
+) -> Response {
     state
         .metrics
         .ingested(report.accepted, report.refused.len());
+    report.refused.sort_by_key(|r| r.line);
+    state.access.audit.record_queued(
+        &audit_entry(&who.principal, &who.ip, "readings.write", route)
+            .outcome(if report.accepted > 0 { "ok" } else { "failed" })
+            .details(serde_json::json!({
+                "accepted": report.accepted,
+                "refused": report.refused.len(),
+            })),
+    );
     if report.refused.is_empty() {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -143,10 +208,13 @@ fn ingest_response(state: &AppState, report: IngestReport) -> Response {
         (status = 503, description = "Not durable; nothing stored", body = ErrorBody)))]
 pub async fn write_v2(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     Query(params): Query<WriteParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    write_line_protocol(state, params, body).await
+    let route = "/api/v2/write";
+    write_line_protocol(state, Caller { principal, ip }, route, params, body).await
 }
 
 /// InfluxDB v1 `/write` (same mapping as `/api/v2/write`).
@@ -157,29 +225,64 @@ pub async fn write_v2(
         (status = 503, description = "Not durable; nothing stored", body = ErrorBody)))]
 pub async fn write_v1(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     Query(params): Query<WriteParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    write_line_protocol(state, params, body).await
+    let route = "/write";
+    write_line_protocol(state, Caller { principal, ip }, route, params, body).await
 }
 
 async fn write_line_protocol(
     state: AppState,
+    who: Caller,
+    route: &'static str,
     params: WriteParams,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let precision = precision(params.precision.as_deref())?;
+    let atomic = params.atomic.unwrap_or(false);
+    ingest(state, who, route, atomic, body, move |text| {
+        Ok(shulv_ingest::line_protocol::parse(text, precision))
+    })
+    .await
+}
+
+/// The ingest path of every format: parse off the runtime, check the caller's scope, store,
+/// answer and audit (scope refusals included).
+async fn ingest(
+    state: AppState,
+    who: Caller,
+    route: &'static str,
+    atomic: bool,
+    body: Bytes,
+    parse: impl for<'a> FnOnce(&'a str) -> Result<Parsed<'a>, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
     let options = IngestOptions {
-        atomic: params.atomic.unwrap_or(false),
+        atomic,
         received_at: now_ms(),
     };
-    let report = blocking(&state.platform, move |p| {
-        let text = utf8(&body)?;
-        let parsed = shulv_ingest::line_protocol::parse(text, precision);
+    let principal = who.principal.clone();
+    let result = blocking(&state.platform, move |p| {
+        let parsed = parse(utf8(&body)?)?;
+        check_scope(p, &principal, &parsed.readings)?;
         Ok(p.ingest(parsed.readings, parsed.errors, options)?)
     })
-    .await?;
-    Ok(ingest_response(&state, report))
+    .await;
+    match result {
+        Ok(report) => Ok(ingest_response(&state, &who, route, report)),
+        Err(e) => {
+            if e.status() == StatusCode::FORBIDDEN {
+                state.access.audit.record_queued(
+                    &audit_entry(&who.principal, &who.ip, "access.denied", route)
+                        .outcome("denied")
+                        .details(serde_json::json!({ "error": e.message() })),
+                );
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Query parameters of the JSON and CSV ingest endpoints.
@@ -198,21 +301,17 @@ pub struct IngestParams {
         (status = 503, description = "Not durable; nothing stored", body = ErrorBody)))]
 pub async fn write_json(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     Query(params): Query<IngestParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let options = IngestOptions {
-        atomic: params.atomic.unwrap_or(false),
-        received_at: now_ms(),
-    };
-    let report = blocking(&state.platform, move |p| {
-        let text = utf8(&body)?;
-        let parsed =
-            shulv_ingest::json::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        Ok(p.ingest(parsed.readings, parsed.errors, options)?)
+    let who = Caller { principal, ip };
+    let atomic = params.atomic.unwrap_or(false);
+    ingest(state, who, "/api/v1/readings", atomic, body, |text| {
+        shulv_ingest::json::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))
     })
-    .await?;
-    Ok(ingest_response(&state, report))
+    .await
 }
 
 /// Writes a CSV file: long layout `meter,ts,value[,unit]` or wide layout `ts,<meter>,<meter>...`.
@@ -224,20 +323,17 @@ pub async fn write_json(
         (status = 503, description = "Not durable; nothing stored", body = ErrorBody)))]
 pub async fn write_csv(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     Query(params): Query<IngestParams>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let options = IngestOptions {
-        atomic: params.atomic.unwrap_or(false),
-        received_at: now_ms(),
-    };
-    let report = blocking(&state.platform, move |p| {
-        let text = utf8(&body)?;
-        let parsed = shulv_ingest::csv::parse(text);
-        Ok(p.ingest(parsed.readings, parsed.errors, options)?)
+    let who = Caller { principal, ip };
+    let atomic = params.atomic.unwrap_or(false);
+    ingest(state, who, "/api/v1/readings/csv", atomic, body, |text| {
+        Ok(shulv_ingest::csv::parse(text))
     })
-    .await?;
-    Ok(ingest_response(&state, report))
+    .await
 }
 
 /// Result of a registry change.
@@ -245,20 +341,36 @@ pub async fn write_csv(
 pub struct RegistryChange {
     /// Meters that did not exist before.
     pub added_meters: Vec<String>,
-    /// Meters in the registry now.
+    /// Meters in the registry now (in the caller's scope).
     pub meters: usize,
-    /// Nodes in the registry now.
+    /// Nodes in the registry now (in the caller's scope).
     pub nodes: usize,
 }
 
-/// The whole registry: nodes and meters.
-#[utoipa::path(get, path = "/api/v1/registry", tag = "registry",
-    responses((status = 200, description = "`{\"nodes\": [...], \"meters\": [...]}`", body = Object)))]
-pub async fn get_registry(State(state): State<AppState>) -> Json<RegistryFile> {
-    Json(state.platform.registry_file())
+/// The answer when an audit entry could not be made durable.
+pub fn audit_failed(e: std::io::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("{e}; the change may have been applied but is not audited"),
+    )
 }
 
-/// Adds or updates nodes and meters, from JSON (`{"nodes":[...],"meters":[...]}`) or TOML
+/// The registry visible to the caller: the nodes of its scope (the scope's root shown as a
+/// root) and their meters (no meters for aggregates-only credentials).
+#[utoipa::path(get, path = "/api/v1/registry", tag = "registry",
+    responses((status = 200, description = "`{\"node\": [...], \"meter\": [...]}`", body = Object)))]
+pub async fn get_registry(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Json<RegistryFile> {
+    Json(
+        state
+            .platform
+            .with_tree(|t| access::visible_registry(t, &principal)),
+    )
+}
+
+/// Adds or updates nodes and meters, from JSON (`{"node":[...],"meter":[...]}`; `nodes`, `meters` are accepted too) or TOML
 /// (`[[node]]`/`[[meter]]`, with `Content-Type: application/toml`). Changing a meter's carrier,
 /// unit or reading kind is refused.
 #[utoipa::path(post, path = "/api/v1/registry", tag = "registry",
@@ -267,6 +379,8 @@ pub async fn get_registry(State(state): State<AppState>) -> Json<RegistryFile> {
         (status = 400, description = "Invalid registry; nothing changed", body = ErrorBody)))]
 pub async fn post_registry(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RegistryChange>, ApiError> {
@@ -283,13 +397,33 @@ pub async fn post_registry(
                 .map_err(|e| ApiError::bad_request(format!("registry JSON: {e}")))?
         }
     };
+    let access = state.access.clone();
     blocking(&state.platform, move |p| {
-        let added_meters = p.apply_registry(file)?;
-        let now = p.registry_file();
+        p.with_tree(|t| access::check_registry_change(t, &principal.scope, &file))
+            .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e))?;
+        let node_ids: Vec<String> = file.nodes.iter().map(|n| n.id.clone()).collect();
+        let meter_ids: Vec<String> = file.meters.iter().map(|m| m.id.clone()).collect();
+        let target = principal.scope.to_string();
+        let result = p.apply_registry(file);
+        let entry = audit_entry(&principal, &ip, "registry.apply", &target);
+        let entry = match &result {
+            Ok(added) => entry.details(serde_json::json!({
+                "nodes": node_ids, "meters": meter_ids, "added_meters": added,
+            })),
+            Err(e) => entry.outcome("failed").details(serde_json::json!({
+                "nodes": node_ids, "meters": meter_ids, "error": e.to_string(),
+            })),
+        };
+        access.audit.record(&entry).map_err(audit_failed)?;
+        let added_meters = result?;
+        let (meters, nodes) = p.with_tree(|t| {
+            let v = access::visible_registry(t, &principal);
+            (v.meters.len(), v.nodes.len())
+        });
         Ok(Json(RegistryChange {
             added_meters,
-            meters: now.meters.len(),
-            nodes: now.nodes.len(),
+            meters,
+            nodes,
         }))
     })
     .await
@@ -315,6 +449,8 @@ pub struct ReplacementBody {
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn post_replacement(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Extension(ip): Extension<ClientIp>,
     Path(id): Path<String>,
     Json(body): Json<ReplacementBody>,
 ) -> Result<StatusCode, ApiError> {
@@ -331,10 +467,27 @@ pub async fn post_replacement(
         old_final: body.old_final,
         new_initial: body.new_initial,
     };
-    blocking(
-        &state.platform,
-        move |p| Ok(p.add_replacement(&id, record)?),
-    )
+    let access = state.access.clone();
+    blocking(&state.platform, move |p| {
+        if !p.with_tree(|t| access::meter_in_scope(t, &principal.scope, &id)) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("meter '{id}' not found"),
+            ));
+        }
+        let result = p.add_replacement(&id, record);
+        let entry = audit_entry(&principal, &ip, "meter.replacement", &id);
+        let entry = match &result {
+            Ok(()) => entry.details(serde_json::json!({
+                "at": record.at, "old_final": record.old_final, "new_initial": record.new_initial,
+            })),
+            Err(e) => entry.outcome("failed").details(serde_json::json!({
+                "at": record.at, "error": e.to_string(),
+            })),
+        };
+        access.audit.record(&entry).map_err(audit_failed)?;
+        Ok(result?)
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -365,6 +518,7 @@ pub struct QueryParams {
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn query(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Query(params): Query<QueryParams>,
 ) -> Result<Json<QueryAnswer>, ApiError> {
     let started = Instant::now();
@@ -395,7 +549,27 @@ pub async fn query(
         .map(|c| c.parse())
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("carrier: {e}")))?;
+    if principal.aggregates_only && matches!(target, Target::Meter(_)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this credential may query nodes (aggregates) only, not individual meters",
+        ));
+    }
+    let aggregates_only = principal.aggregates_only;
     let answer = blocking(&state.platform, move |p| {
+        let visible = p.with_tree(|t| match &target {
+            Target::Meter(id) => access::meter_in_scope(t, &principal.scope, id),
+            Target::Node(id) => access::node_in_scope(t, &principal.scope, id),
+        });
+        if !visible {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                match &target {
+                    Target::Meter(id) => format!("meter '{id}' not found"),
+                    Target::Node(id) => format!("node '{id}' not found"),
+                },
+            ));
+        }
         let tz = p.with_tree(|t| match &target {
             Target::Meter(id) => t.meter(id).map(|m| t.timezone_of_node(&m.node)),
             Target::Node(id) => t.node(id).map(|_| t.timezone_of_node(id)),
@@ -405,14 +579,20 @@ pub async fn query(
             .map_err(|e| ApiError::bad_request(format!("from: {e}")))?;
         let to = shulv_model::parse_instant(&params.to, tz)
             .map_err(|e| ApiError::bad_request(format!("to: {e}")))?;
-        Ok(p.query(&QuerySpec {
+        let mut answer = p.query(&QuerySpec {
             target,
             from,
             to,
             bucket,
             aggregate,
             carrier,
-        })?)
+        })?;
+        if aggregates_only {
+            for s in &mut answer.series {
+                s.meters.clear();
+            }
+        }
+        Ok(answer)
     })
     .await?;
     state.metrics.queried(started.elapsed());

@@ -31,6 +31,7 @@ mod error;
 mod manifest;
 mod memtable;
 mod rollup;
+mod scan;
 mod segment;
 mod store;
 mod wal;
@@ -53,6 +54,17 @@ pub struct Point {
     pub ts: i64,
     /// Value.
     pub value: f64,
+}
+
+/// What [`Store::checkpoint`] copied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Segment files (raw and partial files).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Raw points in them.
+    pub points: u64,
 }
 
 /// Store configuration.

@@ -53,7 +53,7 @@ pub(crate) enum ValueKind {
     Double,
 }
 
-const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+pub(crate) const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
 
 /// Smallest number of decimal places (≤ 6) that represents `v` exactly, if `|v| < 1e9`.
 /// For such values `round(v * 10^s) / 10^s == v` holds for every `s` up to 6.
@@ -135,7 +135,7 @@ fn sorting(cols: usize) -> Option<Vec<SortingColumn>> {
 
 fn raw_props(kind: ValueKind) -> WriterProperties {
     let (enc, kind_name) = match kind {
-        ValueKind::Decimal(s) => (Encoding::BYTE_STREAM_SPLIT, format!("decimal(18,{s})")),
+        ValueKind::Decimal(s) => (Encoding::DELTA_BINARY_PACKED, format!("decimal(18,{s})")),
         ValueKind::Double => (Encoding::BYTE_STREAM_SPLIT, "double".to_string()),
     };
     WriterProperties::builder()
@@ -144,7 +144,15 @@ fn raw_props(kind: ValueKind) -> WriterProperties {
         .set_column_dictionary_enabled(ColumnPath::from("series"), true)
         .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
         .set_column_encoding(ColumnPath::from("value"), enc)
-        .set_max_row_group_row_count(Some(1 << 20))
+        .set_column_compression(
+            ColumnPath::from("value"),
+            if enc == Encoding::DELTA_BINARY_PACKED {
+                Compression::UNCOMPRESSED
+            } else {
+                zstd()
+            },
+        )
+        .set_max_row_group_row_count(Some(1 << 17))
         .set_data_page_row_count_limit(1 << 17)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_sorting_columns(sorting(2))

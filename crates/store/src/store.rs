@@ -21,11 +21,12 @@ use crate::error::{IoContext, Result};
 use crate::manifest::{sync_dir, FileEntry, Manifest};
 use crate::memtable::{merged, Memtable};
 use crate::rollup::{merge_partials, partial_eq, read_partials, Partial, PartialBuilder};
-use crate::segment::{
-    decode_raw, prune_row_groups, read_groups, Batch, FileKind, SegmentFile, ValueKind,
-};
+use crate::scan::Scanner;
+use crate::segment::{prune_row_groups, Batch, FileKind, SegmentFile, ValueKind};
 use crate::wal::{self, WalMsg, WalSink, WalWriter};
-use crate::{Level, Point, Rollup, SeriesId, StoreConfig, StoreError, StoreStats, VerifyReport};
+use crate::{
+    Checkpoint, Level, Point, Rollup, SeriesId, StoreConfig, StoreError, StoreStats, VerifyReport,
+};
 
 /// Live files of one partition and their combined month partials.
 #[derive(Default)]
@@ -572,18 +573,8 @@ impl Store {
             }
         }
         let q = q.as_deref();
-        let res = par_map(&items, |(f, g)| -> Result<Vec<Partial>> {
-            let (file, meta) = f.open_raw()?;
-            let path = f.raw_path();
-            let rows = meta.metadata().row_group(*g).num_rows().max(1) as usize;
-            let mut b = PartialBuilder::new(&tzs, &[level], from, to);
-            for rb in read_groups(file, meta, &path, vec![*g], rows)? {
-                let d = decode_raw(&rb?, &path)?;
-                b.push_batch(&d.series, &d.ts, &d.vals, |s| {
-                    q.is_none_or(|q| q.binary_search(&s).is_ok())
-                });
-            }
-            Ok(b.finish().into_iter().flatten().collect())
+        let res = par_map(&items, |(f, g)| {
+            Scanner::new(&tzs, level, from, to, q).scan_group(f, *g)
         });
         for r in res {
             all.extend(r?);
@@ -598,6 +589,57 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.core
             .flush_if(|st, _, _| st.active.points > 0 || st.frozen.is_some())
+    }
+
+    /// Writes a consistent copy of the store into `dest` (a directory that must not exist yet)
+    /// while writes go on: the memtable is flushed first, so every write acknowledged before
+    /// the call is in a segment; then, with flushes and compactions held back, the live
+    /// segment files are hard-linked into `dest` (copied where `dest` is on another file
+    /// system; segment files are immutable, so a link is a copy) next to a manifest naming
+    /// exactly them. The copy needs no WAL and opens as a store of its own.
+    pub fn checkpoint(&self, dest: &Path) -> Result<Checkpoint, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::io(
+                dest,
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the checkpoint directory exists already",
+                ),
+            ));
+        }
+        let _g = self.core.maint.lock();
+        self.core.flush_locked()?;
+        let manifest = self.core.manifest.lock().clone();
+        let segments = dest.join("segments");
+        let wal_dir = dest.join("wal");
+        fs::create_dir_all(&segments).at(&segments)?;
+        fs::create_dir_all(&wal_dir).at(&wal_dir)?;
+        let mut done = Checkpoint::default();
+        let mut dirs = std::collections::BTreeSet::new();
+        for e in &manifest.files {
+            let p = parse_partition(&e.partition).ok_or_else(|| {
+                StoreError::corrupt(&self.core.cfg.dir, format!("bad partition {}", e.partition))
+            })?;
+            let seg = SegmentFile::new(e.id, p, e.kind, e.rows, e.bytes, &self.core.segments);
+            let part_dir = segments.join(&e.partition);
+            if dirs.insert(part_dir.clone()) {
+                fs::create_dir_all(&part_dir).at(&part_dir)?;
+            }
+            for path in seg.paths() {
+                let to = part_dir.join(path.file_name().unwrap_or_default());
+                done.bytes += link_or_copy(&path, &to)?;
+                done.files += 1;
+            }
+            done.points += if e.kind == FileKind::Raw { e.rows } else { 0 };
+        }
+        for d in &dirs {
+            sync_dir(d)?;
+        }
+        sync_dir(&segments)?;
+        sync_dir(&wal_dir)?;
+        // No WAL file is needed: every acknowledged point is in the segments above.
+        manifest.save(dest)?;
+        Ok(done)
     }
 
     /// Compact every partition with more than one segment and apply raw retention.
@@ -825,6 +867,16 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     });
     out.sort_by_key(|r| r.0);
     out.into_iter().map(|r| r.1).collect()
+}
+
+/// Hard-links `from` to `to`, or copies it where links are not possible; returns its size.
+fn link_or_copy(from: &Path, to: &Path) -> Result<u64> {
+    let len = fs::metadata(from).at(from)?.len();
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).at(to)?;
+        File::open(to).and_then(|f| f.sync_all()).at(to)?;
+    }
+    Ok(len)
 }
 
 /// Delete files under `segments/` that the manifest does not list (crash leftovers).

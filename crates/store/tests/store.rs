@@ -498,17 +498,35 @@ fn bytes_per_point_target() {
         st.segment_bytes as f64 / total as f64
     );
     // Target is 1.5 B/point; this data set (2 % white noise on every reading, half of the series
-    // cumulative registers) measures ~1.65 today, so the assertion guards against regressions.
-    assert!(bpp <= 1.7, "{bpp} bytes per point");
-    let t = std::time::Instant::now();
-    let scan = s.scan_rollups(None, Level::Day, 0, i64::MAX / 2).unwrap();
-    println!(
-        "scan_rollups: {:.1} M points/s",
-        total as f64 / t.elapsed().as_secs_f64() / 1e6
-    );
-    let t = std::time::Instant::now();
+    // cumulative registers) measures ~1.73 with DELTA_BINARY_PACKED values (chosen for scan
+    // speed, see SCHEMA.md), so the assertion guards against regressions.
+    assert!(bpp <= 1.75, "{bpp} bytes per point");
     let ids: Vec<u32> = (0..nseries).collect();
-    let roll = s.rollups(&ids, Level::Day, 0, i64::MAX / 2).unwrap();
-    println!("rollups(day): {:?}", t.elapsed());
-    assert_same(&roll, &scan, "bench");
+    for level in [Level::Month, Level::Day] {
+        let mut times = Vec::new();
+        let mut scan = Vec::new();
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            scan = s.scan_rollups(None, level, 0, i64::MAX / 2).unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "scan_rollups({}): median {:.1} M points/s (best {:.1})",
+            level.name(),
+            total as f64 / times[2] / 1e6,
+            total as f64 / times[0] / 1e6
+        );
+        let t = std::time::Instant::now();
+        let roll = s.rollups(&ids, level, 0, i64::MAX / 2).unwrap();
+        println!("rollups({}): {:?}", level.name(), t.elapsed());
+        assert_same(&roll, &scan, "bench");
+        let some = [3u32, 4, 500, 999];
+        assert_same(
+            &s.rollups(&some, level, 0, i64::MAX / 2).unwrap(),
+            &s.scan_rollups(Some(&some), level, 0, i64::MAX / 2).unwrap(),
+            "bench subset",
+        );
+    }
+    assert!(s.verify().unwrap().is_ok());
 }

@@ -76,6 +76,16 @@ fn rss_mb() -> (f64, f64) {
     (f("VmRSS:"), f("VmHWM:"))
 }
 
+/// CPU seconds (user + system) of this process so far.
+fn cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = s.rfind(')').map(|i| &s[i + 2..]).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of proc_pid_stat(5), in clock ticks of 100 Hz.
+    (tick(11) + tick(12)) / 100.0
+}
+
 /// Bytes of files under `dir`, split into (raw segment files, rollup partial files, other).
 fn disk_usage(dir: &Path) -> (u64, u64, u64) {
     let mut acc = (0, 0, 0);
@@ -200,13 +210,12 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
                         ts: ts * 1000,
                         value,
                     });
-                    if buf.len() == batch {
-                        if tx
+                    if buf.len() == batch
+                        && tx
                             .send(std::mem::replace(&mut buf, Vec::with_capacity(batch)))
                             .is_err()
-                        {
-                            return;
-                        }
+                    {
+                        return;
                     }
                 }
             }
@@ -251,12 +260,14 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let st = store.stats();
     let (raw_disk, partial_disk, other_disk) = disk_usage(&a.dir);
     let points = st.points_persisted;
-    eprintln!(
-        "store_bench: wrote {total} points in {writes} Store::write calls: {write_s:.1} s in write ({:.2} M points/s, p50 {:.0} ms, max {:.0} ms); final flush {flush_s:.1} s, compact {compact_s:.1} s, wall {wall_s:.1} s",
-        total as f64 / write_s / 1e6,
-        median(lat.clone()) * 1e3,
-        lat.iter().cloned().fold(0.0, f64::max) * 1e3
-    );
+    if !a.reuse {
+        eprintln!(
+            "store_bench: wrote {total} points in {writes} Store::write calls: {write_s:.1} s in write ({:.2} M points/s, p50 {:.0} ms, max {:.0} ms); final flush {flush_s:.1} s, compact {compact_s:.1} s, wall {wall_s:.1} s",
+            total as f64 / write_s / 1e6,
+            median(lat.clone()) * 1e3,
+            lat.iter().cloned().fold(0.0, f64::max) * 1e3
+        );
+    }
     eprintln!("store_bench: stats after compaction: {st:?}");
     if points != total {
         return Err(format!("{points} points persisted, {total} written").into());
@@ -268,21 +279,26 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let rollups_first_s = secs(t.elapsed());
     let mut rt = Vec::new();
     let mut roll = first;
+    let c0 = cpu_s();
     for _ in 0..a.runs {
         let t = Instant::now();
         roll = store.rollups(&series, Level::Month, from, to)?;
         rt.push(secs(t.elapsed()));
     }
     let rollups_s = median(rt.clone());
+    let rollups_cpu_ms = (cpu_s() - c0) * 1e3 / a.runs.max(1) as f64;
 
     let mut stimes = Vec::new();
     let mut scan = Vec::new();
+    let mut scpu = Vec::new();
     for _ in 0..a.scan_runs.max(1) {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_s());
         scan = store.scan_rollups(None, Level::Month, from, to)?;
         stimes.push(secs(t.elapsed()));
+        scpu.push(cpu_s() - c);
     }
     let scan_s = median(stimes.clone());
+    let scan_cpu_s = median(scpu);
     let worst = compare(&roll, &scan)?;
     let counted: u64 = roll.iter().map(|r| r.count).sum();
     if counted != total {
@@ -333,7 +349,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     eprintln!("  process RSS {rss:.0} MB, peak {hwm:.0} MB");
     println!(
-        "{{\"meters\":{},\"days\":{},\"points\":{points},\"register_s\":{register_s:.3},\"write_s\":{write_s:.3},\"write_points_per_s\":{:.0},\"write_calls\":{writes},\"flush_s\":{flush_s:.3},\"compact_s\":{compact_s:.3},\"wall_s\":{wall_s:.3},\"segment_files\":{},\"segment_bytes\":{},\"raw_bytes\":{},\"bytes_per_point\":{bpp:.4},\"raw_bytes_per_point\":{raw_bpp:.4},\"disk_raw_bytes\":{raw_disk},\"disk_partial_bytes\":{partial_disk},\"disk_other_bytes\":{other_disk},\"rollups\":{},\"rollups_first_ms\":{:.2},\"rollups_median_ms\":{:.2},\"rollups_runs_ms\":{:?},\"scan_median_s\":{scan_s:.4},\"scan_runs_s\":{:?},\"scan_points_per_s\":{:.0},\"max_rel_sum_diff\":{worst:e},\"rss_mb\":{rss:.0},\"hwm_mb\":{hwm:.0}}}",
+        "{{\"meters\":{},\"days\":{},\"points\":{points},\"register_s\":{register_s:.3},\"write_s\":{write_s:.3},\"write_points_per_s\":{:.0},\"write_calls\":{writes},\"flush_s\":{flush_s:.3},\"compact_s\":{compact_s:.3},\"wall_s\":{wall_s:.3},\"segment_files\":{},\"segment_bytes\":{},\"raw_bytes\":{},\"bytes_per_point\":{bpp:.4},\"raw_bytes_per_point\":{raw_bpp:.4},\"disk_raw_bytes\":{raw_disk},\"disk_partial_bytes\":{partial_disk},\"disk_other_bytes\":{other_disk},\"rollups\":{},\"rollups_first_ms\":{:.2},\"rollups_median_ms\":{:.2},\"rollups_runs_ms\":{:?},\"scan_median_s\":{scan_s:.4},\"scan_runs_s\":{:?},\"scan_points_per_s\":{:.0},\"scan_cpu_s\":{scan_cpu_s:.3},\"scan_points_per_cpu_s\":{:.0},\"rollups_cpu_ms\":{rollups_cpu_ms:.2},\"max_rel_sum_diff\":{worst:e},\"rss_mb\":{rss:.0},\"hwm_mb\":{hwm:.0}}}",
         a.meters,
         a.days,
         if write_s > 0.0 { total as f64 / write_s } else { 0.0 },
@@ -346,6 +362,7 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         rt.iter().map(|x| (x * 1e5).round() / 100.0).collect::<Vec<_>>(),
         stimes.iter().map(|x| (x * 1e4).round() / 1e4).collect::<Vec<_>>(),
         points as f64 / scan_s,
+        points as f64 / scan_cpu_s,
     );
     Ok(())
 }

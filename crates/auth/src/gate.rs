@@ -1,0 +1,366 @@
+//! The gate of a running server: credentials, sessions, limits and the audit log together.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::store::dummy_hash;
+use crate::{
+    digest, hash_password, new_secret, verify_password, AuditLog, AuthError, AuthStore,
+    CredentialKind, FailureLimiter, NewCredential, Principal, TokenBuckets, TokenRecord,
+    UserRecord,
+};
+
+/// Settings of access control.
+#[derive(Clone, Debug)]
+pub struct AccessConfig {
+    /// Lifetime of a console session.
+    pub session_ttl: Duration,
+    /// Requests per second per credential (token bucket); 0 disables the limit.
+    pub rate_per_s: f64,
+    /// Burst size of the bucket.
+    pub rate_burst: f64,
+    /// Failed logins per user name within `login_window` before it is blocked.
+    pub login_failures_per_user: u32,
+    /// Failed logins per client address within `login_window` before it is blocked.
+    pub login_failures_per_ip: u32,
+    /// Window of the login failure limits.
+    pub login_window: Duration,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            session_ttl: Duration::from_secs(12 * 3600),
+            rate_per_s: 1000.0,
+            rate_burst: 2000.0,
+            login_failures_per_user: 5,
+            login_failures_per_ip: 20,
+            login_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+struct Session {
+    user_id: String,
+    expires_ms: i64,
+}
+
+/// A successful login.
+#[derive(Clone, Debug)]
+pub struct SessionGrant {
+    /// The session secret, sent as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Expiry (ms UTC).
+    pub expires_ms: i64,
+    /// The user.
+    pub user: UserRecord,
+}
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown user, wrong password or disabled user (one message for all, on purpose).
+    #[error("wrong user name or password")]
+    Invalid,
+    /// Too many failures: try again after this long.
+    #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
+    Limited(Duration),
+    /// Could not be checked.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Users, tokens, sessions, limits and the audit log of a running server.
+pub struct AccessControl {
+    store: RwLock<AuthStore>,
+    sessions: Mutex<HashMap<String, Session>>,
+    login_users: FailureLimiter,
+    login_ips: FailureLimiter,
+    buckets: TokenBuckets,
+    config: AccessConfig,
+    /// The audit log.
+    pub audit: AuditLog,
+}
+
+impl AccessControl {
+    /// Loads the auth files of `data_dir` and opens its audit log.
+    pub fn open(data_dir: &Path, config: AccessConfig) -> Result<Self, AuthError> {
+        let store = AuthStore::open(data_dir)?;
+        let audit = AuditLog::open(data_dir)?;
+        Ok(AccessControl {
+            store: RwLock::new(store),
+            sessions: Mutex::new(HashMap::new()),
+            login_users: FailureLimiter::new(config.login_failures_per_user, config.login_window),
+            login_ips: FailureLimiter::new(config.login_failures_per_ip, config.login_window),
+            buckets: TokenBuckets::new(config.rate_per_s, config.rate_burst),
+            config,
+            audit,
+        })
+    }
+
+    /// True if no usable credential exists.
+    pub fn is_empty(&self) -> bool {
+        self.store.read().is_empty()
+    }
+
+    /// The principal of a bearer secret: an API token or a live session.
+    pub fn authenticate(&self, secret: &str) -> Result<Principal, AuthError> {
+        let now = crate::now_ms();
+        let store = self.store.read();
+        match store.verify_token(secret, now) {
+            Ok(p) => return Ok(p),
+            Err(AuthError::Unauthorized(msg)) if !msg.ends_with("not valid") => {
+                return Err(AuthError::Unauthorized(msg))
+            }
+            Err(_) => {}
+        }
+        let d = digest(secret);
+        let mut sessions = self.sessions.lock();
+        let Some(s) = sessions.get(&d) else {
+            return Err(AuthError::Unauthorized(
+                "the API token or session is not valid".into(),
+            ));
+        };
+        if now >= s.expires_ms {
+            sessions.remove(&d);
+            return Err(AuthError::Unauthorized(
+                "the session has expired; log in again".into(),
+            ));
+        }
+        match store.user(&s.user_id) {
+            Some(u) if u.disabled_ms.is_none() => Ok(Principal {
+                kind: CredentialKind::Session,
+                id: u.id.clone(),
+                name: u.name.clone(),
+                role: u.role,
+                scope: u.scope.clone(),
+                aggregates_only: u.aggregates_only,
+                session: Some(d),
+            }),
+            _ => {
+                sessions.remove(&d);
+                Err(AuthError::Unauthorized("the user is disabled".into()))
+            }
+        }
+    }
+
+    /// Takes one request from the principal's bucket, or says how long to wait.
+    pub fn rate_limit(&self, principal: &Principal) -> Result<(), Duration> {
+        let key = match principal.kind {
+            CredentialKind::Token => format!("t:{}", principal.id),
+            CredentialKind::Session => format!("u:{}", principal.id),
+        };
+        self.buckets.take(&key, Instant::now())
+    }
+
+    /// Checks a password login (slow: argon2; call it off the async runtime). Failures count
+    /// against the user name and the client address; a blocked name or address is refused
+    /// before the password is checked.
+    pub fn login(&self, name: &str, password: &str, ip: &str) -> Result<SessionGrant, LoginError> {
+        let now = Instant::now();
+        let user_key = format!("user:{name}");
+        let ip_key = format!("ip:{ip}");
+        let wait = [
+            self.login_users.check(&user_key, now),
+            self.login_ips.check(&ip_key, now),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .max();
+        if let Some(wait) = wait {
+            return Err(LoginError::Limited(wait));
+        }
+        let user = self.store.read().user_by_name(name).cloned();
+        let ok = match &user {
+            Some(u) => verify_password(&u.password_hash, password) && u.disabled_ms.is_none(),
+            None => {
+                verify_password(dummy_hash(), password);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            self.login_users.fail(&user_key, now);
+            self.login_ips.fail(&ip_key, now);
+            return Err(LoginError::Invalid);
+        };
+        self.login_users.clear(&user_key);
+        let token = new_secret("shulvs").map_err(|e| LoginError::Other(e.to_string()))?;
+        let expires_ms = crate::now_ms() + self.config.session_ttl.as_millis() as i64;
+        let mut sessions = self.sessions.lock();
+        let now_ms = crate::now_ms();
+        sessions.retain(|_, s| s.expires_ms > now_ms);
+        sessions.insert(
+            digest(&token),
+            Session {
+                user_id: user.id.clone(),
+                expires_ms,
+            },
+        );
+        Ok(SessionGrant {
+            token,
+            expires_ms,
+            user,
+        })
+    }
+
+    /// Ends the session of `principal` (no-op for tokens). Returns true if one ended.
+    pub fn logout(&self, principal: &Principal) -> bool {
+        principal
+            .session
+            .as_ref()
+            .is_some_and(|d| self.sessions.lock().remove(d).is_some())
+    }
+
+    /// Creates a user (hashes the password: slow).
+    pub fn create_user(
+        &self,
+        new: &NewCredential,
+        password: &str,
+        created_by: &str,
+    ) -> Result<UserRecord, AuthError> {
+        new.validate()?;
+        let hash = hash_password(password)?;
+        self.store
+            .write()
+            .add_user(new, hash, Some(created_by.to_string()))
+    }
+
+    /// Disables a user and ends their sessions.
+    pub fn disable_user(&self, id: &str) -> Result<UserRecord, AuthError> {
+        let user = self.store.write().disable_user(id)?;
+        self.sessions.lock().retain(|_, s| s.user_id != user.id);
+        Ok(user)
+    }
+
+    /// Creates a token; returns the record and the secret.
+    pub fn create_token(
+        &self,
+        new: &NewCredential,
+        expires_ms: Option<i64>,
+        created_by: &str,
+    ) -> Result<(TokenRecord, String), AuthError> {
+        self.store
+            .write()
+            .create_token(new, expires_ms, Some(created_by.to_string()))
+    }
+
+    /// Revokes a token.
+    pub fn revoke_token(&self, id: &str) -> Result<TokenRecord, AuthError> {
+        self.store.write().revoke_token(id)
+    }
+
+    /// Copies users, tokens and the audit log into `dir` (for a backup).
+    pub fn copy_to(&self, dir: &Path) -> Result<(), AuthError> {
+        self.store.read().save_to(dir)?;
+        self.audit.copy_to(dir)?;
+        Ok(())
+    }
+
+    /// Every token.
+    pub fn tokens(&self) -> Vec<TokenRecord> {
+        self.store.read().tokens().to_vec()
+    }
+
+    /// Every user.
+    pub fn users(&self) -> Vec<UserRecord> {
+        self.store.read().users().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Role, Scope};
+
+    #[test]
+    fn login_sessions_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AccessConfig {
+            login_failures_per_user: 3,
+            login_failures_per_ip: 5,
+            ..Default::default()
+        };
+        let ac = AccessControl::open(dir.path(), config).unwrap();
+        let new = NewCredential {
+            name: "alice".into(),
+            role: Role::Analyst,
+            scope: Scope::parse("ent1"),
+            aggregates_only: false,
+        };
+        let user = ac.create_user(&new, "a long password 1", "cli").unwrap();
+        let grant = ac.login("alice", "a long password 1", "1.2.3.4").unwrap();
+        let p = ac.authenticate(&grant.token).unwrap();
+        assert_eq!(p.kind, CredentialKind::Session);
+        assert_eq!(p.scope, Scope::Node("ent1".into()));
+        assert!(ac.logout(&p));
+        assert!(ac.authenticate(&grant.token).is_err());
+
+        for _ in 0..3 {
+            assert!(matches!(
+                ac.login("alice", "wrong password!!", "1.2.3.4"),
+                Err(LoginError::Invalid)
+            ));
+        }
+        // Blocked even with the right password.
+        assert!(matches!(
+            ac.login("alice", "a long password 1", "9.9.9.9"),
+            Err(LoginError::Limited(_))
+        ));
+        // The address is blocked after 5 failures, for any user name.
+        assert!(matches!(
+            ac.login("nobody", "x", "1.2.3.4"),
+            Err(LoginError::Invalid)
+        ));
+        assert!(matches!(
+            ac.login("nobody2", "x", "1.2.3.4"),
+            Err(LoginError::Invalid)
+        ));
+        assert!(matches!(
+            ac.login("someone", "x", "1.2.3.4"),
+            Err(LoginError::Limited(_))
+        ));
+
+        // Disabling ends sessions.
+        let ac2 = AccessControl::open(tempfile::tempdir().unwrap().path(), AccessConfig::default())
+            .unwrap();
+        let u = ac2.create_user(&new, "a long password 1", "cli").unwrap();
+        let g = ac2.login("alice", "a long password 1", "::1").unwrap();
+        ac2.disable_user(&u.id).unwrap();
+        assert!(ac2.authenticate(&g.token).is_err());
+        assert!(matches!(
+            ac2.login("alice", "a long password 1", "::1"),
+            Err(LoginError::Invalid)
+        ));
+        let _ = user;
+    }
+
+    #[test]
+    fn session_expiry_and_token_rate_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AccessConfig {
+            session_ttl: Duration::from_millis(0),
+            rate_per_s: 1.0,
+            rate_burst: 2.0,
+            ..Default::default()
+        };
+        let ac = AccessControl::open(dir.path(), config).unwrap();
+        let new = NewCredential {
+            name: "bob".into(),
+            role: Role::Operator,
+            scope: Scope::All,
+            aggregates_only: false,
+        };
+        ac.create_user(&new, "another long pw", "cli").unwrap();
+        let g = ac.login("bob", "another long pw", "::1").unwrap();
+        let err = ac.authenticate(&g.token).unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err}");
+        let (_, secret) = ac.create_token(&new, None, "cli").unwrap();
+        let p = ac.authenticate(&secret).unwrap();
+        assert!(ac.rate_limit(&p).is_ok());
+        assert!(ac.rate_limit(&p).is_ok());
+        assert!(ac.rate_limit(&p).is_err());
+    }
+}

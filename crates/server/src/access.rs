@@ -1,0 +1,318 @@
+//! Who may call which route, and on which part of the tree.
+//!
+//! [`policy`] names the access rule of every route (method + path template). The [`gate`]
+//! middleware runs after routing on every route: it authenticates the bearer credential (API
+//! token or session), applies the per-credential rate limit and the route's rule, and hands the
+//! [`Principal`] to the handler, which applies the scope (a subtree of the organisation tree) to
+//! what it reads or changes. A route without a rule is refused for everyone.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shulv_auth::{AuditEntry, Principal, Role, Scope};
+use shulv_model::{RegistryFile, Tree};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The access rule of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No credential needed (`/healthz`, `/api/v1/login`).
+    Public,
+    /// Roles that read (admin, operator, analyst); the handler applies the scope.
+    Read,
+    /// Roles that manage the registry (admin, operator); the handler applies the scope.
+    Manage,
+    /// Roles that write readings (admin, operator, device); the handler applies the scope.
+    Write,
+    /// Reading roles whose scope is the whole tree (process-wide statistics).
+    Global,
+    /// Administrators only.
+    Admin,
+}
+
+/// The rule of `method path` (path as a route template, e.g. `/api/v1/tokens/{id}`).
+pub fn policy(method: &Method, path: &str) -> Option<Access> {
+    use Access::*;
+    let m = method.as_str();
+    Some(match (m, path) {
+        ("GET", "/healthz") | ("POST", "/api/v1/login") => Public,
+        ("GET", "/openapi.json") | ("POST", "/api/v1/logout") => Read,
+        ("GET", "/metrics") | ("GET", "/api/v1/status") => Global,
+        ("POST", "/api/v2/write" | "/write" | "/api/v1/readings" | "/api/v1/readings/csv") => Write,
+        ("GET", "/api/v1/registry") | ("GET", "/api/v1/query") => Read,
+        ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,
+        ("GET" | "POST", "/api/v1/users" | "/api/v1/tokens")
+        | ("DELETE", "/api/v1/users/{id}" | "/api/v1/tokens/{id}")
+        | ("GET", "/api/v1/audit" | "/api/v1/backup") => Admin,
+        _ => return None,
+    })
+}
+
+/// True if `principal` passes `access` (before scopes).
+pub fn allowed(access: Access, principal: &Principal) -> bool {
+    match access {
+        Access::Public => true,
+        Access::Read => principal.role.can_read(),
+        Access::Manage => principal.role.can_manage(),
+        Access::Write => principal.role.can_write(),
+        Access::Global => principal.role.can_read() && principal.scope == Scope::All,
+        Access::Admin => principal.role == Role::Admin,
+    }
+}
+
+/// The client address of a request, as recorded in the audit log.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+fn client_ip(state: &AppState, request: &Request) -> String {
+    if state.config.trust_forwarded_for {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .next_back();
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// Extracts the credential of a request, from `Authorization: Bearer|Token <secret>`.
+fn presented_token(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+        .then_some(secret.trim())
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) and a JSON error.
+pub fn too_many(wait: Duration, message: &str) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut r = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("{message}; retry after {secs} s"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"shulv\""),
+    );
+    r
+}
+
+/// An audit entry for `principal` at `ip`.
+pub fn audit_entry(principal: &Principal, ip: &ClientIp, action: &str, target: &str) -> AuditEntry {
+    AuditEntry::now(principal.actor(), action, target)
+        .id(principal.id.clone())
+        .ip(ip.0.clone())
+}
+
+/// Middleware on every route: authentication, rate limit, the route's rule.
+pub async fn gate(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let ip = ClientIp(client_ip(&state, &request));
+    let path = matched.map(|m| m.as_str().to_string()).unwrap_or_default();
+    let Some(access) = policy(request.method(), &path) else {
+        return ApiError::new(StatusCode::FORBIDDEN, "no access rule covers this route")
+            .into_response();
+    };
+    request.extensions_mut().insert(ip.clone());
+    if access == Access::Public {
+        return next.run(request).await;
+    }
+    let principal = match presented_token(&request) {
+        None => {
+            return unauthorized(
+                "a credential is required: send 'Authorization: Bearer <token>' (an API token, or a session token from POST /api/v1/login)",
+            )
+        }
+        Some(secret) => match state.access.authenticate(secret) {
+            Ok(p) => p,
+            Err(e) => return unauthorized(&e.to_string()),
+        },
+    };
+    if let Err(wait) = state.access.rate_limit(&principal) {
+        return too_many(wait, "request rate limit of this credential exceeded");
+    }
+    if !allowed(access, &principal) {
+        let what = format!("{} {path}", request.method());
+        state
+            .access
+            .audit
+            .record_queued(&audit_entry(&principal, &ip, "access.denied", &what).outcome("denied"));
+        let hint = match access {
+            Access::Global => "; process-wide statistics need a reading role with scope '*'",
+            Access::Admin => "; it is for administrators",
+            _ => "",
+        };
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the role '{}' (scope '{}') may not call {what}{hint}",
+                principal.role, principal.scope
+            ),
+        )
+        .into_response();
+    }
+    if request.method() != Method::GET && !state.access.audit.healthy() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the audit log cannot be written, so changes are refused; check the disk of the data directory",
+        )
+        .into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// True if node `id` exists and lies in `scope`.
+pub fn node_in_scope(tree: &Tree, scope: &Scope, id: &str) -> bool {
+    if tree.node(id).is_none() {
+        return false;
+    }
+    match scope {
+        Scope::All => true,
+        Scope::Node(root) => id == root || tree.ancestors(id).iter().any(|a| a.id == *root),
+    }
+}
+
+/// True if meter `id` exists and its node lies in `scope`.
+pub fn meter_in_scope(tree: &Tree, scope: &Scope, id: &str) -> bool {
+    tree.meter(id)
+        .is_some_and(|m| node_in_scope(tree, scope, &m.node))
+}
+
+/// The part of the registry `principal` may see: the nodes of its subtree (the subtree's root
+/// shown as a root) and their meters (none for aggregates-only credentials).
+pub fn visible_registry(tree: &Tree, principal: &Principal) -> RegistryFile {
+    if principal.scope == Scope::All && !principal.aggregates_only {
+        return tree.to_file();
+    }
+    let nodes = tree
+        .nodes()
+        .iter()
+        .filter(|n| node_in_scope(tree, &principal.scope, &n.id))
+        .map(|n| {
+            let mut n = n.clone();
+            if principal.scope.node() == Some(n.id.as_str()) {
+                n.parent = None;
+            }
+            n
+        })
+        .collect();
+    let meters = if principal.aggregates_only {
+        Vec::new()
+    } else {
+        tree.meters()
+            .iter()
+            .filter(|m| node_in_scope(tree, &principal.scope, &m.node))
+            .cloned()
+            .collect()
+    };
+    RegistryFile { nodes, meters }
+}
+
+/// Checks that applying `file` changes only the subtree of `scope`: every existing node or
+/// meter it names is inside, the scope's root is not moved, new nodes hang below the root, and
+/// every node and meter is inside after the change. Returns the first violation.
+pub fn check_registry_change(
+    tree: &Tree,
+    scope: &Scope,
+    file: &RegistryFile,
+) -> Result<(), String> {
+    let Scope::Node(root) = scope else {
+        return Ok(());
+    };
+    let mut parent: HashMap<&str, Option<&str>> = tree
+        .nodes()
+        .iter()
+        .map(|n| (n.id.as_str(), n.parent.as_deref()))
+        .collect();
+    for n in &file.nodes {
+        match tree.node(&n.id) {
+            Some(existing) => {
+                if !node_in_scope(tree, scope, &n.id) {
+                    return Err(format!("node '{}' is outside your scope '{root}'", n.id));
+                }
+                if n.id == *root && n.parent != existing.parent {
+                    return Err(format!(
+                        "node '{root}' is the root of your scope; only an administrator can move it"
+                    ));
+                }
+            }
+            None if n.parent.is_none() => {
+                return Err(format!(
+                    "node '{}' would be a new root; only an administrator can add roots",
+                    n.id
+                ))
+            }
+            None => {}
+        }
+        parent.insert(n.id.as_str(), n.parent.as_deref());
+    }
+    let inside = |id: &str| {
+        let mut cur = Some(id);
+        for _ in 0..=parent.len() {
+            match cur {
+                Some(c) if c == root => return true,
+                Some(c) => cur = parent.get(c).copied().flatten(),
+                None => return false,
+            }
+        }
+        false
+    };
+    for n in &file.nodes {
+        if !inside(&n.id) {
+            return Err(format!(
+                "node '{}' would be outside your scope '{root}' (parent '{}')",
+                n.id,
+                n.parent.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    for m in &file.meters {
+        if let Some(old) = tree.meter(&m.id) {
+            if !node_in_scope(tree, scope, &old.node) {
+                return Err(format!("meter '{}' is outside your scope '{root}'", m.id));
+            }
+        }
+        if !inside(&m.node) {
+            return Err(format!(
+                "meter '{}' would be on node '{}', outside your scope '{root}'",
+                m.id, m.node
+            ));
+        }
+    }
+    Ok(())
+}

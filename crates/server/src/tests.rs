@@ -1,0 +1,367 @@
+//! Access control over every route of the router: the routes are enumerated from the same
+//! value the router is built from ([`crate::api_routes`]), so a new route cannot be forgotten.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use shulv_auth::{AccessConfig, AccessControl, NewCredential, Role, Scope};
+use shulv_platform::{Platform, PlatformConfig};
+use tower::ServiceExt;
+
+use crate::access::{policy, Access};
+
+const REGISTRY: &str = r#"
+[[node]]
+id = "park"
+name = "园区"
+kind = "park"
+
+[[node]]
+id = "ent-a"
+name = "企业A"
+kind = "enterprise"
+parent = "park"
+
+[[node]]
+id = "ent-b"
+name = "企业B"
+kind = "enterprise"
+parent = "park"
+
+[[meter]]
+id = "a.main"
+name = "A 总表"
+node = "ent-a"
+carrier = "electricity"
+unit = "kWh"
+reading = "interval"
+
+[[meter]]
+id = "b.main"
+name = "B 总表"
+node = "ent-b"
+carrier = "electricity"
+unit = "kWh"
+reading = "interval"
+
+[[meter]]
+id = "b.reg"
+name = "B 电能表"
+node = "ent-b"
+carrier = "electricity"
+unit = "kWh"
+reading = "cumulative"
+"#;
+
+/// 2025-03-01T00:00:00+08:00 in seconds.
+const T0: i64 = 1_740_758_400;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    router: Router,
+    access: Arc<AccessControl>,
+    admin: String,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let platform = Platform::open(PlatformConfig::new(dir.path())).unwrap();
+        platform
+            .apply_registry(shulv_model::RegistryFile::from_toml(REGISTRY).unwrap())
+            .unwrap();
+        let access = Arc::new(AccessControl::open(dir.path(), AccessConfig::default()).unwrap());
+        let router = crate::router(Arc::new(platform), access.clone(), Default::default());
+        let mut f = Fixture {
+            _dir: dir,
+            router,
+            access,
+            admin: String::new(),
+        };
+        f.admin = f.token(Role::Admin, "*");
+        f
+    }
+
+    fn token(&self, role: Role, scope: &str) -> String {
+        let new = NewCredential {
+            name: format!("{role}@{scope}"),
+            role,
+            scope: Scope::parse(scope),
+            aggregates_only: false,
+        };
+        self.access.create_token(&new, None, "test").unwrap().1
+    }
+
+    async fn call(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Sum of the hourly values of meter `b.main` as the administrator sees it.
+    async fn b_total(&self) -> f64 {
+        let uri = "/api/v1/query?meter=b.main&from=2025-03-01&to=2025-03-02&bucket=day";
+        let (status, body) = self
+            .call(request(Method::GET, uri, Some(&self.admin), ""))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        answer["series"][0]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["value"].as_f64().unwrap())
+            .sum()
+    }
+}
+
+fn request(method: Method, uri: &str, token: Option<&str>, body: &str) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if body.starts_with('{') {
+        b = b.header(header::CONTENT_TYPE, "application/json");
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+/// Every route of the router, as (method, path template).
+fn all_routes() -> Vec<(Method, String)> {
+    let api = crate::openapi();
+    let mut routes = Vec::new();
+    for (path, item) in &api.paths.paths {
+        let ops = [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ];
+        for (m, op) in ops {
+            if op.is_some() {
+                routes.push((m, path.clone()));
+            }
+        }
+    }
+    assert!(routes.len() >= 20, "expected every route, got {routes:?}");
+    routes
+}
+
+/// A request of `method path` that reads or changes enterprise B (or, for the routes that are
+/// about no enterprise, the plain request). Panics for a route it does not know, so a new
+/// route must be added here.
+fn request_on_b(method: &Method, path: &str) -> (String, String) {
+    let lp_b = format!("b,meter=b.main value=5 {T0}\n");
+    let ts = T0 * 1000;
+    let (uri, body) = match (method.as_str(), path) {
+        ("GET", "/healthz" | "/metrics" | "/openapi.json" | "/api/v1/status") => {
+            (path.to_string(), String::new())
+        }
+        ("GET", "/api/v1/query") => (
+            "/api/v1/query?node=ent-b&from=2025-03-01&to=2025-03-02&bucket=day".into(),
+            String::new(),
+        ),
+        ("GET", "/api/v1/registry") => (path.into(), String::new()),
+        ("POST", "/api/v1/registry") => (
+            path.into(),
+            r#"{"nodes":[{"id":"ent-b","name":"renamed","kind":"enterprise","parent":"park"}],"meters":[]}"#
+                .into(),
+        ),
+        ("POST", "/api/v1/meters/{id}/replacements") => (
+            "/api/v1/meters/b.reg/replacements".into(),
+            format!(r#"{{"at":{ts},"old_final":10,"new_initial":0}}"#),
+        ),
+        ("POST", "/api/v2/write") => ("/api/v2/write?precision=s".into(), lp_b),
+        ("POST", "/write") => ("/write?precision=s".into(), lp_b),
+        ("POST", "/api/v1/readings") => (
+            path.into(),
+            format!(r#"{{"readings":[{{"meter":"b.main","ts":{ts},"value":5}}]}}"#),
+        ),
+        ("POST", "/api/v1/readings/csv") => (
+            path.into(),
+            "meter,ts,value\nb.main,2025-03-01T00:00:00+08:00,5\n".into(),
+        ),
+        ("POST", "/api/v1/login") => (
+            path.into(),
+            r#"{"username":"nobody","password":"not a password"}"#.into(),
+        ),
+        ("POST", "/api/v1/logout") => (path.into(), String::new()),
+        ("GET", "/api/v1/users" | "/api/v1/tokens" | "/api/v1/audit") => {
+            (path.into(), String::new())
+        }
+        ("POST", "/api/v1/users") => (
+            path.into(),
+            r#"{"name":"mallory","role":"operator","scope":"ent-b","password":"a long password"}"#
+                .into(),
+        ),
+        ("POST", "/api/v1/tokens") => (
+            path.into(),
+            r#"{"name":"mallory","role":"device","scope":"ent-b"}"#.into(),
+        ),
+        ("DELETE", "/api/v1/users/{id}") => ("/api/v1/users/someone".into(), String::new()),
+        ("DELETE", "/api/v1/tokens/{id}") => ("/api/v1/tokens/sometoken".into(), String::new()),
+        ("GET", "/api/v1/backup") => (path.into(), String::new()),
+        _ => panic!("route {method} {path} is new: add it to request_on_b and to this test"),
+    };
+    (uri, body)
+}
+
+/// Routes that are about no enterprise and answer a scoped reader with something that must not
+/// mention enterprise B.
+fn unscoped_readable(method: &Method, path: &str) -> bool {
+    matches!(
+        (method.as_str(), path),
+        ("GET", "/openapi.json" | "/api/v1/registry") | ("POST", "/api/v1/logout")
+    )
+}
+
+#[tokio::test]
+async fn every_route_has_a_rule_and_needs_a_credential() {
+    let f = Fixture::new();
+    for (method, path) in all_routes() {
+        let rule = policy(&method, &path);
+        assert!(rule.is_some(), "{method} {path} has no access rule");
+        let (uri, body) = request_on_b(&method, &path);
+        for token in [None, Some("shulv_not-a-real-token")] {
+            let (status, text) = f.call(request(method.clone(), &uri, token, &body)).await;
+            if rule == Some(Access::Public) {
+                assert_ne!(status, StatusCode::FORBIDDEN, "{method} {path}: {text}");
+                continue;
+            }
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} answered without a valid credential: {text}"
+            );
+        }
+    }
+    let mut public: Vec<_> = all_routes()
+        .into_iter()
+        .filter(|(m, p)| policy(m, p) == Some(Access::Public))
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    public.sort();
+    assert_eq!(public, ["GET /healthz", "POST /api/v1/login"]);
+}
+
+#[tokio::test]
+async fn a_credential_of_enterprise_a_never_reaches_enterprise_b() {
+    let f = Fixture::new();
+    let seed = format!("b,meter=b.main value=7 {T0}\n");
+    let (status, text) = f
+        .call(request(
+            Method::POST,
+            "/api/v2/write?precision=s",
+            Some(&f.admin),
+            &seed,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let before = f.b_total().await;
+    assert_eq!(before, 7.0);
+    let registry_before = f
+        .call(request(Method::GET, "/api/v1/registry", Some(&f.admin), ""))
+        .await;
+
+    for role in [Role::Operator, Role::Analyst, Role::Device] {
+        let token = f.token(role, "ent-a");
+        for (method, path) in all_routes() {
+            if policy(&method, &path) == Some(Access::Public) {
+                continue;
+            }
+            let (uri, body) = request_on_b(&method, &path);
+            let (status, text) = f
+                .call(request(method.clone(), &uri, Some(&token), &body))
+                .await;
+            if unscoped_readable(&method, &path) && role.can_read() {
+                assert!(
+                    status.is_success(),
+                    "{role} {method} {path}: {status} {text}"
+                );
+                assert!(
+                    !text.contains("ent-b") && !text.contains("b.main") && !text.contains("企业B"),
+                    "{role} {method} {path} shows enterprise B: {text}"
+                );
+                continue;
+            }
+            assert!(
+                status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+                "{role} scoped to ent-a: {method} {uri} answered {status}: {text}"
+            );
+        }
+    }
+    assert_eq!(f.b_total().await, before, "enterprise B's data changed");
+    let registry_after = f
+        .call(request(Method::GET, "/api/v1/registry", Some(&f.admin), ""))
+        .await;
+    assert_eq!(registry_before, registry_after, "the registry changed");
+}
+
+#[tokio::test]
+async fn a_device_token_only_writes_readings_of_its_meters() {
+    let f = Fixture::new();
+    let device = f.token(Role::Device, "ent-a");
+    for (method, path) in all_routes() {
+        let rule = policy(&method, &path);
+        if rule == Some(Access::Public) {
+            continue;
+        }
+        let (uri, body) = request_on_b(&method, &path);
+        if rule == Some(Access::Write) {
+            // Its own meter: stored.
+            let own = body.replace("b.main", "a.main");
+            let (status, text) = f
+                .call(request(method.clone(), &uri, Some(&device), &own))
+                .await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{method} {path}: {text}");
+            // A batch with one foreign line: nothing stored.
+            let mixed = if path == "/api/v1/readings" {
+                format!(
+                    r#"{{"readings":[{{"meter":"a.main","ts":{},"value":1}},{{"meter":"b.main","ts":{},"value":1}}]}}"#,
+                    T0 * 1000 + 900_000,
+                    T0 * 1000
+                )
+            } else if path == "/api/v1/readings/csv" {
+                "meter,ts,value\na.main,2025-03-01T00:15:00+08:00,1\nb.main,2025-03-01T00:00:00+08:00,1\n".into()
+            } else {
+                format!("a,meter=a.main value=1 {}\n{body}", T0 + 900)
+            };
+            let (status, text) = f
+                .call(request(method.clone(), &uri, Some(&device), &mixed))
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {text}");
+            assert!(
+                text.contains("b.main"),
+                "the refusal names the meter: {text}"
+            );
+            continue;
+        }
+        let (status, text) = f
+            .call(request(method.clone(), &uri, Some(&device), &body))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a device token called {method} {path}: {text}"
+        );
+    }
+    // Its four writes of 5 kWh at T0 are one reading (last write wins); the refused mixed
+    // batches stored nothing, not even their own line at T0 + 15 min.
+    let uri = "/api/v1/query?meter=a.main&from=2025-03-01&to=2025-03-02&bucket=15m";
+    let (status, body) = f.call(request(Method::GET, uri, Some(&f.admin), "")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let points = answer["series"][0]["points"].as_array().unwrap();
+    let nonzero: Vec<f64> = points
+        .iter()
+        .filter_map(|p| p["value"].as_f64())
+        .filter(|v| *v != 0.0)
+        .collect();
+    assert_eq!(nonzero, vec![5.0], "{body}");
+}
