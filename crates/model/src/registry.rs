@@ -1168,6 +1168,29 @@ interval_s = 86400
     }
 
     #[test]
+    fn json_keys_singular_or_plural_and_no_unknown_keys() {
+        let node = r#"{"id":"p","name":"园区","kind":"park"}"#;
+        let singular: RegistryFile =
+            serde_json::from_str(&format!(r#"{{"node":[{node}]}}"#)).unwrap();
+        let plural: RegistryFile =
+            serde_json::from_str(&format!(r#"{{"nodes":[{node}]}}"#)).unwrap();
+        assert_eq!(singular, plural);
+        assert_eq!(singular.nodes.len(), 1);
+        let typo = serde_json::from_str::<RegistryFile>(&format!(r#"{{"nodez":[{node}]}}"#));
+        assert!(typo
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `nodez`"));
+        let field = r#"{"node":[{"id":"p","name":"x","kind":"park","timzone":"UTC"}]}"#;
+        let err = serde_json::from_str::<RegistryFile>(field).unwrap_err();
+        assert!(err.to_string().contains("unknown field `timzone`"), "{err}");
+        let toml_typo = RegistryFile::from_toml(
+            "[[node]]\nid = \"p\"\nname = \"x\"\nkind = \"park\"\nparnet = \"q\"\n",
+        );
+        assert!(toml_typo.is_err());
+    }
+
+    #[test]
     fn csv_files() {
         let nodes = "\u{feff}id,name,kind,parent,timezone,industry,contact\n\
                      cn,华东,region,,,,\n\

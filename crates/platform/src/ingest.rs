@@ -78,7 +78,7 @@ impl Platform {
             let registry = self.registry.read();
             let mut unit_cache: HashMap<(u32, &str), Result<f64, String>> = HashMap::new();
             for reading in &readings {
-                let Some(meter) = registry.tree().meter(&reading.meter) else {
+                let Some((meter, target)) = registry.ingest_target(&reading.meter) else {
                     refused.push(line_error(
                         reading.line,
                         "meter",
@@ -86,14 +86,7 @@ impl Platform {
                     ));
                     continue;
                 };
-                let Some(series) = registry.series_of(&meter.id) else {
-                    refused.push(line_error(
-                        reading.line,
-                        "meter",
-                        "meter has no series".into(),
-                    ));
-                    continue;
-                };
+                let series = target.series;
                 let index = series.quantity / 2;
                 let factor = match &reading.unit {
                     None => 1.0,
@@ -110,8 +103,7 @@ impl Platform {
                         }
                     }
                 };
-                let tz = registry.tree().timezone_of_node(&meter.node);
-                let ts = match reading.ts.resolve(tz, options.received_at) {
+                let ts = match reading.ts.resolve(target.tz, options.received_at) {
                     Ok(ms) => ms,
                     Err(e) => {
                         refused.push(line_error(reading.line, "timestamp", e.to_string()));

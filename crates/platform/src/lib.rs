@@ -100,13 +100,15 @@ impl Platform {
     fn register_all_series(&self) -> Result<(), PlatformError> {
         let registry = self.registry.read();
         let tree = registry.tree();
-        for meter in tree.to_file().meters {
-            if let Some(series) = registry.series_of(&meter.id) {
+        let mut series = Vec::new();
+        for meter in tree.meters() {
+            if let Some(s) = registry.series_of(&meter.id) {
                 let tz = tree.timezone_of_node(&meter.node);
-                self.store.register_series(series.quantity, tz)?;
-                self.store.register_series(series.raw, tz)?;
+                series.push((s.quantity, tz));
+                series.push((s.raw, tz));
             }
         }
+        self.store.register_many(&series)?;
         Ok(())
     }
 

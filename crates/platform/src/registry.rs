@@ -9,6 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use shulv_model::{MeterSpec, RegistryFile, Replacement, Tree};
 
@@ -49,10 +50,41 @@ impl From<ReplacementRecord> for Replacement {
     }
 }
 
+/// What the ingest path needs of a meter, found with one hash lookup per reading.
+#[derive(Clone, Copy, Debug)]
+pub struct IngestTarget {
+    /// Position of the meter in [`Tree::meters`].
+    position: usize,
+    /// Its series.
+    pub series: MeterSeries,
+    /// Time zone of its node (for local timestamps).
+    pub tz: Tz,
+}
+
+/// Meter id → [`IngestTarget`], rebuilt on every registry change.
+type IngestIndex = HashMap<String, IngestTarget, ahash::RandomState>;
+
+fn ingest_index(tree: &Tree, meter_index: &HashMap<String, u32>) -> IngestIndex {
+    tree.meters()
+        .iter()
+        .enumerate()
+        .filter_map(|(position, m)| {
+            let i = *meter_index.get(&m.id)?;
+            let target = IngestTarget {
+                position,
+                series: MeterSeries::of_index(i),
+                tz: tree.timezone_of_node(&m.node),
+            };
+            Some((m.id.clone(), target))
+        })
+        .collect()
+}
+
 /// The registry in memory: the validated tree plus the series index.
 pub struct Registry {
     path: PathBuf,
     tree: Tree,
+    ingest: IngestIndex,
     meter_index: HashMap<String, u32>,
     index_meter: HashMap<u32, String>,
     replacements: HashMap<String, Vec<ReplacementRecord>>,
@@ -98,6 +130,7 @@ impl Registry {
         .map_err(|e| PlatformError::Corrupt(format!("{}: {e}", path.display())))?;
         Ok(Registry {
             path,
+            ingest: ingest_index(&tree, &doc.meter_index),
             tree,
             index_meter: reverse(&doc.meter_index),
             meter_index: doc.meter_index,
@@ -120,6 +153,12 @@ impl Registry {
     /// The validated organisation tree.
     pub fn tree(&self) -> &Tree {
         &self.tree
+    }
+
+    /// The meter, its series and its time zone, in one lookup (the ingest hot path).
+    pub fn ingest_target(&self, meter_id: &str) -> Option<(&MeterSpec, IngestTarget)> {
+        let target = self.ingest.get(meter_id)?;
+        Some((&self.tree.meters()[target.position], *target))
     }
 
     /// Series of a meter, if it is registered.
@@ -159,6 +198,7 @@ impl Registry {
             }
         }
         self.persist(&tree, &meter_index, &self.replacements)?;
+        self.ingest = ingest_index(&tree, &meter_index);
         self.tree = tree;
         self.index_meter = reverse(&meter_index);
         self.meter_index = meter_index;

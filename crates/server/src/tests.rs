@@ -67,13 +67,17 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
+        Self::with(AccessConfig::default(), crate::ServerConfig::default())
+    }
+
+    fn with(access: AccessConfig, server: crate::ServerConfig) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let platform = Platform::open(PlatformConfig::new(dir.path())).unwrap();
         platform
             .apply_registry(shulv_model::RegistryFile::from_toml(REGISTRY).unwrap())
             .unwrap();
-        let access = Arc::new(AccessControl::open(dir.path(), AccessConfig::default()).unwrap());
-        let router = crate::router(Arc::new(platform), access.clone(), Default::default());
+        let access = Arc::new(AccessControl::open(dir.path(), access).unwrap());
+        let router = crate::router(Arc::new(platform), access.clone(), server);
         let mut f = Fixture {
             _dir: dir,
             router,
@@ -364,4 +368,51 @@ async fn a_device_token_only_writes_readings_of_its_meters() {
         .filter(|v| *v != 0.0)
         .collect();
     assert_eq!(nonzero, vec![5.0], "{body}");
+}
+
+#[tokio::test]
+async fn per_token_rate_limit_and_request_timeout_answer_clearly() {
+    let access = AccessConfig {
+        rate_per_s: 1.0,
+        rate_burst: 2.0,
+        ..Default::default()
+    };
+    let server = crate::ServerConfig {
+        request_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let f = Fixture::with(access, server);
+    let reader = f.token(Role::Analyst, "ent-a");
+    for _ in 0..2 {
+        let (status, body) = f
+            .call(request(Method::GET, "/api/v1/registry", Some(&reader), ""))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let response = f
+        .router
+        .clone()
+        .oneshot(request(Method::GET, "/api/v1/registry", Some(&reader), ""))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    // Another credential has its own bucket.
+    let (status, _) = f
+        .call(request(Method::GET, "/api/v1/registry", Some(&f.admin), ""))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A body that never ends: abandoned after the time limit with 408.
+    let endless = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let slow = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/meters/a.main/replacements")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(endless))
+        .unwrap();
+    let (status, body) = f.call(slow).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    assert!(body.contains("did not complete within 0.2 s"), "{body}");
 }

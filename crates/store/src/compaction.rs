@@ -1,17 +1,15 @@
 //! Building segment files: k-way merge of sorted runs (newest wins), rollup partials written
 //! alongside, retention split. Used by flush (merging overlapping files) and compaction.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use arrow_buffer::ScalarBuffer;
-use chrono_tz::Tz;
 
 use crate::bucket::{partition_name, Partition};
 use crate::error::{IoContext, Result};
-use crate::rollup::{merge_partials, write_partials, Partial, PartialBuilder};
-use crate::segment::{Batch, FileKind, RawWriter, SegmentFile, ValueKind};
-use crate::{Level, SeriesId};
+use crate::rollup::{merge_partials, write_partials, Partial, PartialBuilder, PartialWriter};
+use crate::segment::{Batch, Effort, FileKind, RawWriter, SegmentFile, ValueKind};
+use crate::{Level, SeriesId, TzMap};
 
 /// A sorted run of points.
 pub(crate) type Run<'a> = Box<dyn Iterator<Item = Result<Batch>> + 'a>;
@@ -134,12 +132,30 @@ pub(crate) fn ranges_of(month: &[Partial]) -> Vec<(SeriesId, i64, i64)> {
     out
 }
 
-fn write_all_partials(seg: &SegmentFile, levels: &[Vec<Partial>]) -> Result<u64> {
+fn write_all_partials(seg: &SegmentFile, levels: &[Vec<Partial>], effort: Effort) -> Result<u64> {
     let mut bytes = 0;
     for (l, parts) in Level::ALL.iter().zip(levels) {
-        bytes += write_partials(&seg.partial_path(*l), *l, parts)?;
+        bytes += write_partials(&seg.partial_path(*l), *l, parts, effort)?;
     }
     Ok(bytes)
+}
+
+/// Finished partials held in memory before they are written out during a merge.
+const PARTIALS_IN_MEMORY: usize = 1 << 16;
+
+/// Writes finished partials (hour, day, month) to their files; keeps a copy of the month ones.
+fn write_levels(
+    writers: &mut [PartialWriter],
+    levels: Vec<Vec<Partial>>,
+    month: &mut Vec<Partial>,
+) -> Result<()> {
+    for (w, parts) in writers.iter_mut().zip(&levels) {
+        w.write(parts)?;
+    }
+    if let Some(m) = levels.get(2) {
+        month.extend_from_slice(m);
+    }
+    Ok(())
 }
 
 /// Merge `runs` into a new raw segment `id` of partition `p`. Points with ts < `cutoff` are
@@ -151,13 +167,15 @@ pub(crate) fn build_raw(
     id: u64,
     kind: ValueKind,
     runs: Vec<Run<'_>>,
-    tzs: &HashMap<SeriesId, Tz>,
+    tzs: &TzMap,
     cutoff: i64,
+    effort: Effort,
 ) -> Result<(Option<Built>, Vec<Vec<Partial>>)> {
     let dir = segments.join(partition_name(p));
     std::fs::create_dir_all(&dir).at(&dir)?;
     let mut seg = SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments);
-    let mut writer: Option<RawWriter> = None;
+    let mut writer: Option<(RawWriter, Vec<PartialWriter>)> = None;
+    let mut month = Vec::new();
     let mut kept = PartialBuilder::all(tzs);
     let mut dropped = PartialBuilder::all(tzs);
     merge_runs(runs, &mut |b: Batch| {
@@ -185,24 +203,34 @@ pub(crate) fn build_raw(
         };
         if out.len() > 0 {
             if writer.is_none() {
-                writer = Some(RawWriter::create(seg.raw_path(), kind)?);
+                let raw = RawWriter::create(seg.raw_path(), kind, effort)?;
+                let partials = Level::ALL
+                    .iter()
+                    .map(|&l| PartialWriter::create(seg.partial_path(l), l, effort))
+                    .collect::<Result<Vec<_>>>()?;
+                writer = Some((raw, partials));
             }
-            if let Some(w) = writer.as_mut() {
-                w.write(&out)?;
+            if let Some((raw, partials)) = writer.as_mut() {
+                raw.write(&out)?;
+                if kept.finished_len() >= PARTIALS_IN_MEMORY {
+                    write_levels(partials, kept.take_finished(), &mut month)?;
+                }
             }
         }
         Ok(())
     })?;
     let dropped = dropped.finish();
-    let Some(w) = writer else {
+    let Some((raw, mut partials)) = writer else {
         return Ok((None, dropped));
     };
-    let (rows, bytes) = w.finish()?;
-    let levels = kept.finish();
-    let pbytes = write_all_partials(&seg, &levels)?;
+    let (rows, bytes) = raw.finish()?;
+    write_levels(&mut partials, kept.finish(), &mut month)?;
+    let mut pbytes = 0;
+    for w in partials {
+        pbytes += w.finish()?;
+    }
     seg.rows = rows;
     seg.bytes = bytes + pbytes;
-    let month = levels.into_iter().nth(2).unwrap_or_default();
     seg.ranges = ranges_of(&month);
     Ok((Some(Built { seg, month }), dropped))
 }
@@ -218,7 +246,7 @@ pub(crate) fn build_rollup_only(
     std::fs::create_dir_all(&dir).at(&dir)?;
     let mut seg = SegmentFile::new(id, p, FileKind::Rollup, 0, 0, segments);
     let levels: Vec<Vec<Partial>> = levels.into_iter().map(merge_partials).collect();
-    seg.bytes = write_all_partials(&seg, &levels)?;
+    seg.bytes = write_all_partials(&seg, &levels, Effort::Compaction)?;
     let month = levels.into_iter().nth(2).unwrap_or_default();
     Ok(Built { seg, month })
 }

@@ -45,6 +45,13 @@ pub use store::Store;
 /// Series identifier.
 pub type SeriesId = u32;
 
+/// A map keyed by series id. Series ids come from the store's own callers, not from outside
+/// input, so a fast non-cryptographic hash is safe (ahash, already in the tree through arrow).
+pub(crate) type SeriesMap<V> = std::collections::HashMap<SeriesId, V, ahash::RandomState>;
+
+/// The time zone of every registered series.
+pub(crate) type TzMap = SeriesMap<chrono_tz::Tz>;
+
 /// One reading: `value` of `series` at `ts` (ms since the Unix epoch, UTC).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {

@@ -1,16 +1,16 @@
 //! In-memory buffer of durable but not yet flushed points, per series.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::bucket::{partition_bounds, partition_of, Partition};
 use crate::segment::Batch;
-use crate::SeriesId;
+use crate::{SeriesId, SeriesMap};
 
 /// Points per series in arrival order; deduplicated (last write wins) when read.
 #[derive(Clone, Default)]
 pub(crate) struct Memtable {
-    series: HashMap<SeriesId, Vec<(i64, f64)>>,
+    series: SeriesMap<Vec<(i64, f64)>>,
     pub points: usize,
     pub first_insert: Option<Instant>,
     /// Some point may share (series, ts) with persisted data.
@@ -34,7 +34,12 @@ pub(crate) fn sort_dedup(v: &mut Vec<(i64, f64)>) {
 
 impl Memtable {
     pub fn insert(&mut self, series: SeriesId, ts: i64, value: f64) {
-        self.series.entry(series).or_default().push((ts, value));
+        // A series that gets one point usually gets many before the next flush: start with
+        // room for a few hours of 15-minute data instead of growing from 4.
+        self.series
+            .entry(series)
+            .or_insert_with(|| Vec::with_capacity(32))
+            .push((ts, value));
         self.points += 1;
         self.first_insert.get_or_insert_with(Instant::now);
     }

@@ -1,9 +1,8 @@
 //! Rollup partials: (count, sum, min, max, first/last) per series × bucket, how they are
 //! computed from sorted raw points, combined, and stored in Parquet.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
@@ -11,11 +10,12 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono_tz::Tz;
+use parquet::arrow::ArrowWriter;
 
 use crate::bucket::{bucket, MAX_BUCKET_MS};
 use crate::error::Result;
 use crate::segment::{self, col, col_ts};
-use crate::{Level, Rollup, SeriesId, StoreError};
+use crate::{Level, Rollup, SeriesId, StoreError, TzMap};
 
 /// Aggregate of the points of one series in one bucket (or part of it).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,7 +82,7 @@ struct LevelAcc {
 /// Streaming builder of partials from points sorted by (series, ts) without duplicates.
 /// Accumulators carry across batches, so the result does not depend on batch boundaries.
 pub(crate) struct PartialBuilder<'a> {
-    tzs: &'a HashMap<SeriesId, Tz>,
+    tzs: &'a TzMap,
     levels: Vec<LevelAcc>,
     from: i64,
     to: i64,
@@ -91,7 +91,7 @@ pub(crate) struct PartialBuilder<'a> {
 
 impl<'a> PartialBuilder<'a> {
     /// Keep only buckets with start in `[from, to)`.
-    pub fn new(tzs: &'a HashMap<SeriesId, Tz>, levels: &[Level], from: i64, to: i64) -> Self {
+    pub fn new(tzs: &'a TzMap, levels: &[Level], from: i64, to: i64) -> Self {
         let levels = levels
             .iter()
             .map(|&level| LevelAcc {
@@ -111,7 +111,7 @@ impl<'a> PartialBuilder<'a> {
     }
 
     /// Builder for all three levels and all buckets.
-    pub fn all(tzs: &'a HashMap<SeriesId, Tz>) -> Self {
+    pub fn all(tzs: &'a TzMap) -> Self {
         Self::new(
             tzs,
             &[Level::Hour, Level::Day, Level::Month],
@@ -197,6 +197,20 @@ impl<'a> PartialBuilder<'a> {
         }
     }
 
+    /// Partials finished so far (hour, day, month in the order the levels were given), taken
+    /// out of the builder; with [`Self::finished_len`] this bounds the builder's memory.
+    pub fn take_finished(&mut self) -> Vec<Vec<Partial>> {
+        self.levels
+            .iter_mut()
+            .map(|acc| std::mem::take(&mut acc.out))
+            .collect()
+    }
+
+    /// Number of finished partials held.
+    pub fn finished_len(&self) -> usize {
+        self.levels.iter().map(|acc| acc.out.len()).sum()
+    }
+
     /// Finish; partials per level in the order the levels were given.
     pub fn finish(self) -> Vec<Vec<Partial>> {
         let (from, to) = (self.from, self.to);
@@ -229,8 +243,7 @@ fn partial_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Write partials (sorted by series, bucket_start) to a Parquet file and fsync it.
-pub(crate) fn write_partials(path: &Path, level: Level, parts: &[Partial]) -> Result<u64> {
+fn partial_batch(path: &Path, parts: &[Partial]) -> Result<RecordBatch> {
     let ts = |f: fn(&Partial) -> i64| -> ArrayRef {
         Arc::new(
             TimestampMillisecondArray::from(parts.iter().map(f).collect::<Vec<_>>())
@@ -255,10 +268,64 @@ pub(crate) fn write_partials(path: &Path, level: Level, parts: &[Partial]) -> Re
         ts(|p| p.last_ts),
         f64s(|p| p.last),
     ];
-    let batch =
-        RecordBatch::try_new(partial_schema(), cols).map_err(|e| StoreError::corrupt(path, e))?;
-    let props = segment::partial_props(level);
-    segment::write_batches(path, partial_schema(), props, std::iter::once(Ok(batch)))
+    RecordBatch::try_new(partial_schema(), cols).map_err(|e| StoreError::corrupt(path, e))
+}
+
+/// Write partials (sorted by series, bucket_start) to a Parquet file and fsync it.
+pub(crate) fn write_partials(
+    path: &Path,
+    level: Level,
+    parts: &[Partial],
+    effort: segment::Effort,
+) -> Result<u64> {
+    let mut w = PartialWriter::create(path.to_path_buf(), level, effort)?;
+    w.write(parts)?;
+    w.finish()
+}
+
+/// Streaming writer of one partial file, for partials that arrive in (series, bucket_start)
+/// order in pieces: a compaction of a month of 10 000 series has millions of hour partials,
+/// which are written as they are finished instead of being held in memory.
+pub(crate) struct PartialWriter {
+    path: PathBuf,
+    file: File,
+    w: ArrowWriter<File>,
+}
+
+impl PartialWriter {
+    pub fn create(path: PathBuf, level: Level, effort: segment::Effort) -> Result<Self> {
+        let file = File::create(&path).map_err(|e| StoreError::io(&path, e))?;
+        let clone = file.try_clone().map_err(|e| StoreError::io(&path, e))?;
+        let props = segment::partial_props(level, effort);
+        let w = ArrowWriter::try_new(clone, partial_schema(), Some(props))
+            .map_err(|e| StoreError::parquet(&path, e))?;
+        Ok(PartialWriter { path, file, w })
+    }
+
+    /// Appends partials that follow every partial written before.
+    pub fn write(&mut self, parts: &[Partial]) -> Result<()> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let batch = partial_batch(&self.path, parts)?;
+        self.w
+            .write(&batch)
+            .map_err(|e| StoreError::parquet(&self.path, e))
+    }
+
+    /// Closes and fsyncs the file; returns its size.
+    pub fn finish(self) -> Result<u64> {
+        self.w
+            .close()
+            .map_err(|e| StoreError::parquet(&self.path, e))?;
+        self.file
+            .sync_all()
+            .map_err(|e| StoreError::io(&self.path, e))?;
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
 }
 
 /// Read partials of `series` (sorted, or all if `None`) with bucket start in `[from, to)`.

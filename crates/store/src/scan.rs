@@ -8,7 +8,6 @@
 //! per-value conversion to f64 is needed; min, max and last are converted exactly like
 //! [`crate::segment::decode_raw`] does, hence bit-identical to the stored partials.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
@@ -20,7 +19,7 @@ use crate::bucket::{bucket, MAX_BUCKET_MS};
 use crate::error::Result;
 use crate::rollup::Partial;
 use crate::segment::{col, col_ts, decode_raw, read_groups, SegmentFile, POW10};
-use crate::{Level, SeriesId, StoreError};
+use crate::{Level, SeriesId, StoreError, TzMap};
 
 /// Rows decoded per record batch: big enough to amortise per-batch work, small enough for the
 /// buffers to stay in cache and be reused by the allocator.
@@ -115,7 +114,7 @@ struct Acc<V: Val> {
 
 /// Streaming partials of one level over runs sorted by (series, ts) without duplicates.
 pub(crate) struct Scanner<'a> {
-    tzs: &'a HashMap<SeriesId, Tz>,
+    tzs: &'a TzMap,
     level: Level,
     from: i64,
     to: i64,
@@ -202,7 +201,7 @@ impl<V: Val> Typed<'_, '_, V> {
 impl<'a> Scanner<'a> {
     /// Buckets of `level` with start in `[from, to)` of `series` (sorted; `None` = all).
     pub fn new(
-        tzs: &'a HashMap<SeriesId, Tz>,
+        tzs: &'a TzMap,
         level: Level,
         from: i64,
         to: i64,

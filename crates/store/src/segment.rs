@@ -117,8 +117,25 @@ fn raw_schema(kind: ValueKind) -> SchemaRef {
     ]))
 }
 
-fn zstd() -> Compression {
-    Compression::ZSTD(ZstdLevel::try_new(9).unwrap_or_default())
+/// How hard a new file is compressed: flushes run on the ingest path and are rewritten by
+/// compaction soon after, so they use a fast zstd level; compaction writes the files that
+/// stay, with a strong one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effort {
+    /// Memtable flush: zstd level 1.
+    Flush,
+    /// Compaction and retention: zstd level 9.
+    Compaction,
+}
+
+impl Effort {
+    fn zstd(self) -> Compression {
+        let level = match self {
+            Effort::Flush => 1,
+            Effort::Compaction => 9,
+        };
+        Compression::ZSTD(ZstdLevel::try_new(level).unwrap_or_default())
+    }
 }
 
 fn sorting(cols: usize) -> Option<Vec<SortingColumn>> {
@@ -133,13 +150,13 @@ fn sorting(cols: usize) -> Option<Vec<SortingColumn>> {
     )
 }
 
-fn raw_props(kind: ValueKind) -> WriterProperties {
+fn raw_props(kind: ValueKind, effort: Effort) -> WriterProperties {
     let (enc, kind_name) = match kind {
         ValueKind::Decimal(s) => (Encoding::DELTA_BINARY_PACKED, format!("decimal(18,{s})")),
         ValueKind::Double => (Encoding::BYTE_STREAM_SPLIT, "double".to_string()),
     };
     WriterProperties::builder()
-        .set_compression(zstd())
+        .set_compression(effort.zstd())
         .set_dictionary_enabled(false)
         .set_column_dictionary_enabled(ColumnPath::from("series"), true)
         .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
@@ -149,7 +166,7 @@ fn raw_props(kind: ValueKind) -> WriterProperties {
             if enc == Encoding::DELTA_BINARY_PACKED {
                 Compression::UNCOMPRESSED
             } else {
-                zstd()
+                effort.zstd()
             },
         )
         .set_max_row_group_row_count(Some(1 << 17))
@@ -165,9 +182,9 @@ fn raw_props(kind: ValueKind) -> WriterProperties {
 }
 
 /// Writer properties of rollup partial files.
-pub(crate) fn partial_props(level: Level) -> WriterProperties {
+pub(crate) fn partial_props(level: Level, effort: Effort) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(zstd())
+        .set_compression(effort.zstd())
         .set_dictionary_enabled(false)
         .set_column_dictionary_enabled(ColumnPath::from("series"), true)
         .set_column_encoding(
@@ -188,24 +205,6 @@ pub(crate) fn partial_props(level: Level) -> WriterProperties {
         .build()
 }
 
-/// Write record batches to `path`, fsync the file; returns its size.
-pub(crate) fn write_batches(
-    path: &Path,
-    schema: SchemaRef,
-    props: WriterProperties,
-    batches: impl IntoIterator<Item = Result<RecordBatch>>,
-) -> Result<u64> {
-    let file = File::create(path).at(path)?;
-    let mut w = ArrowWriter::try_new(file.try_clone().at(path)?, schema, Some(props))
-        .map_err(|e| StoreError::parquet(path, e))?;
-    for b in batches {
-        w.write(&b?).map_err(|e| StoreError::parquet(path, e))?;
-    }
-    w.close().map_err(|e| StoreError::parquet(path, e))?;
-    file.sync_all().at(path)?;
-    Ok(file.metadata().at(path)?.len())
-}
-
 /// Streaming writer of one raw segment file.
 pub(crate) struct RawWriter {
     path: PathBuf,
@@ -216,12 +215,12 @@ pub(crate) struct RawWriter {
 }
 
 impl RawWriter {
-    pub fn create(path: PathBuf, kind: ValueKind) -> Result<Self> {
+    pub fn create(path: PathBuf, kind: ValueKind, effort: Effort) -> Result<Self> {
         let file = File::create(&path).at(&path)?;
         let w = ArrowWriter::try_new(
             file.try_clone().at(&path)?,
             raw_schema(kind),
-            Some(raw_props(kind)),
+            Some(raw_props(kind, effort)),
         )
         .map_err(|e| StoreError::parquet(&path, e))?;
         Ok(RawWriter {

@@ -22,10 +22,11 @@ use crate::manifest::{sync_dir, FileEntry, Manifest};
 use crate::memtable::{merged, Memtable};
 use crate::rollup::{merge_partials, partial_eq, read_partials, Partial, PartialBuilder};
 use crate::scan::Scanner;
-use crate::segment::{prune_row_groups, Batch, FileKind, SegmentFile, ValueKind};
+use crate::segment::{prune_row_groups, Batch, Effort, FileKind, SegmentFile, ValueKind};
 use crate::wal::{self, WalMsg, WalSink, WalWriter};
 use crate::{
-    Checkpoint, Level, Point, Rollup, SeriesId, StoreConfig, StoreError, StoreStats, VerifyReport,
+    Checkpoint, Level, Point, Rollup, SeriesId, SeriesMap, StoreConfig, StoreError, StoreStats,
+    TzMap, VerifyReport,
 };
 
 /// Live files of one partition and their combined month partials.
@@ -40,12 +41,12 @@ type Parts = Arc<BTreeMap<Partition, Arc<PartState>>>;
 
 #[derive(Default)]
 struct State {
-    tzs: HashMap<SeriesId, Tz>,
+    tzs: TzMap,
     active: Memtable,
     frozen: Option<Arc<Memtable>>,
     parts: Parts,
     /// Per series, hull of persisted raw timestamps (conservative).
-    hull: HashMap<SeriesId, (i64, i64)>,
+    hull: SeriesMap<(i64, i64)>,
 }
 
 impl State {
@@ -317,21 +318,48 @@ impl Store {
 
     /// Register `series` with the time zone of its local day/month buckets. Idempotent.
     pub fn register_series(&self, series: SeriesId, tz: Tz) -> Result<(), StoreError> {
-        if let Some(existing) = self.core.shared.state.read().tzs.get(&series) {
-            return self.same_tz(series, *existing, tz);
+        self.register_many(&[(series, tz)])
+    }
+
+    /// Register many series at once (one manifest write for all the new ones). Idempotent;
+    /// a series registered before with another time zone is refused, and then none is added.
+    pub fn register_many(&self, series: &[(SeriesId, Tz)]) -> Result<(), StoreError> {
+        let is_new = |tzs: &TzMap| -> Result<Vec<(SeriesId, Tz)>> {
+            let mut new = Vec::new();
+            for &(s, tz) in series {
+                match tzs.get(&s) {
+                    Some(existing) => self.same_tz(s, *existing, tz)?,
+                    None => new.push((s, tz)),
+                }
+            }
+            Ok(new)
+        };
+        if is_new(&self.core.shared.state.read().tzs)?.is_empty() {
+            return Ok(());
         }
         let mut m = self.core.manifest.lock();
-        if let Some(existing) = self.core.shared.state.read().tzs.get(&series) {
-            return self.same_tz(series, *existing, tz);
+        let new = is_new(&self.core.shared.state.read().tzs)?;
+        if new.is_empty() {
+            return Ok(());
         }
         let mut next = m.clone();
-        next.series.insert(series, tz.name().to_string());
+        for &(s, tz) in &new {
+            if let Some(other) = next.series.insert(s, tz.name().to_string()) {
+                if other != tz.name() {
+                    return Err(StoreError::SeriesConflict {
+                        series: s,
+                        existing: other,
+                        requested: tz.name().into(),
+                    });
+                }
+            }
+        }
         next.next_file_id = next
             .next_file_id
             .max(self.core.next_id.load(Ordering::SeqCst));
         next.save(&self.core.cfg.dir)?;
         *m = next;
-        self.core.shared.state.write().tzs.insert(series, tz);
+        self.core.shared.state.write().tzs.extend(new);
         Ok(())
     }
 
@@ -1044,7 +1072,16 @@ impl Core {
             }
             runs.push(Box::new(std::iter::once(Ok(batch))));
             let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-            let (built, _) = build_raw(&self.segments, p, id, kind, runs, &tzs, i64::MIN)?;
+            let (built, _) = build_raw(
+                &self.segments,
+                p,
+                id,
+                kind,
+                runs,
+                &tzs,
+                i64::MIN,
+                Effort::Flush,
+            )?;
             changes.push(Change {
                 p,
                 removed: overl,
@@ -1091,7 +1128,16 @@ impl Core {
         let (built, mut dropped) = if runs.is_empty() {
             (None, vec![Vec::new(), Vec::new(), Vec::new()])
         } else {
-            build_raw(&self.segments, p, id, kind, runs, &tzs, cutoff)?
+            build_raw(
+                &self.segments,
+                p,
+                id,
+                kind,
+                runs,
+                &tzs,
+                cutoff,
+                Effort::Compaction,
+            )?
         };
         for f in ps.files.iter().filter(|f| f.kind == FileKind::Rollup) {
             for (l, d) in Level::ALL.iter().zip(dropped.iter_mut()) {

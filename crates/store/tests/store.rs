@@ -530,3 +530,52 @@ fn bytes_per_point_target() {
     }
     assert!(s.verify().unwrap().is_ok());
 }
+
+#[test]
+fn register_many_is_atomic_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(cfg(dir.path())).unwrap();
+    s.register_many(&[(1, SH), (2, SH)]).unwrap();
+    s.register_many(&[(1, SH), (2, SH)]).unwrap();
+    // One conflict refuses the whole call: series 3 is not added either.
+    let err = s
+        .register_many(&[(3, SH), (1, chrono_tz::UTC)])
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SeriesConflict { series: 1, .. }),
+        "{err}"
+    );
+    assert_eq!(s.series(), vec![1, 2]);
+    drop(s);
+    let s = Store::open(cfg(dir.path())).unwrap();
+    assert_eq!(s.series(), vec![1, 2]);
+}
+
+#[test]
+fn checkpoint_holds_every_acknowledged_point_and_opens_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(cfg(dir.path())).unwrap();
+    s.register_many(&[(1, SH), (2, SH)]).unwrap();
+    let t0 = ms(2025, 3, 1, 0);
+    let first: Vec<Point> = (0..500).map(|i| pt(1, t0 + i * MIN15, i as f64)).collect();
+    s.write(&first).unwrap();
+    s.flush().unwrap();
+    // Still in the memtable (and the WAL) when the checkpoint is taken.
+    let second: Vec<Point> = (0..300).map(|i| pt(2, t0 + i * MIN15, 0.5)).collect();
+    s.write(&second).unwrap();
+    let copy = dir.path().join("copy");
+    let done = s.checkpoint(&copy).unwrap();
+    assert_eq!(done.points, 800);
+    assert!(
+        s.checkpoint(&copy).is_err(),
+        "an existing directory is refused"
+    );
+    // Writes after the checkpoint are not in it.
+    s.write(&[pt(1, t0 + 600 * MIN15, 9.0)]).unwrap();
+    let c = Store::open(cfg(&copy)).unwrap();
+    assert_eq!(c.raw(1, i64::MIN / 2, i64::MAX / 2).unwrap().len(), 500);
+    assert_eq!(c.raw(2, i64::MIN / 2, i64::MAX / 2).unwrap().len(), 300);
+    assert!(c.verify().unwrap().is_ok());
+    // The live store is untouched by the copy being opened, and keeps its own data.
+    assert_eq!(s.raw(1, i64::MIN / 2, i64::MAX / 2).unwrap().len(), 501);
+}

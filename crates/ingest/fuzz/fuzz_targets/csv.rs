@@ -1,4 +1,4 @@
-//! Fuzzes the CSV readings parser (`POST /api/v1/write` with `text/csv`, `shulv import *.csv`).
+//! Fuzzes the CSV readings parser (`POST /api/v1/readings/csv`, `shulv import *.csv`).
 //!
 //! Invariants beyond "no panic": every reading and error names a 1-based line within the body
 //! (after a leading BOM), in input order; values are finite; meter ids are non-empty; in the

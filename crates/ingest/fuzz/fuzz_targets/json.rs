@@ -1,4 +1,4 @@
-//! Fuzzes the JSON batch parser (`POST /api/v1/write` with `application/json`).
+//! Fuzzes the JSON batch parser (`POST /api/v1/readings`, `shulv import *.json`).
 //!
 //! Invariants beyond "no panic": an accepted body is valid JSON; every record (array element)
 //! yields exactly one reading or at least one error (nothing dropped silently); record

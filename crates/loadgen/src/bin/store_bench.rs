@@ -183,9 +183,8 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let open_s = secs(t_open.elapsed());
 
     let t_reg = Instant::now();
-    for &s in &series {
-        store.register_series(s, tz)?;
-    }
+    let with_tz: Vec<_> = series.iter().map(|&s| (s, tz)).collect();
+    store.register_many(&with_tz)?;
     let register_s = secs(t_reg.elapsed());
     eprintln!("store_bench: {} meters × {} days = {} points in {}; open {open_s:.2} s, registering {} series {register_s:.2} s", a.meters, a.days, total, a.dir.display(), series.len());
 

@@ -1,6 +1,7 @@
 //! Fuzzes the registry TOML (`POST /api/v1/registry`, `shulv registry file.toml`) and, with
-//! the same bytes, the `toml` deserialisation of the server's config file shape
-//! (`shulv serve --config`, a private struct in crates/cli/src/serve.rs copied here).
+//! the same bytes, the registry JSON of the same route and the `toml` deserialisation of the
+//! server's config file shape (`shulv serve --config`, a private struct in
+//! crates/cli/src/serve.rs copied here: keep the two in step).
 //!
 //! Invariants beyond "no panic": a parsed file serialises (`to_toml` never panics); a file
 //! that validates (`Tree::new`) round-trips through TOML unchanged, merges into an empty tree
@@ -37,6 +38,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = toml::from_str::<FileConfig>(text);
+    if let Ok(file) = serde_json::from_str::<RegistryFile>(text) {
+        let _ = Tree::new(file);
+    }
     let Ok(file) = RegistryFile::from_toml(text) else {
         return;
     };
