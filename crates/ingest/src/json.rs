@@ -315,6 +315,29 @@ impl<'de> Deserialize<'de> for Top<'de> {
 mod tests {
     use super::*;
 
+    /// Found by the `json` fuzz target (2026-12-01): a number out of f64 range in a field the
+    /// parser ignores. The body is valid JSON (RFC 8259 puts no range on numbers) and is parsed;
+    /// every record gets its reading or its error. Out of range in `value`, the body is refused
+    /// with the position.
+    #[test]
+    fn fuzz_regression_out_of_range_number_in_ignored_field() {
+        let body = r#"[{"unitr":"ok","value":1},{"value":1},{"meter":"","value":1},{"meter":7,"vqlue":1},{"meter":"a"},{"meterts":18446744073709551615},{"meter":"a","valuter":"a","va2lue":5e308,"timestamp":1.5e15}]"#;
+        let p = parse(body).unwrap();
+        assert!(p.readings.is_empty());
+        for n in 1..=7 {
+            assert!(
+                p.errors.iter().any(|e| e.line == n),
+                "record {n}: {:?}",
+                p.errors
+            );
+        }
+        let e = parse(r#"[{"meter":"a","value":5e308}]"#).unwrap_err();
+        assert!(
+            e.to_string().contains("out of range") && e.to_string().contains("column"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn object_and_array_forms() {
         let body = r#"{"source":"gw1","readings":[

@@ -22,6 +22,15 @@
 //! memory per partition; hour/day partials are read from the partial files, never from raw
 //! data. Sums may differ from a raw rescan by floating-point reassociation only.
 //!
+//! ## Compaction
+//! Each flush adds a file to its month partition. The background merges files of similar size:
+//! raw files are tiered by row count (tier `k`: `4^k` to `4^(k+1)` quarter memtables), and a
+//! tier with `compaction_trigger_files` files is merged into one file of a higher tier, so new
+//! flushes are never merged into the month's big file one by one (each point is rewritten about
+//! once per tier) and the maintenance lock, which flushes wait for, is held for small merges
+//! only. A partition with expired raw data, or with four tiers' worth of files, is merged whole;
+//! so is every partition by an explicit [`Store::compact`].
+//!
 //! Limitation: once retention dropped raw points, a late rewrite of such an instant cannot be
 //! deduplicated against the dropped point and is counted in addition to it.
 
@@ -85,7 +94,8 @@ pub struct StoreConfig {
     pub flush_interval: Duration,
     /// Raw points older than now − retention are dropped at compaction; rollups are kept.
     pub raw_retention: Option<Duration>,
-    /// Compact a partition in the background once it has this many files (default 8).
+    /// Merge the files of one size tier of a partition in the background once the tier has
+    /// this many (default 8); see the crate docs on compaction.
     pub compaction_trigger_files: usize,
 }
 

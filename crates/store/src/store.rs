@@ -1005,20 +1005,58 @@ impl Core {
                     .is_some_and(|t| t.elapsed() >= interval)
         })?;
         let cutoff = self.cutoff();
-        // Background retention uses a day of hysteresis so a partition is not rewritten on every tick.
-        let lazy_cutoff = cutoff.saturating_sub(86_400_000);
-        let parts = self.shared.state.read().parts.clone();
-        for (p, ps) in parts.iter() {
-            let expired = ps
-                .files
-                .iter()
-                .any(|f| f.min_ts().is_some_and(|m| m < lazy_cutoff));
-            if ps.files.len() >= self.cfg.compaction_trigger_files.max(2) || expired {
-                let _g = self.maint.lock();
-                self.compact_partition(*p, cutoff)?;
+        let partitions: Vec<Partition> = self.shared.state.read().parts.keys().copied().collect();
+        for p in partitions {
+            // Choose under the lock, from the current files: a flush may have merged some.
+            let _g = self.maint.lock();
+            let Some(ps) = self.shared.state.read().parts.get(&p).cloned() else {
+                continue;
+            };
+            if let Some((files, cutoff)) = self.background_pick(&ps.files, cutoff) {
+                self.compact_files(p, &files, cutoff)?;
             }
         }
         Ok(())
+    }
+
+    /// What the background compacts in a partition, and with which retention cutoff.
+    ///
+    /// Raw files are tiered by size (tier `k` holds files of `4^k` to `4^(k+1)` quarter
+    /// memtables): when a tier has `compaction_trigger_files` files, those files alone are
+    /// merged, so one merge never rewrites the month's big file for a handful of new flushes
+    /// and holds the maintenance lock (which flushes wait for) only briefly. Expired raw data
+    /// or too many files in all (four tiers' worth) make it merge the whole partition.
+    fn background_pick(
+        &self,
+        files: &[Arc<SegmentFile>],
+        cutoff: i64,
+    ) -> Option<(Vec<Arc<SegmentFile>>, i64)> {
+        let trigger = self.cfg.compaction_trigger_files.max(2);
+        // A day of hysteresis so a partition is not rewritten on every tick for retention.
+        let lazy_cutoff = cutoff.saturating_sub(86_400_000);
+        let expired = files
+            .iter()
+            .any(|f| f.min_ts().is_some_and(|m| m < lazy_cutoff));
+        if expired || files.len() >= 4 * trigger {
+            return Some((files.to_vec(), cutoff));
+        }
+        let base = (self.cfg.memtable_max_points as u64 / 4).max(1);
+        let tier = |rows: u64| {
+            let (mut t, mut cap) = (0u32, base.saturating_mul(4));
+            while rows >= cap {
+                t += 1;
+                cap = cap.saturating_mul(4);
+            }
+            t
+        };
+        let mut tiers: BTreeMap<u32, Vec<Arc<SegmentFile>>> = BTreeMap::new();
+        for f in files.iter().filter(|f| f.kind == FileKind::Raw) {
+            tiers.entry(tier(f.rows)).or_default().push(f.clone());
+        }
+        tiers
+            .into_values()
+            .find(|t| t.len() >= trigger)
+            .map(|t| (t, i64::MIN))
     }
 
     fn flush_if(&self, cond: impl Fn(&State, usize, Duration) -> bool) -> Result<()> {
@@ -1102,20 +1140,22 @@ impl Core {
     /// Merge all segments of partition `p` into one raw file (points ≥ cutoff) and one
     /// rollup-only file (partials of everything dropped by retention, old and new).
     fn compact_partition(&self, p: Partition, cutoff: i64) -> Result<()> {
-        let (tzs, parts) = {
-            let st = self.shared.state.read();
-            (st.tzs.clone(), st.parts.clone())
+        let files = match self.shared.state.read().parts.get(&p) {
+            Some(ps) => ps.files.clone(),
+            None => return Ok(()),
         };
-        let Some(ps) = parts.get(&p) else {
-            return Ok(());
-        };
-        let raw: Vec<&Arc<SegmentFile>> = ps
-            .files
-            .iter()
-            .filter(|f| f.kind == FileKind::Raw)
-            .collect();
+        self.compact_files(p, &files, cutoff)
+    }
+
+    /// Merge `files` (live files of partition `p`; the caller holds the maintenance lock) into
+    /// one raw file (points ≥ cutoff) and one rollup-only file (partials of everything dropped
+    /// by retention, and of the rollup-only files among `files`).
+    fn compact_files(&self, p: Partition, files: &[Arc<SegmentFile>], cutoff: i64) -> Result<()> {
+        let tzs = self.shared.state.read().tzs.clone();
+        let raw: Vec<&Arc<SegmentFile>> =
+            files.iter().filter(|f| f.kind == FileKind::Raw).collect();
         let expired = raw.iter().any(|f| f.min_ts().is_some_and(|m| m < cutoff));
-        if ps.files.len() <= 1 && !expired {
+        if files.len() <= 1 && !expired {
             return Ok(());
         }
         let mut kind = ValueKind::Decimal(0);
@@ -1139,7 +1179,7 @@ impl Core {
                 Effort::Compaction,
             )?
         };
-        for f in ps.files.iter().filter(|f| f.kind == FileKind::Rollup) {
+        for f in files.iter().filter(|f| f.kind == FileKind::Rollup) {
             for (l, d) in Level::ALL.iter().zip(dropped.iter_mut()) {
                 d.extend(read_partials(
                     &f.partial_path(*l),
@@ -1157,7 +1197,7 @@ impl Core {
         self.commit(
             vec![Change {
                 p,
-                removed: ps.files.clone(),
+                removed: files.to_vec(),
                 added,
             }],
             None,

@@ -579,3 +579,57 @@ fn checkpoint_holds_every_acknowledged_point_and_opens_alone() {
     // The live store is untouched by the copy being opened, and keeps its own data.
     assert_eq!(s.raw(1, i64::MIN / 2, i64::MAX / 2).unwrap().len(), 501);
 }
+
+#[test]
+fn background_compaction_merges_size_tiers_and_keeps_rollups_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(dir.path());
+    c.memtable_max_points = 400;
+    c.compaction_trigger_files = 3;
+    c.flush_interval = Duration::from_millis(40);
+    let s = Store::open(c).unwrap();
+    s.register_many(&[(1, SH), (2, SH)]).unwrap();
+    let t0 = ms(2025, 3, 1, 0);
+    let mut model = BTreeMap::new();
+    // 60 flushes of 400 points, time-major like a collector: one partition (March).
+    for round in 0..60i64 {
+        let batch: Vec<Point> = (0..200)
+            .flat_map(|i| {
+                let ts = t0 + (round * 200 + i) * 60_000;
+                [pt(1, ts, (i % 7) as f64), pt(2, ts, 0.25)]
+            })
+            .collect();
+        for p in &batch {
+            model.insert((p.series, p.ts), p.value);
+        }
+        s.write(&batch).unwrap();
+        s.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    // Let the background catch up: tiers merge, the partition never holds many files.
+    std::thread::sleep(Duration::from_millis(800));
+    let files = s.stats().segment_files;
+    assert!(
+        files < 3 * 4,
+        "tiers keep the file count small: {files} files"
+    );
+    assert!(s.stats().compactions >= 5, "{:?}", s.stats());
+    let want = model_rollups(&model, Level::Day, 0, i64::MAX / 2);
+    assert_same(
+        &s.rollups(&[1, 2], Level::Day, 0, i64::MAX / 2).unwrap(),
+        &want,
+        "after tiered compaction",
+    );
+    assert!(s.verify().unwrap().is_ok());
+    s.compact().unwrap();
+    assert_eq!(
+        s.stats().segment_files,
+        1,
+        "an explicit compaction merges all"
+    );
+    assert_same(
+        &s.rollups(&[1, 2], Level::Day, 0, i64::MAX / 2).unwrap(),
+        &want,
+        "after full compaction",
+    );
+}

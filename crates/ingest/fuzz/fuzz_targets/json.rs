@@ -29,7 +29,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(p) = parse(body) else {
         return;
     };
-    let v: Value = serde_json::from_str(body).expect("the parser accepted invalid JSON");
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        // Valid JSON that serde_json's Value cannot hold (a number beyond f64) in a field the
+        // parser skips: see the regression test in src/json.rs.
+        Err(e) if e.to_string().starts_with("number out of range") => return,
+        Err(e) => panic!("the parser accepted invalid JSON: {e}"),
+    };
     let recs = records(&v).expect("accepted a body without a records array");
     for w in p.readings.windows(2) {
         assert!(w[0].line < w[1].line, "readings out of order");
