@@ -66,6 +66,10 @@ pub struct HolidayCalendar {
     days: BTreeMap<NaiveDate, Entry>,
 }
 
+/// Longest period one line may declare (the longest real one, the Spring Festival, is 9 days):
+/// a typo such as `2024-10-12,2028-10-12` is refused instead of marking four years.
+pub const MAX_PERIOD_DAYS: i64 = 31;
+
 impl HolidayCalendar {
     /// The built-in mainland China calendar (2023–2026).
     pub fn china() -> HolidayCalendar {
@@ -113,6 +117,15 @@ impl HolidayCalendar {
                     line,
                     field: "end",
                     message: format!("{end} is before start {start}"),
+                });
+            }
+            if (end - start).num_days() >= MAX_PERIOD_DAYS {
+                return Err(HolidayError {
+                    line,
+                    field: "end",
+                    message: format!(
+                        "{start} to {end} is longer than {MAX_PERIOD_DAYS} days; a holiday or make-up workday period is a few days"
+                    ),
                 });
             }
             let holiday = match cols[2].to_ascii_lowercase().as_str() {
@@ -168,6 +181,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// Found by the `holidays` fuzz target (2026-12-01): periods of years (a typo'd end date)
+    /// made the calendar mark millions of days and a 2 KB file take seconds to load.
+    #[test]
+    fn fuzz_regression_periods_of_years_are_refused() {
+        let e = HolidayCalendar::from_csv(
+            "2024-10-01,2024-10-07,holiday,国庆节\n2024-10-12,2028-10-12,workday,国庆节\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field), (2, "end"));
+        assert!(e.message.contains("longer than 31 days"), "{}", e.message);
+        assert!(HolidayCalendar::from_csv("0001-01-01,9999-12-31,holiday,x\n").is_err());
+        assert!(HolidayCalendar::from_csv("2025-01-28,2025-02-04,holiday,春节\n").is_ok());
     }
 
     #[test]
