@@ -19,20 +19,6 @@ const BATCH: usize = 200;
 const T0: i64 = 978_278_400_000;
 const QUARTER: i64 = 900_000;
 
-fn registry() -> String {
-    let mut s = String::from("[[node]]\nid = \"site\"\nname = \"站点\"\nkind = \"site\"\n");
-    for w in 0..WRITERS {
-        s.push_str(&format!(
-            "[[meter]]\nid = \"m{w}\"\nname = \"表{w}\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n"
-        ));
-    }
-    s
-}
-
-fn value(w: usize, i: usize) -> f64 {
-    ((w * 1_000_003 + i * 7919) % 100_000) as f64 / 100.0
-}
-
 /// Writes batches in order until `stop`; `acked` counts the points acknowledged so far.
 fn writer(url: String, token: String, w: usize, acked: Arc<AtomicUsize>, stop: Arc<AtomicBool>) {
     let mut next = 0;
@@ -41,7 +27,7 @@ fn writer(url: String, token: String, w: usize, acked: Arc<AtomicUsize>, stop: A
             .map(|i| {
                 format!(
                     "e,meter=m{w} value={} {}\n",
-                    value(w, i),
+                    common::point_value(w, i),
                     T0 + i as i64 * QUARTER
                 )
             })
@@ -79,7 +65,11 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
     let base = common::temp_dir("backup");
     let data = base.join("data");
     let server = Server::start("serve", &data, &["--flush-interval-s", "1"]);
-    let (status, body) = server.post("/api/v1/registry", "application/toml", &registry());
+    let (status, body) = server.post(
+        "/api/v1/registry",
+        "application/toml",
+        &common::site_registry(WRITERS),
+    );
     assert_eq!(status, 200, "{body}");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -206,7 +196,7 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
             let ts = T0 + i as i64 * QUARTER;
             assert_eq!(
                 points.get(&ts).copied(),
-                Some(value(w, i)),
+                Some(common::point_value(w, i)),
                 "point {i} of m{w}, acknowledged before the backup, is missing or wrong"
             );
         }

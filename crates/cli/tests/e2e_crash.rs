@@ -22,28 +22,12 @@ const T0: i64 = 946_656_000_000;
 const QUARTER: i64 = 900_000;
 const DAY: i64 = 86_400_000;
 
-fn registry() -> String {
-    let mut s = String::from("[[node]]\nid = \"site\"\nname = \"站点\"\nkind = \"site\"\n");
-    for w in 0..WRITERS {
-        s.push_str(&format!(
-            "[[meter]]\nid = \"m{w}\"\nname = \"表{w}\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n"
-        ));
-    }
-    s
-}
-
-/// The value written for point `i` of writer `w` (unique per point, so any stored value can be
-/// checked).
-fn value(w: usize, i: usize) -> f64 {
-    ((w * 1_000_003 + i * 7919) % 100_000) as f64 / 100.0
-}
-
 fn batch(w: usize, start: usize) -> String {
     (start..start + BATCH)
         .map(|i| {
             format!(
                 "e,meter=m{w} value={} {}\n",
-                value(w, i),
+                common::point_value(w, i),
                 T0 + i as i64 * QUARTER
             )
         })
@@ -101,7 +85,7 @@ fn check_acknowledged(server: &Server, acked: &[usize]) {
             let ts = T0 + i as i64 * QUARTER;
             assert_eq!(
                 points.get(&ts).copied(),
-                Some(value(w, i)),
+                Some(common::point_value(w, i)),
                 "acknowledged point {i} of meter m{w} lost or wrong"
             );
         }
@@ -126,7 +110,11 @@ fn acknowledged_writes_survive_sigkill() {
     let data = common::temp_dir("crash");
     let first = Server::start("serve", &data, &["--flush-interval-s", "1"]);
     let token = first.token.clone();
-    let (status, body) = first.post("/api/v1/registry", "application/toml", &registry());
+    let (status, body) = first.post(
+        "/api/v1/registry",
+        "application/toml",
+        &common::site_registry(WRITERS),
+    );
     assert_eq!(status, 200, "{body}");
     first.kill();
 

@@ -155,3 +155,20 @@ pub fn try_post(
     let status = r.status().as_u16();
     Ok((status, r.body_mut().read_to_string().unwrap_or_default()))
 }
+
+/// A registry of one site with `meters` interval electricity meters `m0`, `m1`, ….
+pub fn site_registry(meters: usize) -> String {
+    let mut s = String::from("[[node]]\nid = \"site\"\nname = \"站点\"\nkind = \"site\"\n");
+    for w in 0..meters {
+        s.push_str(&format!(
+            "[[meter]]\nid = \"m{w}\"\nname = \"表{w}\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n"
+        ));
+    }
+    s
+}
+
+/// The value a test writer writes for point `i` of meter `m{w}`: unique enough per point that any
+/// stored value can be checked.
+pub fn point_value(w: usize, i: usize) -> f64 {
+    ((w * 1_000_003 + i * 7919) % 100_000) as f64 / 100.0
+}
