@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -181,26 +180,7 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
 
     // The old admin token works on the restored directory: credentials were backed up.
     let server = Server::restart(&restored, &token);
-    for (w, &n) in before.iter().enumerate() {
-        let to = T0 + n as i64 * QUARTER;
-        let answer = server.get_json(&format!(
-            "/api/v1/query?meter=m{w}&from={T0}&to={to}&bucket=15m"
-        ));
-        let points: BTreeMap<i64, f64> = answer["series"][0]["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p["ts"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
-            .collect();
-        for i in 0..n {
-            let ts = T0 + i as i64 * QUARTER;
-            assert_eq!(
-                points.get(&ts).copied(),
-                Some(common::point_value(w, i)),
-                "point {i} of m{w}, acknowledged before the backup, is missing or wrong"
-            );
-        }
-    }
+    common::assert_points_stored(&server, T0, &before, "acknowledged before the backup");
     // The audit log came along (the registry change made before the backup).
     let audit = server.get_json("/api/v1/audit?action=registry.apply");
     assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");

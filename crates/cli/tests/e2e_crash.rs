@@ -66,32 +66,6 @@ fn writer(url: String, token: String, w: usize, mut next: usize, stop: Arc<Atomi
     next
 }
 
-fn check_acknowledged(server: &Server, acked: &[usize]) {
-    for (w, &n) in acked.iter().enumerate() {
-        if n == 0 {
-            continue;
-        }
-        let to = T0 + n as i64 * QUARTER;
-        let answer = server.get_json(&format!(
-            "/api/v1/query?meter=m{w}&from={T0}&to={to}&bucket=15m"
-        ));
-        let points: BTreeMap<i64, f64> = answer["series"][0]["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (p["ts"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
-            .collect();
-        for i in 0..n {
-            let ts = T0 + i as i64 * QUARTER;
-            assert_eq!(
-                points.get(&ts).copied(),
-                Some(common::point_value(w, i)),
-                "acknowledged point {i} of meter m{w} lost or wrong"
-            );
-        }
-    }
-}
-
 fn day_totals(server: &Server, w: usize, bucket: &str, to: i64) -> BTreeMap<i64, f64> {
     let answer: Value = server.get_json(&format!(
         "/api/v1/query?meter=m{w}&from={T0}&to={to}&bucket={bucket}"
@@ -121,7 +95,7 @@ fn acknowledged_writes_survive_sigkill() {
     let mut acked = vec![0usize; WRITERS];
     for round in 0..KILLS {
         let server = Server::restart(&data, &token);
-        check_acknowledged(&server, &acked);
+        common::assert_points_stored(&server, T0, &acked, "acknowledged");
         let stop = Arc::new(AtomicBool::new(false));
         let handles: Vec<_> = (0..WRITERS)
             .map(|w| {
@@ -145,7 +119,7 @@ fn acknowledged_writes_survive_sigkill() {
     eprintln!("acknowledged points per writer after {KILLS} kills: {acked:?}");
 
     let server = Server::restart(&data, &token);
-    check_acknowledged(&server, &acked);
+    common::assert_points_stored(&server, T0, &acked, "acknowledged");
     for (w, &n) in acked.iter().enumerate() {
         // Whole days only: past the last acknowledged point the store may hold points that
         // were made durable but never acknowledged (the kill came before the answer), and a day

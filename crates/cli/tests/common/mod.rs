@@ -172,3 +172,31 @@ pub fn site_registry(meters: usize) -> String {
 pub fn point_value(w: usize, i: usize) -> f64 {
     ((w * 1_000_003 + i * 7919) % 100_000) as f64 / 100.0
 }
+
+/// Asserts that the first `counts[w]` points of every meter `m{w}` (written every 15 minutes from
+/// `t0` with [`point_value`]) are stored with their values.
+pub fn assert_points_stored(server: &Server, t0: i64, counts: &[usize], what: &str) {
+    const QUARTER: i64 = 900_000;
+    for (w, &n) in counts.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let to = t0 + n as i64 * QUARTER;
+        let answer = server.get_json(&format!(
+            "/api/v1/query?meter=m{w}&from={t0}&to={to}&bucket=15m"
+        ));
+        let points: std::collections::BTreeMap<i64, f64> = answer["series"][0]["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["ts"].as_i64().unwrap(), p["value"].as_f64().unwrap()))
+            .collect();
+        for i in 0..n {
+            assert_eq!(
+                points.get(&(t0 + i as i64 * QUARTER)).copied(),
+                Some(point_value(w, i)),
+                "point {i} of meter m{w} ({what}) is missing or wrong"
+            );
+        }
+    }
+}
