@@ -14,6 +14,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc instead of the system allocator: with many writer threads glibc's per-thread arenas
+/// keep freed memtable and flush buffers, and the server's resident set under sustained ingest
+/// was 330 MB instead of 215 MB (BENCHMARKS.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "shulv",

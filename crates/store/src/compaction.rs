@@ -49,8 +49,20 @@ pub(crate) fn merge_runs(
     sink: &mut dyn FnMut(Batch) -> Result<()>,
 ) -> Result<()> {
     if runs.len() == 1 {
+        // Pass the run on in slices of OUT_ROWS (zero-copy), so that what the sink builds per
+        // batch (rollup partials, encoded pages) stays bounded even for a whole memtable.
         for b in runs.into_iter().flatten() {
-            sink(b?)?;
+            let b = b?;
+            let mut at = 0;
+            while at < b.len() {
+                let n = OUT_ROWS.min(b.len() - at);
+                sink(Batch {
+                    series: b.series.slice(at, n),
+                    ts: b.ts.slice(at, n),
+                    vals: b.vals.slice(at, n),
+                })?;
+                at += n;
+            }
         }
         return Ok(());
     }

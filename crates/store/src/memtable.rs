@@ -1,5 +1,6 @@
 //! In-memory buffer of durable but not yet flushed points, per series.
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -47,7 +48,13 @@ impl Memtable {
     /// Append all points of a newer memtable.
     pub fn absorb(&mut self, newer: Memtable) {
         for (s, v) in newer.series {
-            self.series.entry(s).or_default().extend(v);
+            match self.series.entry(s) {
+                Entry::Occupied(mut e) => e.get_mut().extend(v),
+                // Move the newer vector instead of copying it into an empty one.
+                Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+            }
         }
         self.points += newer.points;
         self.overlap |= newer.overlap;
@@ -82,7 +89,32 @@ impl Memtable {
         let mut ids: Vec<SeriesId> = self.series.keys().copied().collect();
         ids.sort_unstable();
         type Cols = (Vec<u32>, Vec<i64>, Vec<f64>);
-        let mut parts: BTreeMap<Partition, Cols> = BTreeMap::new();
+        // Reserve each partition's columns up front (duplicates make this an upper bound):
+        // growing them by doubling would hold up to twice the memtable's size.
+        let mut counts: BTreeMap<Partition, usize> = BTreeMap::new();
+        for v in self.series.values() {
+            let lo = v.iter().map(|p| p.0).min().map(partition_of);
+            let hi = v.iter().map(|p| p.0).max().map(partition_of);
+            match (lo, hi) {
+                (Some(lo), Some(hi)) if lo == hi => *counts.entry(lo).or_default() += v.len(),
+                _ => {
+                    for &(t, _) in v {
+                        *counts.entry(partition_of(t)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut parts: BTreeMap<Partition, Cols> = counts
+            .into_iter()
+            .map(|(p, n)| {
+                let cols = (
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                    Vec::with_capacity(n),
+                );
+                (p, cols)
+            })
+            .collect();
         for s in ids {
             let mut pts = self.series[&s].clone();
             sort_dedup(&mut pts);
