@@ -218,6 +218,37 @@ impl FromStr for Carrier {
     }
 }
 
+/// What a meter's quantity means for carbon accounting (GHG Protocol scopes). Without it a
+/// fuel is stationary combustion (Scope 1), electricity and heat are purchases (Scope 2).
+/// Serialized as `stationary`, `mobile`, `process`, `scope3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmissionSource {
+    /// Stationary combustion of a fuel (固定燃烧), Scope 1.
+    Stationary,
+    /// Mobile combustion (移动燃烧: own vehicles), Scope 1.
+    Mobile,
+    /// Process emissions (过程排放) from a user-defined factor per unit of activity, Scope 1.
+    Process,
+    /// Value-chain activity data (Scope 3), with a category 1–15.
+    Scope3,
+}
+
+impl FromStr for EmissionSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "stationary" => Ok(EmissionSource::Stationary),
+            "mobile" => Ok(EmissionSource::Mobile),
+            "process" => Ok(EmissionSource::Process),
+            "scope3" => Ok(EmissionSource::Scope3),
+            other => Err(format!(
+                "unknown emission source {other:?} (expected stationary, mobile, process or scope3)"
+            )),
+        }
+    }
+}
+
 /// How a meter's readings relate to quantities. Serialized as `interval`, `cumulative`,
 /// `instantaneous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub use calendar::{
     bucket_next, bucket_start, format_local, local_to_utc, parse_instant, parse_naive,
     parse_rfc3339, Bucket, TimeError, UnknownBucket,
 };
-pub use carrier::{Carrier, ReadingKind, UnknownCarrier, UnknownReadingKind};
+pub use carrier::{Carrier, EmissionSource, ReadingKind, UnknownCarrier, UnknownReadingKind};
 pub use convert::{
     power_energy, power_to_intervals, register_delta, register_to_intervals, ConversionError,
     Replacement,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::carrier::{Carrier, ReadingKind};
+use crate::carrier::{Carrier, EmissionSource, ReadingKind};
 use crate::unit::Unit;
 
 /// Zone used when neither a node nor any ancestor configures one.
@@ -66,6 +66,17 @@ pub struct MeterSpec {
     /// Nominal reading interval in seconds (default 900).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval_s: Option<u32>,
+    /// Carbon accounting: what the quantity emits (default: by carrier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emission_source: Option<EmissionSource>,
+    /// Carbon accounting: Scope 3 category 1–15 (only with `emission_source = "scope3"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope3_category: Option<u8>,
+    /// Carbon accounting: id of the fuel (or process factor) in the factor library whose
+    /// parameters apply, e.g. a user fuel with the measured NCV (default: the carrier's fuel
+    /// under the accounting regime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<String>,
 }
 
 impl MeterSpec {
@@ -343,6 +354,7 @@ pub fn parse_nodes_csv(text: &str) -> Result<Vec<NodeSpec>, RegistryError> {
 }
 
 /// Parses `meters.csv`: columns `id,name,node,carrier,unit,reading,rollover,max_gap_s,interval_s`
+/// and, for carbon accounting, `emission_source,scope3_category,fuel`
 /// (header required, any order; `id,node,carrier,unit,reading` required; empty `name`
 /// defaults to the id). Lines starting with `#` are comments.
 pub fn parse_meters_csv(text: &str) -> Result<Vec<MeterSpec>, RegistryError> {
@@ -356,6 +368,9 @@ pub fn parse_meters_csv(text: &str) -> Result<Vec<MeterSpec>, RegistryError> {
     let rollover = t.col(&["rollover"]);
     let max_gap = t.col(&["max_gap_s"]);
     let interval = t.col(&["interval_s"]);
+    let source = t.col(&["emission_source"]);
+    let category = t.col(&["scope3_category"]);
+    let fuel = t.col(&["fuel"]);
     let mut out = Vec::with_capacity(t.rows.len());
     for (line, row) in &t.rows {
         let line = *line;
@@ -399,6 +414,13 @@ pub fn parse_meters_csv(text: &str) -> Result<Vec<MeterSpec>, RegistryError> {
             rollover: rollover_v,
             max_gap_s: int(max_gap, "max_gap_s")?,
             interval_s: int(interval, "interval_s")?,
+            emission_source: cell(row, source)
+                .map(|s| s.parse::<EmissionSource>())
+                .transpose()
+                .map_err(|e| t.error(line, "emission_source", e))?,
+            scope3_category: int(category, "scope3_category")?
+                .map(|c| u8::try_from(c).unwrap_or(u8::MAX)),
+            fuel: cell(row, fuel).map(str::to_string),
         });
     }
     Ok(out)
@@ -544,6 +566,25 @@ fn check_meter(m: &MeterSpec) -> Result<(), RegistryError> {
     }
     if m.interval_s == Some(0) {
         return Err(setting("interval_s", "must be positive".into()));
+    }
+    match (m.emission_source, m.scope3_category) {
+        (Some(EmissionSource::Scope3), Some(1..=15)) | (Some(EmissionSource::Scope3), None) => {}
+        (Some(EmissionSource::Scope3), Some(c)) => {
+            return Err(setting(
+                "scope3_category",
+                format!("must be a GHG Protocol category 1–15, got {c}"),
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(setting(
+                "scope3_category",
+                "only meters with emission_source = \"scope3\" have a Scope 3 category".into(),
+            ))
+        }
+        _ => {}
+    }
+    if m.fuel.as_deref().is_some_and(|f| f.trim().is_empty()) {
+        return Err(setting("fuel", "must not be empty".into()));
     }
     Ok(())
 }

@@ -1,0 +1,249 @@
+//! Comprehensive energy consumption (综合能耗, GB/T 2589-2020) in tonnes of standard coal (tce).
+//!
+//! tce = Σ quantity × coefficient, 1 kgce = 29 307 kJ. The electricity convention (当量值 or
+//! 等价值) and the natural-gas coefficient are explicit settings, stated in the result. Coal
+//! types without an Appendix A coefficient (bituminous, anthracite, lignite) and meters with
+//! their own fuel use the fuel's NCV: tce/t = NCV (GJ/t) / 29.307. Energy-consuming working
+//! media (water, compressed air) are not counted. On-site PV is counted as electricity
+//! consumed; the non-fossil deduction is a separate policy view, never a change to the
+//! physical total.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shulv_model::{Carrier, Unit};
+
+use crate::inventory::Activity;
+use crate::library::{FactorRef, Library, NcvBasis, Status};
+
+/// GJ per tonne of standard coal.
+pub const GJ_PER_TCE: f64 = 29.307;
+
+/// How electricity converts to standard coal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ElectricityConvention {
+    /// 当量值: calorific equivalent, 0.1229 kgce/kWh.
+    Calorific,
+    /// 等价值: the year's thermal-power coal consumption per kWh, given by the user.
+    Equivalent {
+        /// kgce per kWh.
+        kgce_per_kwh: f64,
+    },
+}
+
+/// Which natural-gas coefficient applies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GasCoefficient {
+    /// 气田天然气 gas-field natural gas, 1.2143 kgce/m³.
+    GasField,
+    /// 油田天然气 oil-field natural gas, 1.3300 kgce/m³.
+    OilField,
+    /// From the NCV of the natural gas fuel (389.31 GJ/10⁴Nm³ by default): 1.3284 kgce/m³.
+    FromNcv,
+}
+
+/// Settings of the comprehensive energy account.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnergySettings {
+    /// Electricity convention.
+    pub electricity: ElectricityConvention,
+    /// Natural-gas coefficient.
+    pub natural_gas: GasCoefficient,
+}
+
+impl Default for EnergySettings {
+    fn default() -> Self {
+        EnergySettings {
+            electricity: ElectricityConvention::Calorific,
+            natural_gas: GasCoefficient::GasField,
+        }
+    }
+}
+
+/// One meter's contribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnergyLine {
+    /// Meter id.
+    pub meter: String,
+    /// Carrier.
+    #[schema(value_type = String)]
+    pub carrier: Carrier,
+    /// Quantity in the coefficient's unit.
+    pub quantity: f64,
+    /// That unit.
+    pub unit: String,
+    /// The coefficient used.
+    pub coefficient: FactorRef,
+    /// Standard coal, tce.
+    pub tce: f64,
+}
+
+/// Comprehensive energy consumption of an entity in a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnergyAccount {
+    /// Settings used.
+    pub settings: EnergySettings,
+    /// Lines.
+    pub lines: Vec<EnergyLine>,
+    /// 综合能耗, tce.
+    pub total_tce: f64,
+    /// tce per carrier.
+    pub by_carrier: BTreeMap<String, f64>,
+    /// Policy view: non-fossil energy (on-site PV) excluded, tce.
+    pub excluding_non_fossil_tce: f64,
+}
+
+/// Why a quantity could not be converted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("meter {meter}: {message}")]
+pub struct EnergyError {
+    /// Meter id.
+    pub meter: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The standard-coal coefficient (per `unit`) of an activity, with its provenance.
+fn coefficient(
+    lib: &Library,
+    settings: &EnergySettings,
+    a: &Activity,
+) -> Result<Option<(FactorRef, Unit, f64)>, EnergyError> {
+    let err = |message: String| EnergyError {
+        meter: a.meter.clone(),
+        message,
+    };
+    let shipped = |id: &str,
+                   unit: Unit,
+                   per_unit: f64|
+     -> Result<Option<(FactorRef, Unit, f64)>, EnergyError> {
+        let f = lib
+            .other(id, None)
+            .ok_or_else(|| err(format!("coefficient {id} missing from the library")))?;
+        Ok(Some((f.factor.clone(), unit, f.factor.value * per_unit)))
+    };
+    let from_ncv = |fuel_id: Option<&str>,
+                    carrier: Carrier|
+     -> Result<Option<(FactorRef, Unit, f64)>, EnergyError> {
+        let fuel = match fuel_id {
+            Some(id) => lib.fuel(id, None),
+            None => lib.default_fuel("cn_ndrc_other", carrier),
+        }
+        .ok_or_else(|| err(format!("no fuel with an NCV for {}", carrier.as_str())))?;
+        let ncv = fuel
+            .ncv
+            .ok_or_else(|| err(format!("fuel {} has no NCV", fuel.factor.id)))?;
+        let (unit, tce) = match fuel.ncv_basis {
+            NcvBasis::PerTonne => (Unit::T, ncv / GJ_PER_TCE),
+            NcvBasis::PerTenKNm3 => (Unit::TenKNm3, ncv / GJ_PER_TCE),
+        };
+        let f = FactorRef {
+            id: format!("ncv:{}", fuel.factor.id),
+            version: fuel.factor.version,
+            value: tce,
+            unit: format!("tce/{unit}"),
+            document: format!(
+                "NCV {ncv} {} / 29.307 GJ/tce ({})",
+                fuel.factor.unit, fuel.factor.document
+            ),
+            table: fuel.factor.table.clone(),
+            status: fuel.factor.status,
+        };
+        Ok(Some((f, unit, tce)))
+    };
+    use Carrier::*;
+    match a.carrier {
+        Electricity | PvGeneration => match settings.electricity {
+            ElectricityConvention::Calorific => {
+                shipped("gbt2589:electricity_calorific", Unit::KWh, 1e-3)
+            }
+            ElectricityConvention::Equivalent { kgce_per_kwh } => {
+                if !(kgce_per_kwh > 0.0 && kgce_per_kwh < 1.0) {
+                    return Err(err(format!(
+                        "等价值 coefficient {kgce_per_kwh} kgce/kWh is outside (0, 1)"
+                    )));
+                }
+                let f = FactorRef {
+                    id: "user:electricity_equivalent".into(),
+                    version: 1,
+                    value: kgce_per_kwh,
+                    unit: "kgce/kWh".into(),
+                    document: "等价值 given in the request".into(),
+                    table: String::new(),
+                    status: Status::S,
+                };
+                Ok(Some((f, Unit::KWh, kgce_per_kwh * 1e-3)))
+            }
+        },
+        NaturalGas if a.fuel.is_some() => from_ncv(a.fuel.as_deref(), NaturalGas),
+        NaturalGas => match settings.natural_gas {
+            GasCoefficient::GasField => shipped("gbt2589:natural_gas_gas_field", Unit::M3, 1e-3),
+            GasCoefficient::OilField => shipped("gbt2589:natural_gas_oil_field", Unit::M3, 1e-3),
+            GasCoefficient::FromNcv => from_ncv(None, NaturalGas),
+        },
+        _ if a.fuel.is_some() && a.source != Some(shulv_model::EmissionSource::Process) => {
+            from_ncv(a.fuel.as_deref(), a.carrier)
+        }
+        CoalRaw => shipped("gbt2589:coal_raw", Unit::T, 1.0),
+        CoalWashed => shipped("gbt2589:coal_washed", Unit::T, 1.0),
+        Coke => shipped("gbt2589:coke", Unit::T, 1.0),
+        FuelOil => shipped("gbt2589:fuel_oil", Unit::T, 1.0),
+        Gasoline => shipped("gbt2589:gasoline", Unit::T, 1.0),
+        Kerosene => shipped("gbt2589:kerosene", Unit::T, 1.0),
+        Diesel => shipped("gbt2589:diesel", Unit::T, 1.0),
+        Lpg => shipped("gbt2589:lpg", Unit::T, 1.0),
+        CoalBituminous | CoalAnthracite | CoalLignite => from_ncv(None, a.carrier),
+        Heat | Steam => shipped("gbt2589:heat", Unit::GJ, 1.0),
+        Water | CompressedAir | ProductionOutput | ValueAdded | Other => Ok(None),
+    }
+}
+
+/// Comprehensive energy consumption of `activities` (Scope 3 activity is not the entity's own
+/// consumption and is left out).
+pub fn comprehensive_energy(
+    lib: &Library,
+    settings: &EnergySettings,
+    activities: &[Activity],
+) -> Result<EnergyAccount, EnergyError> {
+    let mut lines = Vec::new();
+    let mut by_carrier: BTreeMap<String, f64> = BTreeMap::new();
+    let mut total = 0.0;
+    let mut non_fossil = 0.0;
+    for a in activities {
+        if a.source == Some(shulv_model::EmissionSource::Scope3) {
+            continue;
+        }
+        let Some((coef, unit, tce_per_unit)) = coefficient(lib, settings, a)? else {
+            continue;
+        };
+        let q = a.unit.convert(a.quantity, unit).map_err(|e| EnergyError {
+            meter: a.meter.clone(),
+            message: format!("{e}; the {} coefficient is per {unit}", a.carrier.as_str()),
+        })?;
+        let tce = q * tce_per_unit;
+        total += tce;
+        if a.carrier == Carrier::PvGeneration {
+            non_fossil += tce;
+        }
+        *by_carrier
+            .entry(a.carrier.as_str().to_string())
+            .or_default() += tce;
+        lines.push(EnergyLine {
+            meter: a.meter.clone(),
+            carrier: a.carrier,
+            quantity: q,
+            unit: unit.to_string(),
+            coefficient: coef,
+            tce,
+        });
+    }
+    Ok(EnergyAccount {
+        settings: *settings,
+        lines,
+        total_tce: total,
+        by_carrier,
+        excluding_non_fossil_tce: total - non_fossil,
+    })
+}
