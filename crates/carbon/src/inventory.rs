@@ -222,9 +222,11 @@ pub struct Activity {
     pub quantity: f64,
     /// Its unit.
     pub unit: Unit,
+    /// Where the meter is (for grid factors).
+    pub location: Location,
 }
 
-/// Where the entity is, for grid factors.
+/// Where a meter is, for grid factors (from node attributes `province` and `grid_region`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Location {
     /// Province (ISO 3166-2, `CN-JS`).
@@ -361,7 +363,6 @@ struct Ctx<'a> {
     lib: &'a Library,
     settings: &'a Settings,
     year: i32,
-    location: &'a Location,
     notes: Vec<String>,
 }
 
@@ -376,7 +377,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn grid_region(&self, meter: &str) -> Result<String, InventoryError> {
+    fn grid_region(&self, meter: &str, location: &Location) -> Result<String, InventoryError> {
         let missing = |attr: &str| {
             InventoryError::Location(format!(
                 "meter {meter}: the grid geography needs the node attribute `{attr}` on the entity or an ancestor"
@@ -384,13 +385,11 @@ impl Ctx<'_> {
         };
         Ok(match self.settings.grid {
             Grid::National => "CN".to_string(),
-            Grid::Regional => self
-                .location
+            Grid::Regional => location
                 .grid_region
                 .clone()
                 .ok_or_else(|| missing("grid_region"))?,
-            Grid::Provincial => self
-                .location
+            Grid::Provincial => location
                 .province
                 .clone()
                 .ok_or_else(|| missing("province"))?,
@@ -398,11 +397,12 @@ impl Ctx<'_> {
     }
 
     /// The grid factor of `series` for the entity.
-    fn grid_factor(&mut self, meter: &str, series: &str) -> Result<FactorRef, InventoryError> {
+    fn grid_factor(&mut self, a: &Activity, series: &str) -> Result<FactorRef, InventoryError> {
+        let meter = a.meter.as_str();
         let region = if series == "cn_market" {
             "CN".to_string()
         } else {
-            self.grid_region(meter)?
+            self.grid_region(meter, &a.location)?
         };
         let year = self.settings.electricity_year.unwrap_or(self.year);
         let lib = self.lib;
@@ -434,14 +434,12 @@ pub fn inventory(
     lib: &Library,
     settings: &Settings,
     year: i32,
-    location: &Location,
     activities: &[Activity],
 ) -> Result<Inventory, InventoryError> {
     let mut ctx = Ctx {
         lib,
         settings,
         year,
-        location,
         notes: Vec::new(),
     };
     let mut lines = Vec::new();
@@ -462,10 +460,10 @@ pub fn inventory(
                     }
                     Regime::Ipcc2006 => ("mee_nbs_average", None),
                 };
-                let f = ctx.grid_factor(&a.meter, location_series)?;
+                let f = ctx.grid_factor(a, location_series)?;
                 lines.push(electricity_line(a, mwh, f));
                 if let Some(series) = market_series {
-                    let f = ctx.grid_factor(&a.meter, series)?;
+                    let f = ctx.grid_factor(a, series)?;
                     ctx.note("market-based Scope 2: no certificates retired in this inventory; all consumption uses the residual-like 口径 (excluding market-traded non-fossil electricity), as no official residual mix is published".into());
                     market_lines.push(electricity_line(a, mwh, f));
                 }
@@ -800,6 +798,7 @@ mod tests {
             fuel: None,
             quantity: q,
             unit,
+            location: Location::default(),
         }
     }
 
@@ -832,7 +831,7 @@ mod tests {
             electricity_year: Some(2021),
             ..Settings::default()
         };
-        let inv = inventory(&lib, &settings, 2023, &Location::default(), &acts).unwrap();
+        let inv = inventory(&lib, &settings, 2023, &acts).unwrap();
         let by = |m: &str| inv.lines.iter().find(|l| l.meter == m).unwrap().co2e_t;
         assert_eq!(format!("{:.2}", by("boiler")), "1894.98");
         assert_eq!(format!("{:.2}", by("canteen")), "12.94");
@@ -866,7 +865,7 @@ mod tests {
                 regime,
                 ..Settings::default()
             };
-            let inv = inventory(&lib, &settings, 2023, &Location::default(), &acts).unwrap();
+            let inv = inventory(&lib, &settings, 2023, &acts).unwrap();
             for (scope, total) in [
                 (Scope::Scope1, &inv.scope1),
                 (Scope::Scope2, &inv.scope2_location),
@@ -891,12 +890,13 @@ mod tests {
     #[test]
     fn every_regime_picks_its_own_grid_factor() {
         let lib = Library::builtin();
-        let grid = [act("grid", Carrier::Electricity, 1000.0, Unit::MWh)];
-        let loc = Location {
+        let mut meter = act("grid", Carrier::Electricity, 1000.0, Unit::MWh);
+        meter.location = Location {
             province: Some("CN-YN".into()),
             grid_region: Some("GRID-SOUTH".into()),
         };
-        let run = |s: Settings| inventory(&lib, &s, 2025, &loc, &grid).unwrap();
+        let grid = [meter.clone()];
+        let run = |s: Settings| inventory(&lib, &s, 2025, &grid).unwrap();
         let base = Settings::default();
         assert!(
             (run(Settings {
@@ -965,8 +965,7 @@ mod tests {
                 ..base
             },
             2025,
-            &Location::default(),
-            &grid,
+            &[act("grid", Carrier::Electricity, 1000.0, Unit::MWh)],
         )
         .unwrap_err();
         assert!(
@@ -988,7 +987,6 @@ mod tests {
                     ..Settings::default()
                 },
                 2025,
-                &Location::default(),
                 &diesel,
             )
             .unwrap()
@@ -1001,14 +999,7 @@ mod tests {
         assert!((l.co2e_t - (l.co2_t + 27.9 * l.ch4_t + 273.0 * l.n2o_t)).abs() < 1e-9);
         let ar4 = inv(GwpSet::AR4);
         assert!((ar4.lines[0].co2e_t - (l.co2_t + 25.0 * l.ch4_t + 298.0 * l.n2o_t)).abs() < 1e-9);
-        let cn = inventory(
-            &lib,
-            &Settings::default(),
-            2025,
-            &Location::default(),
-            &diesel,
-        )
-        .unwrap();
+        let cn = inventory(&lib, &Settings::default(), 2025, &diesel).unwrap();
         assert_eq!(cn.lines[0].ch4_t, 0.0, "Chinese regimes count CO2 only");
     }
 
@@ -1016,13 +1007,11 @@ mod tests {
     fn unit_traps_are_converted_or_refused() {
         let lib = Library::builtin();
         let s = Settings::default();
-        let loc = Location::default();
         // Natural gas in m3 and in 10^4 Nm3 give the same result.
         let m3 = inventory(
             &lib,
             &s,
             2025,
-            &loc,
             &[act("g", Carrier::NaturalGas, 10_000.0, Unit::M3)],
         )
         .unwrap();
@@ -1030,7 +1019,6 @@ mod tests {
             &lib,
             &s,
             2025,
-            &loc,
             &[act("g", Carrier::NaturalGas, 1.0, Unit::TenKNm3)],
         )
         .unwrap();
@@ -1044,7 +1032,6 @@ mod tests {
             &lib,
             &s,
             2025,
-            &loc,
             &[act("e", Carrier::Electricity, 1000.0, Unit::KWh)],
         )
         .unwrap();
@@ -1056,35 +1043,19 @@ mod tests {
             &lib,
             &s,
             2025,
-            &loc,
             &[act("d", Carrier::Diesel, 1000.0, Unit::Kg)],
         )
         .unwrap();
-        let t = inventory(
-            &lib,
-            &s,
-            2025,
-            &loc,
-            &[act("d", Carrier::Diesel, 1.0, Unit::T)],
-        )
-        .unwrap();
+        let t = inventory(&lib, &s, 2025, &[act("d", Carrier::Diesel, 1.0, Unit::T)]).unwrap();
         assert!((kg.total_location_t - t.total_location_t).abs() < 1e-12);
         // Heat in MJ vs GJ.
-        let mj = inventory(
-            &lib,
-            &s,
-            2025,
-            &loc,
-            &[act("h", Carrier::Heat, 1000.0, Unit::MJ)],
-        )
-        .unwrap();
+        let mj = inventory(&lib, &s, 2025, &[act("h", Carrier::Heat, 1000.0, Unit::MJ)]).unwrap();
         assert!((mj.total_location_t - 0.11).abs() < 1e-12);
         // Diesel in litres: no density is assumed.
         let e = inventory(
             &lib,
             &s,
             2025,
-            &loc,
             &[act("d", Carrier::Diesel, 1000.0, Unit::L)],
         )
         .unwrap_err();

@@ -1,6 +1,7 @@
 //! The shulv platform: the meter registry, the ingest pipeline and the query engine over the
 //! embedded store. HTTP, CLI and console are thin layers over [`Platform`].
 
+mod accounting;
 pub mod backup;
 mod ingest;
 mod query;
@@ -14,6 +15,9 @@ use parking_lot::{Mutex, RwLock};
 use shulv_model::RegistryFile;
 use shulv_store::{Store, StoreConfig, StoreError, StoreStats};
 
+pub use accounting::{
+    Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
+};
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
@@ -72,6 +76,8 @@ pub struct Platform {
     registry: RwLock<registry::Registry>,
     /// Latest raw reading of each stateful (register, power) meter, by registry index.
     stateful: Mutex<HashMap<u32, (i64, f64)>>,
+    /// The factor library: shipped files plus the user's files under `factors/`.
+    library: RwLock<shulv_carbon::Library>,
 }
 
 impl Platform {
@@ -86,11 +92,13 @@ impl Platform {
         let store = Store::open(store_config)?;
         let registry = registry::Registry::open(&config.data_dir)?;
         backup::remove_stale_snapshots(&config.data_dir)?;
+        let library = accounting::load_library(&config.data_dir)?;
         let platform = Platform {
             data_dir: config.data_dir.clone(),
             store,
             registry: RwLock::new(registry),
             stateful: Mutex::new(HashMap::new()),
+            library: RwLock::new(library),
         };
         platform.register_all_series()?;
         Ok(platform)
