@@ -46,11 +46,13 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/openapi.json") | ("POST", "/api/v1/logout") => Read,
         ("GET", "/metrics") | ("GET", "/api/v1/status") => Global,
         ("POST", "/api/v2/write" | "/write" | "/api/v1/readings" | "/api/v1/readings/csv") => Write,
-        ("GET", "/api/v1/registry") | ("GET", "/api/v1/query") => Read,
+        ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
+        | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors") => Read,
         ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,
         ("GET" | "POST", "/api/v1/users" | "/api/v1/tokens")
         | ("DELETE", "/api/v1/users/{id}" | "/api/v1/tokens/{id}")
-        | ("GET", "/api/v1/audit" | "/api/v1/backup") => Admin,
+        | ("GET", "/api/v1/audit" | "/api/v1/backup")
+        | ("POST", "/api/v1/factors/{kind}") => Admin,
         _ => return None,
     })
 }

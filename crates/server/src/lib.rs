@@ -8,6 +8,7 @@
 //! for each of them (a route without a rule is refused for everyone).
 
 pub mod access;
+mod accounting;
 mod admin;
 mod backup;
 mod error;
@@ -102,6 +103,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::write_json))
         .routes(routes!(routes::write_csv))
         .layer(DefaultBodyLimit::max(MAX_INGEST_BODY_BYTES));
+    let factors = OpenApiRouter::new()
+        .routes(routes!(accounting::add_factors))
+        .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     let registry = OpenApiRouter::new()
         .routes(routes!(routes::get_registry, routes::post_registry))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
@@ -111,6 +115,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::status))
         .routes(routes!(routes::post_replacement))
         .routes(routes!(routes::query))
+        .routes(routes!(accounting::account))
+        .routes(routes!(accounting::carbon_grades))
+        .routes(routes!(accounting::list_factors))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
@@ -121,6 +128,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(backup::backup))
         .merge(ingest)
         .merge(registry)
+        .merge(factors)
 }
 
 /// The OpenAPI document of every route.

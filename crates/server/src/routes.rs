@@ -24,7 +24,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 
 /// Runs a blocking platform call off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     platform: &Arc<Platform>,
     f: impl FnOnce(&Platform) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -36,7 +36,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn utf8(body: &Bytes) -> Result<&str, ApiError> {
+pub(crate) fn utf8(body: &Bytes) -> Result<&str, ApiError> {
     std::str::from_utf8(body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not UTF-8 (first bad byte at offset {})",

@@ -171,6 +171,19 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             "/api/v1/query?node=ent-b&from=2025-03-01&to=2025-03-02&bucket=day".into(),
             String::new(),
         ),
+        ("GET", "/api/v1/accounts") => (
+            "/api/v1/accounts?node=ent-b&period=2025-03".into(),
+            String::new(),
+        ),
+        ("GET", "/api/v1/carbon-grades") => (
+            "/api/v1/carbon-grades?node=ent-b&period=2025".into(),
+            String::new(),
+        ),
+        ("GET", "/api/v1/factors") => (path.into(), String::new()),
+        ("POST", "/api/v1/factors/{kind}") => (
+            "/api/v1/factors/fuels".into(),
+            "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\nb:coal,1,b,coal,20,GJ/t,0.027,0.9,S\n".into(),
+        ),
         ("GET", "/api/v1/registry") => (path.into(), String::new()),
         ("POST", "/api/v1/registry") => (
             path.into(),
@@ -221,7 +234,10 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
 fn unscoped_readable(method: &Method, path: &str) -> bool {
     matches!(
         (method.as_str(), path),
-        ("GET", "/openapi.json" | "/api/v1/registry") | ("POST", "/api/v1/logout")
+        (
+            "GET",
+            "/openapi.json" | "/api/v1/registry" | "/api/v1/factors"
+        ) | ("POST", "/api/v1/logout")
     )
 }
 
