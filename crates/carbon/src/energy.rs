@@ -247,3 +247,110 @@ pub fn comprehensive_energy(
         excluding_non_fossil_tce: total - non_fossil,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Location;
+
+    fn act(carrier: Carrier, quantity: f64, unit: Unit) -> Activity {
+        Activity {
+            meter: "m".into(),
+            carrier,
+            source: None,
+            scope3_category: None,
+            fuel: None,
+            quantity,
+            unit,
+            location: Location::default(),
+        }
+    }
+
+    fn tce(settings: &EnergySettings, a: Activity) -> f64 {
+        comprehensive_energy(&Library::builtin(), settings, &[a])
+            .unwrap()
+            .total_tce
+    }
+
+    #[test]
+    fn gbt_2589_coefficients_in_tce_not_kgce() {
+        let s = EnergySettings::default();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(close(
+            tce(&s, act(Carrier::Electricity, 1000.0, Unit::KWh)),
+            0.1229
+        ));
+        assert!(close(
+            tce(&s, act(Carrier::Electricity, 1.0, Unit::MWh)),
+            0.1229
+        ));
+        assert!(close(
+            tce(&s, act(Carrier::CoalRaw, 1000.0, Unit::Kg)),
+            0.7143
+        ));
+        assert!(close(tce(&s, act(Carrier::CoalWashed, 1.0, Unit::T)), 0.9));
+        assert!(close(tce(&s, act(Carrier::Coke, 1.0, Unit::T)), 0.9714));
+        assert!(close(tce(&s, act(Carrier::Diesel, 1.0, Unit::T)), 1.4571));
+        assert!(close(tce(&s, act(Carrier::Gasoline, 1.0, Unit::T)), 1.4714));
+        assert!(close(tce(&s, act(Carrier::Lpg, 1.0, Unit::T)), 1.7143));
+        assert!(close(tce(&s, act(Carrier::FuelOil, 1.0, Unit::T)), 1.4286));
+        // Heat 0.03412 kgce/MJ: 1 GJ = 34.12 kgce; MJ and GJ meters agree.
+        assert!(close(tce(&s, act(Carrier::Heat, 1.0, Unit::GJ)), 0.03412));
+        assert!(close(
+            tce(&s, act(Carrier::Steam, 1000.0, Unit::MJ)),
+            0.03412
+        ));
+        // Natural gas: the coefficient is a setting; 10^4 Nm3 and m3 agree.
+        assert!(close(
+            tce(&s, act(Carrier::NaturalGas, 1.0, Unit::TenKNm3)),
+            12.143
+        ));
+        let oil = EnergySettings {
+            natural_gas: GasCoefficient::OilField,
+            ..s
+        };
+        assert!(close(
+            tce(&oil, act(Carrier::NaturalGas, 10_000.0, Unit::M3)),
+            13.3
+        ));
+        let ncv = EnergySettings {
+            natural_gas: GasCoefficient::FromNcv,
+            ..s
+        };
+        assert!(close(
+            tce(&ncv, act(Carrier::NaturalGas, 1.0, Unit::TenKNm3)),
+            389.31 / GJ_PER_TCE
+        ));
+        // Bituminous coal has no Appendix A row: its NDRC NCV is used.
+        assert!(close(
+            tce(&s, act(Carrier::CoalBituminous, 1.0, Unit::T)),
+            23.204 / GJ_PER_TCE
+        ));
+        // 等价值 with the user's coefficient.
+        let eq = EnergySettings {
+            electricity: ElectricityConvention::Equivalent { kgce_per_kwh: 0.3 },
+            ..s
+        };
+        assert!(close(
+            tce(&eq, act(Carrier::Electricity, 1000.0, Unit::KWh)),
+            0.3
+        ));
+        // Working media are not energy.
+        assert_eq!(tce(&s, act(Carrier::Water, 100.0, Unit::M3)), 0.0);
+    }
+
+    #[test]
+    fn pv_is_consumption_and_the_non_fossil_view_is_separate() {
+        let lib = Library::builtin();
+        let acts = [
+            act(Carrier::Electricity, 1000.0, Unit::KWh),
+            act(Carrier::PvGeneration, 500.0, Unit::KWh),
+        ];
+        let e = comprehensive_energy(&lib, &EnergySettings::default(), &acts).unwrap();
+        assert!((e.total_tce - 0.18435).abs() < 1e-12);
+        assert!((e.excluding_non_fossil_tce - 0.1229).abs() < 1e-12);
+        let bad = [act(Carrier::Diesel, 10.0, Unit::L)];
+        let err = comprehensive_energy(&lib, &EnergySettings::default(), &bad).unwrap_err();
+        assert!(err.to_string().contains("per t"), "{err}");
+    }
+}

@@ -83,7 +83,12 @@ impl ServerArgs {
     }
 
     /// POSTs `body` to `path` and returns the status and body text.
-    fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> anyhow::Result<(u16, String)> {
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, String)> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let mut response = self
             .agent()

@@ -4,6 +4,7 @@
 //! one; `import`, `query` and `registry` talk to a running server over HTTP.
 
 mod access;
+mod account;
 mod backup;
 mod client;
 mod demo;
@@ -59,6 +60,9 @@ enum Command {
     },
     /// Query a meter or a node of the tree.
     Query(client::QueryArgs),
+    /// Energy and carbon accounts (GHG inventory, 综合能耗), 碳效码 grades and the factor library.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Create, list and revoke API tokens (for scripts and collectors).
     #[command(subcommand)]
     Token(access::TokenCommand),
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         } => client::import(&server, &file, format.as_deref(), atomic),
         Command::Registry { files, server } => client::registry(&server, &files),
         Command::Query(args) => client::query(&args),
+        Command::Account(command) => account::run(&command),
         Command::Token(command) => access::token(&command),
         Command::User(command) => access::user(&command),
         Command::Audit(args) => access::audit(&args),

@@ -199,7 +199,11 @@ impl DemoPark {
             REGION.1,
             "region",
             None,
-            &format!("timezone = {}", q(TIMEZONE)),
+            // Location for provincial and regional grid factors (Zhejiang, East China grid).
+            &format!(
+                "timezone = {}\nattributes = {{ province = \"CN-ZJ\", grid_region = \"GRID-EAST\" }}",
+                q(TIMEZONE)
+            ),
         );
         node(PARK.0, PARK.1, "park", Some(REGION.0), "");
         for e in &self.enterprises {

@@ -1,0 +1,111 @@
+//! End to end: the carbon and energy accounts of the demo park over HTTP and from the CLI.
+
+mod common;
+
+use std::process::Command;
+
+use common::Server;
+
+#[test]
+fn demo_park_accounts_add_up_and_name_their_factors() {
+    let data = common::temp_dir("accounting");
+    let server = Server::start("demo", &data, &[]);
+
+    let park = server.get_json("/api/v1/accounts?node=shulv-park&period=2025");
+    let inv = &park["inventory"];
+    assert_eq!(
+        inv["settings"]["regime"], "cn_mee_nbs",
+        "the default regime is stated"
+    );
+    assert_eq!(inv["settings"]["gwp"], "AR6");
+    let total = inv["total_location_t"].as_f64().unwrap();
+    assert!(total > 10_000.0, "{total}");
+    // Every factor used is named with its version, source and status.
+    for f in inv["factors_used"].as_array().unwrap() {
+        assert!(
+            f["version"].as_u64().unwrap() >= 1 && !f["document"].as_str().unwrap().is_empty(),
+            "{f}"
+        );
+    }
+    assert!(inv["factors_used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "mee_nbs_average:2023:CN"));
+
+    // The park is the sum of its enterprises (scope by scope), and of the grades' CO2.
+    let grades = server.get_json("/api/v1/carbon-grades?node=shulv-park&period=2025");
+    let enterprises = grades["enterprises"].as_array().unwrap();
+    assert!(enterprises.len() >= 8, "{grades}");
+    let mut sum = 0.0;
+    for e in enterprises {
+        let id = e["entity"].as_str().unwrap();
+        let acc = server.get_json(&format!("/api/v1/accounts?node={id}&period=2025"));
+        let t = acc["inventory"]["total_location_t"].as_f64().unwrap();
+        assert!((t - e["co2_t"].as_f64().unwrap()).abs() < 1e-6 * t.max(1.0));
+        assert!(e["grade"].as_u64().unwrap() >= 1 && e["grade"].as_u64().unwrap() <= 5);
+        sum += t;
+    }
+    // Meters hung directly on the park (none in the demo) would make the park larger.
+    assert!((sum - total).abs() < 1e-6 * total, "{sum} vs {total}");
+
+    // Provincial factors use the node attribute province = CN-ZJ (latest provincial year 2022).
+    let zj = server.get_json("/api/v1/accounts?node=shulv-park&period=2025&grid=provincial");
+    assert!(zj["inventory"]["factors_used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "mee_nbs_average:2022:CN-ZJ"));
+    // GHG Protocol reports both Scope 2 totals.
+    let ghg = server.get_json("/api/v1/accounts?node=shulv-park&period=2025&regime=ghg_protocol");
+    assert!(
+        ghg["inventory"]["scope2_market"]["total_t"]
+            .as_f64()
+            .unwrap()
+            > ghg["inventory"]["scope2_location"]["total_t"]
+                .as_f64()
+                .unwrap()
+    );
+    // Bad settings are named.
+    let (status, text) = server.get("/api/v1/accounts?node=shulv-park&period=2025-13");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("period"), "{text}");
+    let (status, text) =
+        server.get("/api/v1/accounts?node=shulv-park&period=2025&electricity=equivalent");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("kgce_per_kwh"), "{text}");
+
+    // CSV download of the lines, and the same numbers from the CLI.
+    let (status, csv) = server.get("/api/v1/accounts?node=shulv-park&period=2025&format=csv");
+    assert_eq!(status, 200);
+    assert!(
+        csv.starts_with("node,period,regime,gwp,meter,scope"),
+        "{csv}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "account",
+            "inventory",
+            "--node",
+            "shulv-park",
+            "--period",
+            "2025",
+            "--output",
+            "json",
+        ])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        cli["inventory"]["total_location_t"],
+        inv["total_location_t"]
+    );
+    server.stop();
+}
