@@ -158,10 +158,12 @@ fn run_at(
     o: usize,
     spec: &BacktestSpec,
 ) -> Result<Forecast, ForecastError> {
-    let end = o.checked_sub(spec.lead).ok_or_else(|| ForecastError::Origin {
-        origin: series.time(o),
-        message: "lead reaches before the data".into(),
-    })?; // history is [start, end)
+    let end = o
+        .checked_sub(spec.lead)
+        .ok_or_else(|| ForecastError::Origin {
+            origin: series.time(o),
+            message: "lead reaches before the data".into(),
+        })?; // history is [start, end)
     let start = end.saturating_sub(spec.window);
     let covs: Vec<(&str, &[f64])> = series
         .covariates
@@ -320,7 +322,13 @@ pub fn backtest(
         baseline: Metrics::compute(&base, mase_scale),
         notes: notes
             .into_iter()
-            .map(|(n, c)| if c > 1 { format!("{n} ({c} origins)") } else { n })
+            .map(|(n, c)| {
+                if c > 1 {
+                    format!("{n} ({c} origins)")
+                } else {
+                    n
+                }
+            })
             .collect(),
     })
 }

@@ -105,7 +105,9 @@ pub fn clean(
             .and_hms_opt(t.hour(), 0, 0)
             .expect("hour of a valid time")
     };
-    let known: Vec<usize> = (0..times.len()).filter(|&j| values[j].is_finite()).collect();
+    let known: Vec<usize> = (0..times.len())
+        .filter(|&j| values[j].is_finite())
+        .collect();
     let (Some(first), Some(last)) = (
         known.iter().map(|&j| floor(&times[j])).min(),
         known.iter().map(|&j| floor(&times[j])).max(),
@@ -190,7 +192,9 @@ pub fn clean(
         }
     }
     if report.unsorted {
-        report.notes.push("readings were not in time order: sorted".into());
+        report
+            .notes
+            .push("readings were not in time order: sorted".into());
     }
     if report.averaged_hours > 0 {
         report.notes.push(format!(
@@ -293,7 +297,10 @@ fn fill_gaps(v: &mut [f64]) -> (usize, usize) {
 /// Level shifts in a gap-free hourly series: (first day index after the shift, mean of the
 /// [`SHIFT_DAYS`] days before, mean of the days after). Days are 24-hour blocks from the start.
 pub fn level_shifts(y: &[f64]) -> Vec<(usize, f64, f64)> {
-    let days: Vec<f64> = y.chunks_exact(24).map(|c| c.iter().sum::<f64>() / 24.0).collect();
+    let days: Vec<f64> = y
+        .chunks_exact(24)
+        .map(|c| c.iter().sum::<f64>() / 24.0)
+        .collect();
     let mut out: Vec<(usize, f64, f64)> = Vec::new();
     if days.len() < 2 * SHIFT_DAYS {
         return out;
@@ -312,8 +319,7 @@ pub fn level_shifts(y: &[f64]) -> Vec<(usize, f64, f64)> {
         let (lo_b, hi_b) = min_max(before);
         let (lo_a, hi_a) = min_max(after);
         // A shift: the medians differ by SHIFT_FRACTION and the two fortnights do not overlap.
-        if scale > 0.0 && (ma - mb).abs() > SHIFT_FRACTION * scale && (hi_b < lo_a || hi_a < lo_b)
-        {
+        if scale > 0.0 && (ma - mb).abs() > SHIFT_FRACTION * scale && (hi_b < lo_a || hi_a < lo_b) {
             out.push((d, mb, ma));
             d += SHIFT_DAYS;
         } else {
@@ -353,7 +359,11 @@ mod tests {
         assert!(r.unsorted);
         assert_eq!(r.averaged_hours, 1);
         assert_eq!(r.interpolated_hours, 2);
-        assert!(r.notes.iter().any(|n| n.contains("averaged")), "{:?}", r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("averaged")),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]
@@ -390,7 +400,9 @@ mod tests {
     #[test]
     fn zeros_negatives_and_level_shifts_are_reported() {
         let n = 24 * 60;
-        let times: Vec<_> = (0..n).map(|h| t(1, 0) + Duration::hours(h as i64)).collect();
+        let times: Vec<_> = (0..n)
+            .map(|h| t(1, 0) + Duration::hours(h as i64))
+            .collect();
         let values: Vec<f64> = (0..n)
             .map(|h| match h {
                 5 => 0.0,

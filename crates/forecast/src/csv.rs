@@ -93,7 +93,11 @@ pub fn read_csv(path: &Path, cols: &CsvColumns) -> Result<CsvSeries, ForecastErr
         .map(|c| find(c))
         .collect::<Result<_, _>>()?;
     let mut out = CsvSeries {
-        covariates: cols.covariates.iter().map(|c| (c.clone(), Vec::new())).collect(),
+        covariates: cols
+            .covariates
+            .iter()
+            .map(|c| (c.clone(), Vec::new()))
+            .collect(),
         ..CsvSeries::default()
     };
     for rec in rdr.records() {
@@ -105,7 +109,9 @@ pub fn read_csv(path: &Path, cols: &CsvColumns) -> Result<CsvSeries, ForecastErr
             })
         };
         let bad = |name: &str, v: &str, what: &str| {
-            ForecastError::Input(format!("{file}:{line}: column {name:?}: {v:?} is not {what}"))
+            ForecastError::Input(format!(
+                "{file}:{line}: column {name:?}: {v:?} is not {what}"
+            ))
         };
         let tv = field(time_i, &cols.time)?;
         let t = match (hour_i, &cols.hour) {
@@ -179,7 +185,10 @@ mod tests {
             ..CsvColumns::default()
         };
         let e = read_csv(f.path(), &cols).unwrap_err().to_string();
-        assert!(e.contains(":3: column \"MW\": \"abc\" is not a finite number"), "{e}");
+        assert!(
+            e.contains(":3: column \"MW\": \"abc\" is not a finite number"),
+            "{e}"
+        );
         let cols = CsvColumns {
             time: "Time".into(),
             value: "MW".into(),

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod backtest;
+pub mod calendar;
 pub mod clean;
 pub mod csv;
 mod linalg;

@@ -114,7 +114,11 @@ impl Metrics {
                 .map(|scale| abs_err / nf / scale),
             cv_rmse,
             nmbe,
-            coverage_p10_p90: if n > 0 { 100.0 * inside as f64 / nf } else { 0.0 },
+            coverage_p10_p90: if n > 0 {
+                100.0 * inside as f64 / nf
+            } else {
+                0.0
+            },
             ashrae_hourly_pass: cv_rmse
                 .zip(nmbe)
                 .map(|(c, b)| c <= ASHRAE_HOURLY_CV_RMSE && b.abs() <= ASHRAE_HOURLY_NMBE),
@@ -190,7 +194,10 @@ mod tests {
             p90: vec![0.0, 0.0],
         };
         let m = Metrics::compute(&z, None);
-        assert_eq!((m.cv_rmse, m.nmbe, m.ashrae_hourly_pass), (None, None, None));
+        assert_eq!(
+            (m.cv_rmse, m.nmbe, m.ashrae_hourly_pass),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
 /// Fewest hours of history the ridge model accepts (4 weeks).
 pub const RIDGE_MIN_HOURS: usize = 4 * 168;
 /// Ridge penalties tried per step (relative to the number of samples), chosen by LOO error.
+/// Weight decay per day of age of a ridge training sample (recent days count more).
+const DAY_DECAY: f64 = 0.98;
 const RIDGE_PENALTIES: [f64; 6] = [0.001, 0.01, 0.03, 0.1, 0.3, 1.0];
 
 /// Which model to run.
@@ -42,17 +44,20 @@ pub enum ModelKind {
     Mstl,
     /// Direct ridge regression on lags, calendar and covariates.
     Ridge,
+    /// Equal-weight average of the ridge and MSTL quantiles.
+    Ensemble,
     /// Chosen per series by rolling-origin backtest.
     Auto,
 }
 
 impl ModelKind {
     /// All concrete models, the candidates of [`ModelKind::Auto`].
-    pub const CANDIDATES: [ModelKind; 4] = [
+    pub const CANDIDATES: [ModelKind; 5] = [
         ModelKind::Naive24,
         ModelKind::Naive168,
         ModelKind::Mstl,
         ModelKind::Ridge,
+        ModelKind::Ensemble,
     ];
 
     /// Short name as used on the command line and in reports.
@@ -62,6 +67,7 @@ impl ModelKind {
             ModelKind::Naive168 => "naive168",
             ModelKind::Mstl => "mstl",
             ModelKind::Ridge => "ridge",
+            ModelKind::Ensemble => "ensemble",
             ModelKind::Auto => "auto",
         }
     }
@@ -73,12 +79,13 @@ impl ModelKind {
             "naive168" => ModelKind::Naive168,
             "mstl" => ModelKind::Mstl,
             "ridge" => ModelKind::Ridge,
+            "ensemble" => ModelKind::Ensemble,
             "auto" => ModelKind::Auto,
             _ => {
                 return Err(ForecastError::Setting {
                     setting: "model",
                     message: format!(
-                        "unknown model {s:?} (expected auto, naive, naive24, naive168, mstl or ridge)"
+                        "unknown model {s:?} (expected auto, naive, naive24, naive168, mstl, ridge or ensemble)"
                     ),
                 })
             }
@@ -91,7 +98,7 @@ impl ModelKind {
             ModelKind::Naive24 => 24,
             ModelKind::Naive168 => 168,
             ModelKind::Mstl => 2 * 168,
-            ModelKind::Ridge | ModelKind::Auto => RIDGE_MIN_HOURS,
+            ModelKind::Ridge | ModelKind::Ensemble | ModelKind::Auto => RIDGE_MIN_HOURS,
         }
     }
 }
@@ -158,7 +165,10 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
     let mut notes = Vec::new();
     // Cut the window after the latest level shift when enough history follows it.
     let mut input = *input;
-    if matches!(kind, ModelKind::Ridge | ModelKind::Mstl) {
+    if matches!(
+        kind,
+        ModelKind::Ridge | ModelKind::Mstl | ModelKind::Ensemble
+    ) {
         if let Some((day, before, after)) = clean::level_shifts(input.history).last().copied() {
             let days_after = input.history.len() / 24 - day;
             if days_after >= MIN_DAYS_AFTER_SHIFT {
@@ -186,7 +196,10 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         ModelKind::Mstl => {
             let (p10, p50, p90) = mstl(&input)?;
             (
-                format!("mstl(periods=[24,168], trend=AutoETS, window={}h)", input.history.len()),
+                format!(
+                    "mstl(periods=[24,168], trend=AutoETS, window={}h)",
+                    input.history.len()
+                ),
                 p10,
                 p50,
                 p90,
@@ -194,17 +207,22 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         }
         ModelKind::Ridge => {
             let (p10, p50, p90) = ridge(&input)?;
-            let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
+            (ridge_name(&input), p10, p50, p90)
+        }
+        ModelKind::Ensemble => {
+            let r = ridge(&input)?;
+            let m = mstl(&input)?;
+            let avg = |a: &[f64], b: &[f64]| -> Vec<f64> {
+                a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
+            };
             (
                 format!(
-                    "ridge(window={}h, calendar={}, covariates=[{}])",
-                    input.history.len(),
-                    if input.calendar.is_some() { "holidays" } else { "weekdays" },
-                    covs.join(",")
+                    "ensemble(0.5 {} + 0.5 mstl(periods=[24,168], trend=AutoETS))",
+                    ridge_name(&input)
                 ),
-                p10,
-                p50,
-                p90,
+                avg(&r.0, &m.0),
+                avg(&r.1, &m.1),
+                avg(&r.2, &m.2),
             )
         }
         ModelKind::Auto => {
@@ -222,10 +240,18 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         p90,
         notes,
     };
-    if f.p50.iter().chain(&f.p10).chain(&f.p90).any(|v| !v.is_finite()) {
+    if f.p50
+        .iter()
+        .chain(&f.p10)
+        .chain(&f.p90)
+        .any(|v| !v.is_finite())
+    {
         // Never hand out NaN: fall back to the seasonal naive forecast and say so.
         let mut notes = std::mem::take(&mut f.notes);
-        notes.push(format!("{} gave a non-finite value; fell back to naive24", f.model));
+        notes.push(format!(
+            "{} gave a non-finite value; fell back to naive24",
+            f.model
+        ));
         let (p10, p50, p90) = seasonal_naive(&input, 24, &mut notes);
         f = Forecast {
             model: "naive24".into(),
@@ -242,6 +268,20 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         f.p90[i] = f.p90[i].max(f.p50[i]);
     }
     Ok(f)
+}
+
+fn ridge_name(input: &Input) -> String {
+    let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
+    format!(
+        "ridge(window={}h, calendar={}, covariates=[{}])",
+        input.history.len(),
+        if input.calendar.is_some() {
+            "holidays"
+        } else {
+            "weekdays"
+        },
+        covs.join(",")
+    )
 }
 
 fn validate(input: &Input) -> Result<(), ForecastError> {
@@ -341,7 +381,10 @@ fn mstl(input: &Input) -> Result<Quantiles, ForecastError> {
     let f = fit.predict(steps, 0.8).map_err(|e| fail(e.to_string()))?;
     let p50 = f.point[input.lead..].to_vec();
     let (p10, p90) = match f.intervals {
-        Some(iv) => (iv.lower[input.lead..].to_vec(), iv.upper[input.lead..].to_vec()),
+        Some(iv) => (
+            iv.lower[input.lead..].to_vec(),
+            iv.upper[input.lead..].to_vec(),
+        ),
         None => (p50.clone(), p50.clone()),
     };
     Ok((p10, p50, p90))
@@ -357,7 +400,11 @@ fn push_calendar(row: &mut Vec<f64>, date: NaiveDate, calendar: Option<&HolidayC
     if let Some(c) = calendar {
         let dt = c.day_type(date);
         row.push(if dt == DayType::Holiday { 1.0 } else { 0.0 });
-        row.push(if dt == DayType::MakeupWorkday { 1.0 } else { 0.0 });
+        row.push(if dt == DayType::MakeupWorkday {
+            1.0
+        } else {
+            0.0
+        });
     }
 }
 
@@ -373,6 +420,57 @@ fn ridge_row(input: &Input, t: usize, last: usize, row: &mut Vec<f64>) {
     row.push(y[lag_week]);
     row.push(y[last]);
     row.push(y[last + 1 - 24..=last].iter().sum::<f64>() / 24.0);
+    row.push(y[last - 1]);
+    row.push(y[last - 3]);
+    row.push(y[lag_day - 1]);
+    row.push(y[lag_day + 1 - if lag_day + 1 > last { 24 } else { 0 }]);
+    row.push(y[lag_day - 24]);
+    let (lo, hi) = y[last + 1 - 24..=last]
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    row.push(lo);
+    row.push(hi);
+    let working = |i: usize| {
+        let d = (input.start + Duration::hours(i as i64)).date();
+        match input.calendar {
+            Some(c) => c.is_working_day(d),
+            None => d.weekday().num_days_from_monday() < 5,
+        }
+    };
+    let target_working = working(t);
+    let k0 = g.div_ceil(24);
+    let same_type = (k0..k0 + 7)
+        .map(|k| 24 * k)
+        .take_while(|&b| b <= t)
+        .find(|&b| working(t - b) == target_working)
+        .map_or(y[lag_week], |b| y[t - b]);
+    row.push(same_type);
+    let backs: Vec<usize> = (k0..k0 + 14)
+        .map(|k| 24 * k)
+        .take_while(|&b| b <= t)
+        .collect();
+    let same: Vec<f64> = backs
+        .iter()
+        .filter(|&&b| working(t - b) == target_working)
+        .map(|&b| y[t - b])
+        .collect();
+    row.push(if same.is_empty() {
+        y[lag_week]
+    } else {
+        same.iter().sum::<f64>() / same.len() as f64
+    });
+    let week: Vec<f64> = backs.iter().take(7).map(|&b| y[t - b]).collect();
+    row.push(week.iter().sum::<f64>() / week.len() as f64);
+    let mismatch = working(lag_day) != target_working;
+    row.push(if mismatch { y[lag_day] } else { 0.0 });
+    row.push(if mismatch { y[lag_week] } else { 0.0 });
+    let level = row[3];
+    if level > 0.0 {
+        row.iter_mut().for_each(|v| *v /= level);
+    }
+    row.push(level);
     let date = (input.start + Duration::hours(t as i64)).date();
     push_calendar(row, date, input.calendar);
     if let Some(c) = input.calendar {
@@ -383,7 +481,15 @@ fn ridge_row(input: &Input, t: usize, last: usize, row: &mut Vec<f64>) {
         let x = c[t];
         let xl = c[lag_day];
         let day_mean = c[t + 1 - 24..=t].iter().sum::<f64>() / 24.0;
-        row.extend([x, x * x, x * x * x, xl, xl * xl, day_mean, day_mean * day_mean]);
+        row.extend([
+            x,
+            x * x,
+            x * x * x,
+            xl,
+            xl * xl,
+            day_mean,
+            day_mean * day_mean,
+        ]);
     }
 }
 
@@ -393,14 +499,18 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
     let (mut p10, mut p50, mut p90) = (Vec::new(), Vec::new(), Vec::new());
     let mut x: Vec<f64> = Vec::new();
     let mut targets: Vec<f64> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
     let mut row = Vec::new();
     for s in 1..=input.horizon {
         let g = s + input.lead;
         let t_real = n - 1 + g;
-        let earliest = seasonal_lag(g, 168).max(g + 23); // first target index with all lags
-        // Training samples: the same step from earlier origins (24 h apart).
+        let earliest = seasonal_lag(g, 168)
+            .max(g + 23)
+            .max(seasonal_lag(g, 24) + 25); // first target index with all lags
+                                            // Training samples: the same step from earlier origins (24 h apart).
         x.clear();
         targets.clear();
+        weights.clear();
         let mut p = 0;
         let mut back = 24;
         while back <= t_real && t_real - back >= earliest {
@@ -409,7 +519,9 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
                 ridge_row(input, t, t - g, &mut row);
                 p = row.len();
                 x.extend_from_slice(&row);
-                targets.push(y[t]);
+                let level = y[t - g + 1 - 24..=t - g].iter().sum::<f64>() / 24.0;
+                targets.push(if level > 0.0 { y[t] / level } else { y[t] });
+                weights.push(DAY_DECAY.powf((back / 24) as f64));
             }
             back += 24;
         }
@@ -422,9 +534,12 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
                 model: format!("ridge step {s} ({p} features)"),
             });
         }
-        let fit = RidgeFit::fit(&x, &targets, p);
-        let point = fit.predict(&row);
+        let fit = RidgeFit::fit(&x, &targets, &weights, p);
+        let level = y[n - 24..].iter().sum::<f64>() / 24.0;
+        let k = if level > 0.0 { level } else { 1.0 };
+        let point = fit.predict(&row) * k;
         let (lo, hi) = quantiles_10_90(&mut fit.loo_residuals.clone());
+        let (lo, hi) = (lo * k, hi * k);
         p10.push(point + lo);
         p50.push(point);
         p90.push(point + hi);
@@ -444,39 +559,43 @@ struct RidgeFit {
 impl RidgeFit {
     /// Fits `y ≈ X β` (`x` row-major, `p` columns), choosing the penalty by exact
     /// leave-one-out error (`e_i / (1 - h_ii)`).
-    fn fit(x: &[f64], y: &[f64], p: usize) -> RidgeFit {
-        let n = y.len();
+    fn fit(x: &[f64], y: &[f64], w: &[f64], p: usize) -> RidgeFit {
+        let sw: f64 = w.iter().sum();
         let mut mean = vec![0.0; p];
         let mut scale = vec![0.0; p];
-        for r in x.chunks_exact(p) {
+        for (r, &wi) in x.chunks_exact(p).zip(w) {
             for j in 0..p {
-                mean[j] += r[j];
+                mean[j] += wi * r[j];
             }
         }
-        mean.iter_mut().for_each(|m| *m /= n as f64);
-        for r in x.chunks_exact(p) {
+        mean.iter_mut().for_each(|m| *m /= sw);
+        for (r, &wi) in x.chunks_exact(p).zip(w) {
             for j in 0..p {
-                scale[j] += (r[j] - mean[j]).powi(2);
+                scale[j] += wi * (r[j] - mean[j]).powi(2);
             }
         }
         // Constant columns get scale 0 and contribute nothing.
         scale.iter_mut().for_each(|s| {
-            let sd = (*s / n as f64).sqrt();
+            let sd = (*s / sw).sqrt();
             *s = if sd > 1e-12 { 1.0 / sd } else { 0.0 };
         });
         let z: Vec<f64> = x
             .chunks_exact(p)
-            .flat_map(|r| (0..p).map(|j| (r[j] - mean[j]) * scale[j]).collect::<Vec<_>>())
+            .flat_map(|r| {
+                (0..p)
+                    .map(|j| (r[j] - mean[j]) * scale[j])
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        let y_mean = y.iter().sum::<f64>() / n as f64;
+        let y_mean = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
         let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
         let mut gram = vec![0.0; p * p];
         let mut zy = vec![0.0; p];
-        for (r, &v) in z.chunks_exact(p).zip(&yc) {
+        for ((r, &v), &wi) in z.chunks_exact(p).zip(&yc).zip(w) {
             for i in 0..p {
-                zy[i] += r[i] * v;
+                zy[i] += wi * r[i] * v;
                 for j in 0..=i {
-                    gram[i * p + j] += r[i] * r[j];
+                    gram[i * p + j] += wi * r[i] * r[j];
                 }
             }
         }
@@ -487,9 +606,9 @@ impl RidgeFit {
         }
         let mut best: Option<(f64, Vec<f64>, Vec<f64>)> = None;
         let mut a = gram.clone();
-        let mut w = vec![0.0; p];
+        let mut u = vec![0.0; p];
         for &rel in &RIDGE_PENALTIES {
-            let lambda = rel * n as f64;
+            let lambda = rel * sw;
             a.copy_from_slice(&gram);
             for i in 0..p {
                 a[i * p + i] += lambda;
@@ -501,14 +620,14 @@ impl RidgeFit {
             linalg::forward(&l, p, &mut beta);
             linalg::backward(&l, p, &mut beta);
             let mut sse = 0.0;
-            let mut loo = Vec::with_capacity(n);
-            for (r, &v) in z.chunks_exact(p).zip(&yc) {
-                w.copy_from_slice(r);
-                linalg::forward(&l, p, &mut w);
-                let h = 1.0 / n as f64 + w.iter().map(|u| u * u).sum::<f64>();
+            let mut loo = Vec::with_capacity(y.len());
+            for ((r, &v), &wi) in z.chunks_exact(p).zip(&yc).zip(w) {
+                u.copy_from_slice(r);
+                linalg::forward(&l, p, &mut u);
+                let h = wi * (1.0 / sw + u.iter().map(|u| u * u).sum::<f64>());
                 let e = v - r.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
                 let e_loo = e / (1.0 - h).max(1e-6);
-                sse += e_loo * e_loo;
+                sse += wi * e_loo * e_loo;
                 loo.push(e_loo);
             }
             if best.as_ref().is_none_or(|(b, _, _)| sse < *b) {
@@ -559,7 +678,7 @@ mod tests {
             .flat_map(|i| [f64::from(i), f64::from((i * 7) % 11)])
             .collect();
         let y: Vec<f64> = x.chunks(2).map(|r| 3.0 + 2.0 * r[0] - r[1]).collect();
-        let fit = RidgeFit::fit(&x, &y, 2);
+        let fit = RidgeFit::fit(&x, &y, &[1.0; 40], 2);
         let pred = fit.predict(&[50.0, 3.0]);
         assert!((pred - 100.0).abs() < 1.0, "{pred}");
     }

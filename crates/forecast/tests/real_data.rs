@@ -47,7 +47,11 @@ fn gefcom(temperature: bool) -> Option<shulv_forecast::HourlySeries> {
             time: "Date".into(),
             hour: Some("Hour".into()),
             value: "load".into(),
-            covariates: if temperature { vec!["T".into()] } else { vec![] },
+            covariates: if temperature {
+                vec!["T".into()]
+            } else {
+                vec![]
+            },
         },
     )
 }
@@ -82,7 +86,12 @@ fn run(
 
 fn check(r: &BacktestReport, max_mape: f64) {
     let m = &r.metrics;
-    assert!(m.mape.unwrap() <= max_mape, "{}: MAPE {:?} > {max_mape}", r.model, m.mape);
+    assert!(
+        m.mape.unwrap() <= max_mape,
+        "{}: MAPE {:?} > {max_mape}",
+        r.model,
+        m.mape
+    );
     assert!(
         (70.0..=90.0).contains(&m.coverage_p10_p90),
         "{}: P10–P90 coverage {}",
@@ -95,7 +104,14 @@ fn check(r: &BacktestReport, max_mape: f64) {
 #[test]
 fn pjm_east_day_ahead() {
     let Some(s) = pjm() else { return };
-    let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, "2017-08-03", "2018-08-02");
+    let r = run(
+        &s,
+        ModelKind::Auto,
+        24,
+        OriginPlan::Daily,
+        "2017-08-03",
+        "2018-08-02",
+    );
     assert_eq!(r.origins, 365);
     check(&r, 4.0);
 }
@@ -103,7 +119,14 @@ fn pjm_east_day_ahead() {
 #[test]
 fn gefcom_day_ahead_without_temperature() {
     let Some(s) = gefcom(false) else { return };
-    let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, "2014-01-01", "2014-12-31");
+    let r = run(
+        &s,
+        ModelKind::Auto,
+        24,
+        OriginPlan::Daily,
+        "2014-01-01",
+        "2014-12-31",
+    );
     assert_eq!(r.origins, 365);
     check(&r, 2.4);
 }
@@ -111,7 +134,14 @@ fn gefcom_day_ahead_without_temperature() {
 #[test]
 fn gefcom_day_ahead_with_observed_temperature() {
     let Some(s) = gefcom(true) else { return };
-    let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, "2014-01-01", "2014-12-31");
+    let r = run(
+        &s,
+        ModelKind::Auto,
+        24,
+        OriginPlan::Daily,
+        "2014-01-01",
+        "2014-12-31",
+    );
     assert!(r.covariates_observed);
     check(&r, 2.2);
 }
