@@ -133,6 +133,8 @@ pub struct BacktestReport {
     pub baseline: Metrics,
     /// Notes from the models (distinct, with counts).
     pub notes: Vec<String>,
+    /// Median wall time of one fit + forecast of the model at one origin, milliseconds.
+    pub median_fit_ms: f64,
 }
 
 /// Index of the origin time in the series, or an error naming it.
@@ -290,8 +292,11 @@ pub fn backtest(
     let mut base = PointScores::default();
     let mut notes: Vec<(String, usize)> = Vec::new();
     let mut model = String::new();
+    let mut times_ms = Vec::with_capacity(idx.len());
     for &o in &idx {
+        let clock = std::time::Instant::now();
         let f = run_at(series, kind, o, spec)?;
+        times_ms.push(clock.elapsed().as_secs_f64() * 1000.0);
         let b = run_at(series, ModelKind::Naive24, o, spec)?;
         let actual = &series.values[o..o + spec.horizon];
         scores.extend(actual, &f.p10, &f.p50, &f.p90);
@@ -330,5 +335,15 @@ pub fn backtest(
                 }
             })
             .collect(),
+        median_fit_ms: median(&mut times_ms),
     })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
 }

@@ -5,8 +5,9 @@
 //!
 //! - [`ModelKind::Naive24`], [`ModelKind::Naive168`]: seasonal naive, the same hour on the
 //!   latest observed day (week); intervals from the rule's own errors in the history.
-//! - [`ModelKind::Mstl`]: MSTL decomposition (periods 24 and 168) with an AutoETS trend,
-//!   from the `augurs` crates; intervals from the ETS trend model.
+//! - [`ModelKind::Mstl`]: MSTL decomposition (periods 24 and 168; `stlrs` through
+//!   `augurs-mstl`) with a simple-exponential-smoothing (ETS(A,N,N)) trend; intervals from the
+//!   smoother's own errors at each step ahead.
 //! - [`ModelKind::Ridge`]: a direct multi-step ridge regression, one small model per
 //!   horizon step, on lags (same hour on the latest day and week, the last value, the last
 //!   day's mean), calendar (weekday, Chinese holidays and 调休 workdays) and covariates
@@ -40,7 +41,7 @@ pub enum ModelKind {
     Naive24,
     /// Seasonal naive, period 168 h.
     Naive168,
-    /// MSTL (24, 168) with an AutoETS trend (augurs).
+    /// MSTL (24, 168) decomposition with an exponential-smoothing trend.
     Mstl,
     /// Direct ridge regression on lags, calendar and covariates.
     Ridge,
@@ -191,19 +192,11 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         ModelKind::Naive24 | ModelKind::Naive168 => {
             let period = if kind == ModelKind::Naive24 { 24 } else { 168 };
             let (p10, p50, p90) = seasonal_naive(&input, period, &mut notes);
-            (format!("{}", kind.name()), p10, p50, p90)
+            (kind.name().to_string(), p10, p50, p90)
         }
         ModelKind::Mstl => {
-            let (p10, p50, p90) = mstl(&input)?;
-            (
-                format!(
-                    "mstl(periods=[24,168], trend=AutoETS, window={}h)",
-                    input.history.len()
-                ),
-                p10,
-                p50,
-                p90,
-            )
+            let ((p10, p50, p90), alpha) = mstl(&input)?;
+            (mstl_name(&input, alpha), p10, p50, p90)
         }
         ModelKind::Ridge => {
             let (p10, p50, p90) = ridge(&input)?;
@@ -211,14 +204,15 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         }
         ModelKind::Ensemble => {
             let r = ridge(&input)?;
-            let m = mstl(&input)?;
+            let (m, alpha) = mstl(&input)?;
             let avg = |a: &[f64], b: &[f64]| -> Vec<f64> {
                 a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
             };
             (
                 format!(
-                    "ensemble(0.5 {} + 0.5 mstl(periods=[24,168], trend=AutoETS))",
-                    ridge_name(&input)
+                    "ensemble(0.5 {} + 0.5 {})",
+                    ridge_name(&input),
+                    mstl_name(&input, alpha)
                 ),
                 avg(&r.0, &m.0),
                 avg(&r.1, &m.1),
@@ -268,6 +262,13 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         f.p90[i] = f.p90[i].max(f.p50[i]);
     }
     Ok(f)
+}
+
+fn mstl_name(input: &Input, alpha: f64) -> String {
+    format!(
+        "mstl(periods=[24,168], trend=SES(alpha={alpha}), window={}h)",
+        input.history.len()
+    )
 }
 
 fn ridge_name(input: &Input) -> String {
@@ -369,25 +370,66 @@ fn seasonal_naive(input: &Input, period: usize, notes: &mut Vec<String>) -> Quan
     (p10, p50, p90)
 }
 
-fn mstl(input: &Input) -> Result<Quantiles, ForecastError> {
-    use augurs_core::{Fit, Predict};
-    let model = augurs_mstl::MSTLModel::new(
-        vec![24, 168],
-        augurs_ets::AutoETS::non_seasonal().into_trend_model(),
-    );
-    let fail = |e: String| ForecastError::Input(format!("mstl: {e}"));
-    let fit = model.fit(input.history).map_err(|e| fail(e.to_string()))?;
-    let steps = input.lead + input.horizon;
-    let f = fit.predict(steps, 0.8).map_err(|e| fail(e.to_string()))?;
-    let p50 = f.point[input.lead..].to_vec();
-    let (p10, p90) = match f.intervals {
-        Some(iv) => (
-            iv.lower[input.lead..].to_vec(),
-            iv.upper[input.lead..].to_vec(),
-        ),
-        None => (p50.clone(), p50.clone()),
+/// Smoothing constants tried for the MSTL trend (ETS(A,N,N), simple exponential smoothing);
+/// the one with the least one-step squared error is used.
+const SES_ALPHAS: [f64; 9] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99];
+
+/// MSTL: decomposition into daily and weekly seasonal components, trend and remainder
+/// (`stlrs`, through `augurs-mstl`), the seasonal components continued from their last cycle
+/// and the deseasonalised series (trend + remainder) forecast by simple exponential
+/// smoothing. Intervals: empirical quantiles of the smoother's in-sample errors `k` steps
+/// ahead, for each step `k`.
+fn mstl(input: &Input) -> Result<(Quantiles, f64), ForecastError> {
+    let y32: Vec<f32> = input.history.iter().map(|&v| v as f32).collect();
+    let periods = [24, 168];
+    let fit = augurs_mstl::stlrs::MstlParams::new()
+        .fit(&y32, &periods)
+        .map_err(|e| ForecastError::Input(format!("mstl decomposition: {e}")))?;
+    let n = y32.len();
+    let deseason: Vec<f64> = fit
+        .trend()
+        .iter()
+        .zip(fit.remainder())
+        .map(|(t, r)| f64::from(*t) + f64::from(*r))
+        .collect();
+    // Simple exponential smoothing: pick alpha by one-step squared error.
+    let smooth = |alpha: f64| {
+        let mut level = deseason[0];
+        let mut levels = Vec::with_capacity(n);
+        let mut sse = 0.0;
+        for &d in &deseason {
+            sse += (d - level).powi(2);
+            level += alpha * (d - level);
+            levels.push(level);
+        }
+        (sse, levels)
     };
-    Ok((p10, p50, p90))
+    let (alpha, levels) = SES_ALPHAS
+        .iter()
+        .map(|&a| (a, smooth(a)))
+        .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0))
+        .map(|(a, (_, l))| (a, l))
+        .expect("alphas are given");
+    let last_level = levels[n - 1];
+    let steps = input.lead + input.horizon;
+    let (mut p10, mut p50, mut p90) = (Vec::new(), Vec::new(), Vec::new());
+    let mut errors = Vec::with_capacity(n);
+    for k in input.lead + 1..=steps {
+        let seasonal: f64 = periods
+            .iter()
+            .zip(fit.seasonal())
+            .map(|(&p, c)| f64::from(c[n - p + (k - 1) % p]))
+            .sum();
+        let point = last_level + seasonal;
+        // Errors of the level as a forecast k steps ahead, after a week of warm-up.
+        errors.clear();
+        errors.extend((168..n.saturating_sub(k)).map(|t| deseason[t + k] - levels[t]));
+        let (lo, hi) = quantiles_10_90(&mut errors);
+        p10.push(point + lo);
+        p50.push(point);
+        p90.push(point + hi);
+    }
+    Ok(((p10, p50, p90), alpha))
 }
 
 /// Day-level calendar features of a date: weekday one-hot (Monday…Saturday; Sunday is the
