@@ -93,7 +93,7 @@ impl ModelKind {
         })
     }
 
-    /// Fewest hours of history the model needs for a forecast `gap` hours past the history.
+    /// Fewest hours of history the model accepts (a horizon step may need more: an error says so).
     pub fn min_history(self) -> usize {
         match self {
             ModelKind::Naive24 => 24,
@@ -452,7 +452,9 @@ fn push_calendar(row: &mut Vec<f64>, date: NaiveDate, calendar: Option<&HolidayC
 
 /// Feature row of the ridge model for target index `t` with the last observation at `last`
 /// (indices into the history, extended by covariates into the horizon).
-fn ridge_row(input: &Input, t: usize, last: usize, row: &mut Vec<f64>) {
+/// With `relative`, load features are divided by the last observed day's mean (the target is
+/// too, in [`ridge`]); series whose daily mean can be zero or negative stay absolute.
+fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, row: &mut Vec<f64>) {
     let y = input.history;
     let g = t - last;
     let lag_day = t - seasonal_lag(g, 24);
@@ -465,7 +467,13 @@ fn ridge_row(input: &Input, t: usize, last: usize, row: &mut Vec<f64>) {
     row.push(y[last - 1]);
     row.push(y[last - 3]);
     row.push(y[lag_day - 1]);
-    row.push(y[lag_day + 1 - if lag_day + 1 > last { 24 } else { 0 }]);
+    // The hour after the same hour yesterday, or the day before when not yet observed.
+    let next_hour = if lag_day < last {
+        lag_day + 1
+    } else {
+        lag_day + 1 - 24
+    };
+    row.push(y[next_hour]);
     row.push(y[lag_day - 24]);
     let (lo, hi) = y[last + 1 - 24..=last]
         .iter()
@@ -508,8 +516,9 @@ fn ridge_row(input: &Input, t: usize, last: usize, row: &mut Vec<f64>) {
     let mismatch = working(lag_day) != target_working;
     row.push(if mismatch { y[lag_day] } else { 0.0 });
     row.push(if mismatch { y[lag_week] } else { 0.0 });
+    // Load features so far are in the series' unit; make them ratios to the current level.
     let level = row[3];
-    if level > 0.0 {
+    if relative {
         row.iter_mut().for_each(|v| *v /= level);
     }
     row.push(level);
@@ -543,6 +552,12 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
     let mut targets: Vec<f64> = Vec::new();
     let mut weights: Vec<f64> = Vec::new();
     let mut row = Vec::new();
+    // Ratios to the level only when every level used (the 24 hours before each training
+    // origin, which lie whole days before the last observation) is clearly positive.
+    let overall = y.iter().map(|v| v.abs()).sum::<f64>() / n as f64;
+    let relative = overall > 0.0
+        && y.rchunks_exact(24)
+            .all(|w| w.iter().sum::<f64>() / 24.0 > 1e-3 * overall);
     for s in 1..=input.horizon {
         let g = s + input.lead;
         let t_real = n - 1 + g;
@@ -558,16 +573,16 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
         while back <= t_real && t_real - back >= earliest {
             let t = t_real - back;
             if t < n {
-                ridge_row(input, t, t - g, &mut row);
+                ridge_row(input, t, t - g, relative, &mut row);
                 p = row.len();
                 x.extend_from_slice(&row);
                 let level = y[t - g + 1 - 24..=t - g].iter().sum::<f64>() / 24.0;
-                targets.push(if level > 0.0 { y[t] / level } else { y[t] });
+                targets.push(if relative { y[t] / level } else { y[t] });
                 weights.push(DAY_DECAY.powf((back / 24) as f64));
             }
             back += 24;
         }
-        ridge_row(input, t_real, n - 1, &mut row);
+        ridge_row(input, t_real, n - 1, relative, &mut row);
         p = p.max(row.len());
         if targets.len() < p + 5 {
             return Err(ForecastError::ShortHistory {
@@ -577,8 +592,11 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
             });
         }
         let fit = RidgeFit::fit(&x, &targets, &weights, p);
-        let level = y[n - 24..].iter().sum::<f64>() / 24.0;
-        let k = if level > 0.0 { level } else { 1.0 };
+        let k = if relative {
+            y[n - 24..].iter().sum::<f64>() / 24.0
+        } else {
+            1.0
+        };
         let point = fit.predict(&row) * k;
         let (lo, hi) = quantiles_10_90(&mut fit.loo_residuals.clone());
         let (lo, hi) = (lo * k, hi * k);
