@@ -10,6 +10,7 @@
 #   SPEED_ORIGINS [52]                  origins of the speed comparison (weekly, h = 24)
 #   RUNS [3]                            repeats of each shulv speed run (median of medians)
 #   ACCURACY [1]                        0 = skip the accuracy runs
+#   SPEED [1]                           0 = skip the speed comparison
 # Results: bench/out/forecast-*.txt / .json and a summary on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ VENV=${VENV:-$HOME/.cache/shulv-bench-venv}
 SPEED_ORIGINS=${SPEED_ORIGINS:-52}
 RUNS=${RUNS:-3}
 ACCURACY=${ACCURACY:-1}
+SPEED=${SPEED:-1}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 log() { echo "[forecast.sh $(date -u +%H:%M:%S)] $*" >&2; }
@@ -79,6 +81,7 @@ speed() { # name, from, peer args, shulv args...
         printf ")  statsforecast MSTL median %.1f ms  ratio %.1fx\n", s * 1000, s * 1000 / m }'
   done
 }
+[[ $SPEED == 1 ]] || exit 0
 {
   echo "statsforecast $SF_VERSION; $(nproc) cores; $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg)"
   speed pjm 2017-08-03 "$DATA/pjm_east_hourly.csv Datetime - PJME_MW" "${PJM[@]}"
