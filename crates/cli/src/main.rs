@@ -8,6 +8,7 @@ mod account;
 mod backup;
 mod client;
 mod demo;
+mod forecast;
 mod serve;
 
 use std::path::PathBuf;
@@ -103,6 +104,9 @@ enum Command {
         #[arg(long, default_value = "recovery admin")]
         name: String,
     },
+    /// Energy-use forecasts (用能预测) and rolling-origin backtests on CSV files.
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
         Command::VerifyBackup { file } => backup::verify_backup(&file),
         Command::AdminToken { data, name } => serve::admin_token(&data, &name),
         Command::Verify { data } => serve::verify(&data),
+        Command::Forecast(command) => forecast::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
