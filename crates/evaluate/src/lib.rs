@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod normalise;
 pub mod panel;
 pub mod regions;
+pub mod request;
 pub mod report;
 pub mod score;
 pub mod tiers;

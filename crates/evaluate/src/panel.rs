@@ -490,10 +490,10 @@ pub struct Flag {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct QualitySettings {
-    /// A positive value more than this factor above or below the median of the values of the
-    /// same region within `window` years on either side is a break.
+    /// A jump from one year to the next by more than this factor (up or down) starts a break.
     pub break_factor: f64,
-    /// Years on either side of a value that form its neighbourhood.
+    /// A break that jumps back within `2 · window` years is a run of bad values; the median
+    /// of the values within `window` years around the run is its reference.
     pub window: usize,
     /// A value whose robust z-score (0.6745·|x − median|/MAD) among the regions of its year
     /// exceeds this is an outlier.
@@ -523,6 +523,66 @@ fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// Level breaks of a series of positive values: a run of at most `2 · window` years that
+/// starts with a jump by more than `break_factor` (up or down) and ends with a jump back the
+/// other way is flagged year by year; a jump that never comes back is flagged at its first
+/// year as a level shift (either side may be the wrong one). Returns (position, reference,
+/// message), the reference being the median of the values just outside the run.
+fn breaks(series: &[Option<f64>], settings: &QualitySettings) -> Vec<(usize, f64, String)> {
+    let limit = settings.break_factor.ln();
+    let step = |t: usize| match (series[t - 1], series[t]) {
+        (Some(a), Some(b)) if a > 0.0 && b > 0.0 => {
+            let s = (b / a).ln();
+            (s.abs() > limit).then_some(s)
+        }
+        _ => None,
+    };
+    let outside = |from: usize, to: usize| {
+        let lo = from.saturating_sub(settings.window);
+        let hi = (to + settings.window).min(series.len() - 1);
+        let mut v: Vec<f64> = (lo..=hi)
+            .filter(|t| *t < from || *t > to)
+            .filter_map(|t| series[t])
+            .collect();
+        median(&mut v).unwrap_or(f64::NAN)
+    };
+    let mut out = Vec::new();
+    let mut t = 1;
+    while t < series.len() {
+        let Some(up) = step(t) else {
+            t += 1;
+            continue;
+        };
+        let back = (t + 1..series.len().min(t + 1 + 2 * settings.window))
+            .find(|&u| step(u).is_some_and(|s| s.signum() != up.signum()));
+        match back {
+            Some(end) => {
+                let reference = outside(t, end - 1);
+                for y in t..end {
+                    let x = series[y].unwrap_or(f64::NAN);
+                    out.push((y, reference, format!(
+                        "{x} in a run of {} year(s) that jumps by a factor {:.1} and back; the values around it have median {reference}",
+                        end - t,
+                        up.abs().exp()
+                    )));
+                }
+                t = end + 1;
+            }
+            None => {
+                let x = series[t].unwrap_or(f64::NAN);
+                let before = series[t - 1].unwrap_or(f64::NAN);
+                out.push((t, before, format!(
+                    "level shift: {x} after {before} (a factor {:.1}) and no jump back within {} years",
+                    up.abs().exp(),
+                    2 * settings.window
+                )));
+                t += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Gaps, breaks and outliers of `panel`.
 pub fn quality(panel: &Panel, settings: &QualitySettings) -> Vec<Flag> {
     let mut flags = Vec::new();
@@ -531,7 +591,7 @@ pub fn quality(panel: &Panel, settings: &QualitySettings) -> Vec<Flag> {
         for (r, region) in panel.regions.iter().enumerate() {
             let series: Vec<Option<f64>> = (0..ny).map(|y| panel.get(j, r, y)).collect();
             for (y, v) in series.iter().enumerate() {
-                let Some(x) = *v else {
+                if v.is_none() {
                     flags.push(Flag {
                         kind: FlagKind::Gap,
                         region: region.clone(),
@@ -541,34 +601,17 @@ pub fn quality(panel: &Panel, settings: &QualitySettings) -> Vec<Flag> {
                         reference: None,
                         message: "no value (not filled)".into(),
                     });
-                    continue;
-                };
-                let lo = y.saturating_sub(settings.window);
-                let hi = (y + settings.window).min(ny - 1);
-                let mut around: Vec<f64> = (lo..=hi)
-                    .filter(|&t| t != y)
-                    .filter_map(|t| series[t])
-                    .collect();
-                if around.len() < 2 || x <= 0.0 || around.iter().any(|v| *v <= 0.0) {
-                    continue;
-                }
-                let m = median(&mut around).expect("not empty");
-                let ratio = x / m;
-                if ratio > settings.break_factor || ratio < 1.0 / settings.break_factor {
-                    flags.push(Flag {
-                        kind: FlagKind::Break,
-                        region: region.clone(),
-                        indicator: ind.clone(),
-                        year: panel.years[y],
-                        value: Some(x),
-                        reference: Some(m),
-                        message: format!(
-                            "{x} is {ratio:.3} × the median {m} of the same region within ±{} years",
-                            settings.window
-                        ),
-                    });
                 }
             }
+            flags.extend(breaks(&series, settings).into_iter().map(|(y, reference, message)| Flag {
+                kind: FlagKind::Break,
+                region: region.clone(),
+                indicator: ind.clone(),
+                year: panel.years[y],
+                value: series[y],
+                reference: Some(reference),
+                message,
+            }));
         }
         for (y, &year) in panel.years.iter().enumerate() {
             let values: Vec<(usize, f64)> = (0..panel.regions.len())
