@@ -7,6 +7,7 @@ mod access;
 mod backup;
 mod client;
 mod demo;
+mod evaluate;
 mod serve;
 
 use std::path::PathBuf;
@@ -93,6 +94,9 @@ enum Command {
         #[arg(long, default_value = "recovery admin")]
         name: String,
     },
+    /// Regional dual-synergy evaluation (区域双化协同成效评价) and coupling coordination.
+    #[command(subcommand)]
+    Evaluate(evaluate::EvaluateCommand),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
         Command::VerifyBackup { file } => backup::verify_backup(&file),
         Command::AdminToken { data, name } => serve::admin_token(&data, &name),
         Command::Verify { data } => serve::verify(&data),
+        Command::Evaluate(command) => evaluate::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -525,9 +525,10 @@ fn median(v: &mut [f64]) -> Option<f64> {
 
 /// Level breaks of a series of positive values: a run of at most `2 · window` years that
 /// starts with a jump by more than `break_factor` (up or down) and ends with a jump back the
-/// other way is flagged year by year; a jump that never comes back is flagged at its first
-/// year as a level shift (either side may be the wrong one). Returns (position, reference,
-/// message), the reference being the median of the values just outside the run.
+/// other way is flagged year by year. A jump that never comes back is not flagged: fast growth
+/// from a low level (a new technology) looks the same, and either side could be the wrong one.
+/// Returns (position, reference, message), the reference being the median of the values just
+/// outside the run.
 fn breaks(series: &[Option<f64>], settings: &QualitySettings) -> Vec<(usize, f64, String)> {
     let limit = settings.break_factor.ln();
     let step = |t: usize| match (series[t - 1], series[t]) {
@@ -568,16 +569,7 @@ fn breaks(series: &[Option<f64>], settings: &QualitySettings) -> Vec<(usize, f64
                 }
                 t = end + 1;
             }
-            None => {
-                let x = series[t].unwrap_or(f64::NAN);
-                let before = series[t - 1].unwrap_or(f64::NAN);
-                out.push((t, before, format!(
-                    "level shift: {x} after {before} (a factor {:.1}) and no jump back within {} years",
-                    up.abs().exp(),
-                    2 * settings.window
-                )));
-                t += 1;
-            }
+            None => t += 1,
         }
     }
     out
@@ -673,6 +665,20 @@ mod tests {
         }
         let gaps = quality(&c, &QualitySettings::default());
         assert_eq!(gaps.iter().filter(|f| f.kind == FlagKind::Gap).count(), 2);
+    }
+
+    #[test]
+    fn a_run_that_jumps_and_comes_back_is_a_break_a_one_way_rise_is_not() {
+        let q = QualitySettings::default();
+        let series: Vec<Option<f64>> = [17.6, 17.4, 0.8, 0.9, 1.1, 55.3, 65.8].map(Some).to_vec();
+        let found: Vec<usize> = breaks(&series, &q).into_iter().map(|b| b.0).collect();
+        assert_eq!(found, vec![2, 3, 4]);
+        let rising: Vec<Option<f64>> = [1.0, 1.2, 5.0, 9.0, 12.0].map(Some).to_vec();
+        assert!(breaks(&rising, &q).is_empty());
+        // no step is measured across a gap: the drop to 1.0 is not seen, the rise after it
+        // never comes back
+        let gap = vec![Some(10.0), None, Some(1.0), Some(10.0)];
+        assert!(breaks(&gap, &q).is_empty());
     }
 
     #[test]
