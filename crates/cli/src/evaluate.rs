@@ -191,7 +191,11 @@ fn coupling(args: &CouplingArgs) -> Result<()> {
     Ok(())
 }
 
-fn parse_or<T>(value: &Option<String>, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>> {
+fn parse_or<T>(
+    value: &Option<String>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>> {
     match value {
         None => Ok(None),
         Some(v) => match parse(v) {
@@ -253,10 +257,17 @@ fn settings(args: &RunArgs) -> Result<Settings> {
     if let Some(t) = parse_or(&args.tiers, "tiers", |v| {
         let (kind, rest) = v.split_once(':')?;
         match kind {
-            "jenks" => Some(TierMethod::NaturalBreaks { classes: rest.parse().ok()? }),
-            "quantiles" => Some(TierMethod::Quantiles { classes: rest.parse().ok()? }),
+            "jenks" => Some(TierMethod::NaturalBreaks {
+                classes: rest.parse().ok()?,
+            }),
+            "quantiles" => Some(TierMethod::Quantiles {
+                classes: rest.parse().ok()?,
+            }),
             "thresholds" => Some(TierMethod::Thresholds {
-                thresholds: rest.split(',').map(|t| t.parse().ok()).collect::<Option<_>>()?,
+                thresholds: rest
+                    .split(',')
+                    .map(|t| t.parse().ok())
+                    .collect::<Option<_>>()?,
             }),
             _ => None,
         }
@@ -281,7 +292,8 @@ fn settings(args: &RunArgs) -> Result<Settings> {
 }
 
 fn evaluate(args: &RunArgs) -> Result<()> {
-    let lang = Lang::parse(&args.lang).with_context(|| format!("--lang {:?}: use zh or en", args.lang))?;
+    let lang =
+        Lang::parse(&args.lang).with_context(|| format!("--lang {:?}: use zh or en", args.lang))?;
     let tree = if args.tree == "template" {
         IndicatorTree::template()
     } else {
@@ -319,10 +331,12 @@ fn evaluate(args: &RunArgs) -> Result<()> {
         }
     }
     if let Some(p) = &args.json {
-        std::fs::write(p, serde_json::to_string_pretty(&e)?).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&e)?)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &args.html {
-        std::fs::write(p, report::html(&e, lang)).with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, report::html(&e, lang))
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if let Some(p) = &args.map {
         let last = e.provenance.years.last().copied().unwrap_or_default();
@@ -340,31 +354,79 @@ fn evaluate(args: &RunArgs) -> Result<()> {
 fn table(e: &Evaluation, lang: Lang) -> String {
     let p = &e.provenance;
     let mut s = String::new();
-    let _ = writeln!(s, "# {}{}", p.tree, if p.template { "  [TEMPLATE — not the official weights]" } else { "" });
-    let _ = writeln!(s, "# normalisation: {}; weights: {}; score: {}", p.normalisation, p.weighting, p.score);
-    let _ = writeln!(s, "# coupling: {}; tiers: {}; {} regions × {} years", p.coupling, p.tiers, p.regions, p.years.len());
+    let _ = writeln!(
+        s,
+        "# {}{}",
+        p.tree,
+        if p.template {
+            "  [TEMPLATE — not the official weights]"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        s,
+        "# normalisation: {}; weights: {}; score: {}",
+        p.normalisation, p.weighting, p.score
+    );
+    let _ = writeln!(
+        s,
+        "# coupling: {}; tiers: {}; {} regions × {} years",
+        p.coupling,
+        p.tiers,
+        p.regions,
+        p.years.len()
+    );
     for note in &e.notes {
         let _ = writeln!(s, "# note: {note}");
     }
     let flags = e.flags.len();
     if flags > 0 {
-        let _ = writeln!(s, "# {flags} data-quality flags (gaps, breaks, outliers): see flags.csv / the report");
+        let _ = writeln!(
+            s,
+            "# {flags} data-quality flags (gaps, breaks, outliers): see flags.csv / the report"
+        );
     }
     let last = *p.years.last().expect("a year");
-    let mut header = vec!["rank".to_string(), "region".into(), "score".into(), "tier".into()];
+    let mut header = vec![
+        "rank".to_string(),
+        "region".into(),
+        "score".into(),
+        "tier".into(),
+    ];
     header.extend(e.dimensions.iter().map(|d| d.id.clone()));
     if !e.subsystems.is_empty() {
         header.extend(["C", "T", "D", "D level"].map(String::from));
     }
     let _ = writeln!(s, "{}", header.join("\t"));
     for r in e.rows.iter().filter(|r| r.year == last) {
-        let tier = e.tiers.iter().find(|t| t.region == r.region).map_or(0, |t| t.tier);
+        let tier = e
+            .tiers
+            .iter()
+            .find(|t| t.region == r.region)
+            .map_or(0, |t| t.tier);
         let name = if lang == Lang::Zh { &r.zh } else { &r.en };
-        let mut f = vec![r.rank.to_string(), name.clone(), format!("{:.4}", r.score), tier.to_string()];
+        let mut f = vec![
+            r.rank.to_string(),
+            name.clone(),
+            format!("{:.4}", r.score),
+            tier.to_string(),
+        ];
         f.extend(r.dimension_scores.iter().map(|v| format!("{v:.3}")));
         if let Some(c) = r.coupling {
-            f.extend([format!("{:.3}", c.c), format!("{:.3}", c.t), format!("{:.3}", c.d)]);
-            f.push(if lang == Lang::Zh { c.d_level.zh } else { c.d_level.en }.to_string());
+            f.extend([
+                format!("{:.3}", c.c),
+                format!("{:.3}", c.t),
+                format!("{:.3}", c.d),
+            ]);
+            f.push(
+                if lang == Lang::Zh {
+                    c.d_level.zh
+                } else {
+                    c.d_level.en
+                }
+                .to_string(),
+            );
         }
         let _ = writeln!(s, "{}", f.join("\t"));
     }
@@ -382,7 +444,9 @@ fn csv_text(header: &[String], rows: Vec<Vec<String>>) -> Result<String> {
 
 /// ranking.csv (every region-year), weights.csv, tiers.csv, trends.csv, flags.csv.
 fn csv_files(e: &Evaluation) -> Result<Vec<(&'static str, String)>> {
-    let mut header: Vec<String> = ["year", "rank", "region", "zh", "en", "score"].map(String::from).to_vec();
+    let mut header: Vec<String> = ["year", "rank", "region", "zh", "en", "score"]
+        .map(String::from)
+        .to_vec();
     header.extend(e.dimensions.iter().map(|d| format!("dim_{}", d.id)));
     header.extend(e.subsystems.iter().map(|s| format!("U_{s}")));
     if !e.subsystems.is_empty() {
@@ -394,20 +458,52 @@ fn csv_files(e: &Evaluation) -> Result<Vec<(&'static str, String)>> {
         .rows
         .iter()
         .map(|r| {
-            let mut f = vec![r.year.to_string(), r.rank.to_string(), r.region.clone(), r.zh.clone(), r.en.clone(), r.score.to_string()];
+            let mut f = vec![
+                r.year.to_string(),
+                r.rank.to_string(),
+                r.region.clone(),
+                r.zh.clone(),
+                r.en.clone(),
+                r.score.to_string(),
+            ];
             f.extend(r.dimension_scores.iter().map(|v| v.to_string()));
             f.extend(r.subsystem_scores.iter().map(|v| v.to_string()));
             if let Some(c) = r.coupling {
-                f.extend([c.c.to_string(), c.t.to_string(), c.d.to_string(), c.d_level.level.to_string(), c.d_level.zh.into(), c.c_stage.zh.into()]);
+                f.extend([
+                    c.c.to_string(),
+                    c.t.to_string(),
+                    c.d.to_string(),
+                    c.d_level.level.to_string(),
+                    c.d_level.zh.into(),
+                    c.c_stage.zh.into(),
+                ]);
             }
             f.extend(r.dimension_obstacles.iter().map(|v| v.to_string()));
-            f.push(r.obstacles.iter().map(|o| format!("{} {:.2}%", o.indicator, o.share)).collect::<Vec<_>>().join("; "));
+            f.push(
+                r.obstacles
+                    .iter()
+                    .map(|o| format!("{} {:.2}%", o.indicator, o.share))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
             f
         })
         .collect();
     let ranking = csv_text(&header, rows)?;
     let weights = csv_text(
-        &["id", "zh", "en", "unit", "direction", "subsystem", "dimension", "weight", "objective", "subjective"].map(String::from),
+        &[
+            "id",
+            "zh",
+            "en",
+            "unit",
+            "direction",
+            "subsystem",
+            "dimension",
+            "weight",
+            "objective",
+            "subjective",
+        ]
+        .map(String::from),
         e.indicators
             .iter()
             .map(|i| {
@@ -428,14 +524,35 @@ fn csv_files(e: &Evaluation) -> Result<Vec<(&'static str, String)>> {
     )?;
     let tiers = csv_text(
         &["region", "score", "tier"].map(String::from),
-        e.tiers.iter().map(|t| vec![t.region.clone(), t.score.to_string(), t.tier.to_string()]).collect(),
+        e.tiers
+            .iter()
+            .map(|t| vec![t.region.clone(), t.score.to_string(), t.tier.to_string()])
+            .collect(),
     )?;
     let trends = csv_text(
-        &["region", "first", "last", "slope_per_year", "rank_first", "rank_last", "D_first", "D_last", "D_slope"].map(String::from),
+        &[
+            "region",
+            "first",
+            "last",
+            "slope_per_year",
+            "rank_first",
+            "rank_last",
+            "D_first",
+            "D_last",
+            "D_slope",
+        ]
+        .map(String::from),
         e.trends
             .iter()
             .map(|t| {
-                let mut f = vec![t.region.clone(), t.first.to_string(), t.last.to_string(), t.slope.to_string(), t.rank_first.to_string(), t.rank_last.to_string()];
+                let mut f = vec![
+                    t.region.clone(),
+                    t.first.to_string(),
+                    t.last.to_string(),
+                    t.slope.to_string(),
+                    t.rank_first.to_string(),
+                    t.rank_last.to_string(),
+                ];
                 match t.d {
                     Some(d) => f.extend(d.iter().map(|v| v.to_string())),
                     None => f.extend([String::new(), String::new(), String::new()]),
@@ -445,7 +562,16 @@ fn csv_files(e: &Evaluation) -> Result<Vec<(&'static str, String)>> {
             .collect(),
     )?;
     let flags = csv_text(
-        &["kind", "region", "indicator", "year", "value", "reference", "message"].map(String::from),
+        &[
+            "kind",
+            "region",
+            "indicator",
+            "year",
+            "value",
+            "reference",
+            "message",
+        ]
+        .map(String::from),
         e.flags
             .iter()
             .map(|f| {

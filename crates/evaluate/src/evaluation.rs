@@ -396,9 +396,9 @@ pub fn evaluate(
     let columns: Vec<usize> = inds
         .iter()
         .map(|i| {
-            panel
-                .indicator_index(&i.id)
-                .ok_or_else(|| EvaluationError::MissingIndicator(i.id.clone(), panel.indicators.clone()))
+            panel.indicator_index(&i.id).ok_or_else(|| {
+                EvaluationError::MissingIndicator(i.id.clone(), panel.indicators.clone())
+            })
         })
         .collect::<Result<_, _>>()?;
     let ignored_indicators: Vec<String> = panel
@@ -437,7 +437,8 @@ pub fn evaluate(
         let mut region_gaps = Vec::new();
         let mut series_of = Vec::with_capacity(inds.len());
         for (j, &c) in columns.iter().enumerate() {
-            let all: Vec<Option<f64>> = (0..panel.years.len()).map(|y| panel.get(c, r, y)).collect();
+            let all: Vec<Option<f64>> =
+                (0..panel.years.len()).map(|y| panel.get(c, r, y)).collect();
             let mut series = Vec::with_capacity(years.len());
             for &(y, year) in &years {
                 match all[y] {
@@ -470,7 +471,12 @@ pub fn evaluate(
             excluded.push(format!(
                 "{region}: {} gaps ({})",
                 region_gaps.len(),
-                region_gaps.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                region_gaps
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         } else {
             gaps.extend(region_gaps);
@@ -505,8 +511,9 @@ pub fn evaluate(
     let mut norm_cols = vec![vec![0.0; sample_count]; inds.len()];
     for (j, col) in raw_cols.iter().enumerate() {
         for g in &groups {
-            let n = normalise::normalise(&col[g.clone()], inds[j].direction, &settings.normalisation)
-                .map_err(|error| EvaluationError::Normalise {
+            let n =
+                normalise::normalise(&col[g.clone()], inds[j].direction, &settings.normalisation)
+                    .map_err(|error| EvaluationError::Normalise {
                     indicator: inds[j].id.clone(),
                     year: (settings.pooling == Pooling::PerYear).then(|| years[g.start / nr].1),
                     error,
@@ -541,7 +548,12 @@ pub fn evaluate(
         }
         Weighting::Subjective => {
             let s = subjective_of()?;
-            (s.clone(), None, Some(s), "subjective (the tree's weights / AHP)".to_string())
+            (
+                s.clone(),
+                None,
+                Some(s),
+                "subjective (the tree's weights / AHP)".to_string(),
+            )
         }
         Weighting::Combined => {
             let s = subjective_of()?;
@@ -549,7 +561,11 @@ pub fn evaluate(
             let w = weights::combine(&s, &o, settings.combination)?;
             let label = format!(
                 "combined: subjective (tree/AHP) with {} by {:?}",
-                if settings.objective == Weighting::Critic { "CRITIC" } else { "entropy" },
+                if settings.objective == Weighting::Critic {
+                    "CRITIC"
+                } else {
+                    "entropy"
+                },
                 settings.combination
             );
             (w, Some(o), Some(s), label)
@@ -585,7 +601,10 @@ pub fn evaluate(
             id: id.to_string(),
             zh: zh.to_string(),
             en: en.to_string(),
-            weight: (0..inds.len()).filter(|&j| dim_of[j] == k).map(|j| w[j]).sum(),
+            weight: (0..inds.len())
+                .filter(|&j| dim_of[j] == k)
+                .map(|j| w[j])
+                .sum(),
         })
         .collect();
     let subsystems = tree.subsystems();
@@ -607,9 +626,14 @@ pub fn evaluate(
             subsystems.len()
         ));
     } else if !unit {
-        notes.push("coupling and obstacle degrees not computed: z-score values are not in [0, 1]".into());
+        notes.push(
+            "coupling and obstacle degrees not computed: z-score values are not in [0, 1]".into(),
+        );
     }
-    if couple && !settings.subsystem_weights.is_empty() && settings.subsystem_weights.len() != subsystems.len() {
+    if couple
+        && !settings.subsystem_weights.is_empty()
+        && settings.subsystem_weights.len() != subsystems.len()
+    {
         return Err(EvaluationError::Settings(format!(
             "{} subsystem weights for the subsystems {subsystems:?}",
             settings.subsystem_weights.len()
@@ -618,8 +642,14 @@ pub fn evaluate(
     let weighted_mean = |s: usize, members: &dyn Fn(usize) -> bool| -> f64 {
         let (num, den) = (0..inds.len())
             .filter(|&j| members(j))
-            .fold((0.0, 0.0), |(n, d), j| (n + w[j] * norm_cols[j][s], d + w[j]));
-        if den > 0.0 { num / den } else { 0.0 }
+            .fold((0.0, 0.0), |(n, d), j| {
+                (n + w[j] * norm_cols[j][s], d + w[j])
+            });
+        if den > 0.0 {
+            num / den
+        } else {
+            0.0
+        }
     };
     let mut rows = Vec::with_capacity(sample_count);
     for s in 0..sample_count {
@@ -647,7 +677,12 @@ pub fn evaluate(
         let (dimension_obstacles, obstacles) = if unit {
             let o = score::obstacle(&values, &w);
             let by_dim = (0..dims.len())
-                .map(|k| (0..inds.len()).filter(|&j| dim_of[j] == k).map(|j| o[j]).sum())
+                .map(|k| {
+                    (0..inds.len())
+                        .filter(|&j| dim_of[j] == k)
+                        .map(|j| o[j])
+                        .sum()
+                })
                 .collect();
             let mut order: Vec<usize> = (0..o.len()).collect();
             order.sort_by(|&a, &b| o[b].total_cmp(&o[a]));
@@ -708,7 +743,10 @@ pub fn evaluate(
             let mine: Vec<&Row> = rows.iter().filter(|r| &r.region == region).collect();
             let s: Vec<f64> = mine.iter().map(|r| r.score).collect();
             let d = couple.then(|| {
-                let d: Vec<f64> = mine.iter().map(|r| r.coupling.map_or(0.0, |c| c.d)).collect();
+                let d: Vec<f64> = mine
+                    .iter()
+                    .map(|r| r.coupling.map_or(0.0, |c| c.d))
+                    .collect();
                 [d[0], d[ny - 1], slope(&year_values, &d)]
             });
             Trend {
@@ -724,8 +762,13 @@ pub fn evaluate(
         .collect();
     let mut macro_regions: Vec<MacroMean> = Vec::new();
     for r in last {
-        let Some(p) = regions::province(&r.region) else { continue };
-        match macro_regions.iter_mut().find(|m| m.macro_region == p.macro_region) {
+        let Some(p) = regions::province(&r.region) else {
+            continue;
+        };
+        match macro_regions
+            .iter_mut()
+            .find(|m| m.macro_region == p.macro_region)
+        {
             Some(m) => {
                 m.mean += r.score;
                 m.regions += 1;
@@ -806,7 +849,11 @@ pub fn evaluate(
 fn interpolate(series: &[Option<f64>], at: usize, years: &[i32]) -> Option<f64> {
     let before = (0..at).rev().find_map(|t| series[t].map(|v| (t, v)))?;
     let after = (at + 1..series.len()).find_map(|t| series[t].map(|v| (t, v)))?;
-    let (y0, y1, y) = (years[before.0] as f64, years[after.0] as f64, years[at] as f64);
+    let (y0, y1, y) = (
+        years[before.0] as f64,
+        years[after.0] as f64,
+        years[at] as f64,
+    );
     Some(before.1 + (after.1 - before.1) * (y - y0) / (y1 - y0))
 }
 
@@ -819,7 +866,11 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
     if sxx == 0.0 {
         return 0.0;
     }
-    x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / sxx
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / sxx
 }
 
 /// The flags of one kind.

@@ -16,14 +16,16 @@ pub mod evaluation;
 pub mod normalise;
 pub mod panel;
 pub mod regions;
-pub mod request;
 pub mod report;
+pub mod request;
 pub mod score;
 pub mod tiers;
 pub mod tree;
 pub mod weights;
 
 pub use coupling::{couple, Coupling, CouplingForm};
-pub use evaluation::{evaluate, Evaluation, EvaluationError, GapPolicy, Pooling, Settings, Weighting};
+pub use evaluation::{
+    evaluate, Evaluation, EvaluationError, GapPolicy, Pooling, Settings, Weighting,
+};
 pub use panel::{Layout, LongColumns, Panel};
 pub use tree::IndicatorTree;

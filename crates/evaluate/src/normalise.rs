@@ -172,7 +172,12 @@ mod tests {
         let v = normalise(&[3.0, 4.0], Direction::Negative, &Normalisation::Vector).unwrap();
         assert!((v[0] - 0.4).abs() < 1e-15);
         assert!(normalise(&[-1.0, 4.0], Direction::Positive, &Normalisation::Vector).is_err());
-        let z = normalise(&[1.0, 2.0, 3.0], Direction::Negative, &Normalisation::ZScore).unwrap();
+        let z = normalise(
+            &[1.0, 2.0, 3.0],
+            Direction::Negative,
+            &Normalisation::ZScore,
+        )
+        .unwrap();
         assert_eq!(z, vec![1.0, 0.0, -1.0]);
     }
 }

@@ -138,7 +138,9 @@ fn cell(s: &str) -> Result<Option<f64>, String> {
     }
     match s.replace(',', "").parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Some(v)),
-        _ => Err(format!("{s:?} is not a number (leave the cell empty for a gap)")),
+        _ => Err(format!(
+            "{s:?} is not a number (leave the cell empty for a gap)"
+        )),
     }
 }
 
@@ -178,9 +180,10 @@ pub fn parse_long(
                 None,
                 format!(
                     "no {what} column ({}); the header is {header:?}",
-                    wanted
-                        .as_ref()
-                        .map_or_else(|| format!("looked for {names:?}"), |w| format!("asked for {w:?}"))
+                    wanted.as_ref().map_or_else(
+                        || format!("looked for {names:?}"),
+                        |w| format!("asked for {w:?}")
+                    )
                 ),
             )
         })
@@ -201,7 +204,12 @@ pub fn parse_long(
         }
         let field = |c: usize| {
             row.get(c).ok_or_else(|| {
-                err(source, line, Some(c + 1), format!("the row has only {} fields", row.len()))
+                err(
+                    source,
+                    line,
+                    Some(c + 1),
+                    format!("the row has only {} fields", row.len()),
+                )
             })
         };
         let region = field(rc)?;
@@ -232,10 +240,22 @@ pub fn parse_wide(text: &str, source: &str) -> Result<Vec<Observation>, ImportEr
         Some(Ok(r)) => r.iter().map(str::to_string).collect(),
         _ => return Err(err(source, 1, None, "no header line".into())),
     };
-    let rc = find(&header, &None, &REGION_NAMES)
-        .ok_or_else(|| err(source, 1, None, format!("no region column (one of {REGION_NAMES:?}) in {header:?}")))?;
-    let yc = find(&header, &None, &YEAR_NAMES)
-        .ok_or_else(|| err(source, 1, None, format!("no year column (one of {YEAR_NAMES:?}) in {header:?}")))?;
+    let rc = find(&header, &None, &REGION_NAMES).ok_or_else(|| {
+        err(
+            source,
+            1,
+            None,
+            format!("no region column (one of {REGION_NAMES:?}) in {header:?}"),
+        )
+    })?;
+    let yc = find(&header, &None, &YEAR_NAMES).ok_or_else(|| {
+        err(
+            source,
+            1,
+            None,
+            format!("no year column (one of {YEAR_NAMES:?}) in {header:?}"),
+        )
+    })?;
     let indicators: Vec<(usize, &String)> = header
         .iter()
         .enumerate()
@@ -301,8 +321,18 @@ pub fn parse_nbs(
                     .skip(1)
                     .map(|h| if h.is_empty() { None } else { year(h).ok() })
                     .collect::<Vec<_>>();
-                if let Some(c) = row.iter().skip(1).zip(&years).position(|(h, y)| !h.is_empty() && y.is_none()) {
-                    return Err(err(source, line, Some(c + 2), format!("{:?} is not a year such as 2022年", &row[c + 1])));
+                if let Some(c) = row
+                    .iter()
+                    .skip(1)
+                    .zip(&years)
+                    .position(|(h, y)| !h.is_empty() && y.is_none())
+                {
+                    return Err(err(
+                        source,
+                        line,
+                        Some(c + 2),
+                        format!("{:?} is not a year such as 2022年", &row[c + 1]),
+                    ));
                 }
                 header = Some((line, years));
             }
@@ -319,7 +349,12 @@ pub fn parse_nbs(
             (Some(id), _) => id.to_string(),
             (None, Some(t)) => t.clone(),
             (None, None) => {
-                return Err(err(source, line, None, "no `指标：` title line before the header and no indicator id given".into()))
+                return Err(err(
+                    source,
+                    line,
+                    None,
+                    "no `指标：` title line before the header and no indicator id given".into(),
+                ))
             }
         };
         let region = regions::region_key(first);
@@ -337,7 +372,12 @@ pub fn parse_nbs(
         }
     }
     if header.is_none() {
-        return Err(err(source, 0, None, "no header line starting with 地区 (the NBS export layout)".into()));
+        return Err(err(
+            source,
+            0,
+            None,
+            "no header line starting with 地区 (the NBS export layout)".into(),
+        ));
     }
     Ok(out)
 }
@@ -393,12 +433,22 @@ impl Panel {
                 indicators.push(o.indicator.clone());
             }
         }
-        let mut regions: Vec<String> = obs.iter().map(|o| o.region.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut regions: Vec<String> = obs
+            .iter()
+            .map(|o| o.region.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         regions.sort_by_key(|r| {
             let pos = regions::PROVINCES.iter().position(|p| p.iso == r);
             (pos.is_none(), pos, r.clone())
         });
-        let years: Vec<i32> = obs.iter().map(|o| o.year).collect::<BTreeSet<_>>().into_iter().collect();
+        let years: Vec<i32> = obs
+            .iter()
+            .map(|o| o.year)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let mut panel = Panel {
             values: vec![None; regions.len() * years.len() * indicators.len()],
             regions,
@@ -595,15 +645,19 @@ pub fn quality(panel: &Panel, settings: &QualitySettings) -> Vec<Flag> {
                     });
                 }
             }
-            flags.extend(breaks(&series, settings).into_iter().map(|(y, reference, message)| Flag {
-                kind: FlagKind::Break,
-                region: region.clone(),
-                indicator: ind.clone(),
-                year: panel.years[y],
-                value: series[y],
-                reference: Some(reference),
-                message,
-            }));
+            flags.extend(
+                breaks(&series, settings)
+                    .into_iter()
+                    .map(|(y, reference, message)| Flag {
+                        kind: FlagKind::Break,
+                        region: region.clone(),
+                        indicator: ind.clone(),
+                        year: panel.years[y],
+                        value: series[y],
+                        reference: Some(reference),
+                        message,
+                    }),
+            );
         }
         for (y, &year) in panel.years.iter().enumerate() {
             let values: Vec<(usize, f64)> = (0..panel.regions.len())
@@ -648,9 +702,18 @@ mod tests {
         let long = "region,year,indicator,value\n江苏,2020,x,1.5\nCN-ZJ,2020,x,2\nJS,2021,x,\n";
         let wide = "province,year,x\n江苏省,2020,1.5\n浙江,2020,2\n江苏,2021,\n";
         let nbs = "数据库：分省年度数据\n指标：x\n时间：2021-2020\n地区,2021年,2020年\n江苏省,,1.5\n浙江省,,2\n注：test\n数据来源：国家统计局\n";
-        let a = Panel::from_observations(&parse_csv(long, "l.csv", None, &LongColumns::default()).unwrap()).unwrap();
-        let b = Panel::from_observations(&parse_csv(wide, "w.csv", None, &LongColumns::default()).unwrap()).unwrap();
-        let c = Panel::from_observations(&parse_csv(nbs, "n.csv", None, &LongColumns::default()).unwrap()).unwrap();
+        let a = Panel::from_observations(
+            &parse_csv(long, "l.csv", None, &LongColumns::default()).unwrap(),
+        )
+        .unwrap();
+        let b = Panel::from_observations(
+            &parse_csv(wide, "w.csv", None, &LongColumns::default()).unwrap(),
+        )
+        .unwrap();
+        let c = Panel::from_observations(
+            &parse_csv(nbs, "n.csv", None, &LongColumns::default()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(a.regions, vec!["CN-JS", "CN-ZJ"]);
         assert_eq!(a.get(0, 0, 0), Some(1.5));
         assert_eq!(a.get(0, 0, 1), None);
@@ -684,12 +747,18 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_column() {
         let e = parse_wide("region,year,x,y\nJS,2020,1,abc\n", "w.csv").unwrap_err();
-        assert_eq!(e.to_string(), "w.csv:2:4: \"abc\" is not a number (leave the cell empty for a gap)");
+        assert_eq!(
+            e.to_string(),
+            "w.csv:2:4: \"abc\" is not a number (leave the cell empty for a gap)"
+        );
         let e = parse_wide("region,year,x\nJS,20x0,1\n", "w.csv").unwrap_err();
         assert_eq!((e.line, e.column), (2, Some(2)));
         let obs = parse_wide("region,year,x\nJS,2020,1\n江苏,2020,2\n", "w.csv").unwrap();
         let e = Panel::from_observations(&obs).unwrap_err();
-        assert_eq!((e.source_name.as_str(), e.line, e.column), ("w.csv", 3, Some(3)));
+        assert_eq!(
+            (e.source_name.as_str(), e.line, e.column),
+            ("w.csv", 3, Some(3))
+        );
         assert!(e.message.contains("first at w.csv:2:3"), "{e}");
         let e = parse_long("a,b\n1,2\n", "l.csv", &LongColumns::default()).unwrap_err();
         assert!(e.to_string().contains("no region column"), "{e}");

@@ -84,10 +84,24 @@ pub const PROVINCES: [Province; 34] = [
     p!("CN-TJ", "120000", "天津市", "天津", "Tianjin", East),
     p!("CN-HE", "130000", "河北省", "河北", "Hebei", East),
     p!("CN-SX", "140000", "山西省", "山西", "Shanxi", Centre),
-    p!("CN-NM", "150000", "内蒙古自治区", "内蒙古", "Inner Mongolia", West),
+    p!(
+        "CN-NM",
+        "150000",
+        "内蒙古自治区",
+        "内蒙古",
+        "Inner Mongolia",
+        West
+    ),
     p!("CN-LN", "210000", "辽宁省", "辽宁", "Liaoning", Northeast),
     p!("CN-JL", "220000", "吉林省", "吉林", "Jilin", Northeast),
-    p!("CN-HL", "230000", "黑龙江省", "黑龙江", "Heilongjiang", Northeast),
+    p!(
+        "CN-HL",
+        "230000",
+        "黑龙江省",
+        "黑龙江",
+        "Heilongjiang",
+        Northeast
+    ),
     p!("CN-SH", "310000", "上海市", "上海", "Shanghai", East),
     p!("CN-JS", "320000", "江苏省", "江苏", "Jiangsu", East),
     p!("CN-ZJ", "330000", "浙江省", "浙江", "Zhejiang", East),
@@ -110,9 +124,23 @@ pub const PROVINCES: [Province; 34] = [
     p!("CN-GS", "620000", "甘肃省", "甘肃", "Gansu", West),
     p!("CN-QH", "630000", "青海省", "青海", "Qinghai", West),
     p!("CN-NX", "640000", "宁夏回族自治区", "宁夏", "Ningxia", West),
-    p!("CN-XJ", "650000", "新疆维吾尔自治区", "新疆", "Xinjiang", West),
+    p!(
+        "CN-XJ",
+        "650000",
+        "新疆维吾尔自治区",
+        "新疆",
+        "Xinjiang",
+        West
+    ),
     p!("CN-TW", "710000", "台湾省", "台湾", "Taiwan", Other),
-    p!("CN-HK", "810000", "香港特别行政区", "香港", "Hong Kong", Other),
+    p!(
+        "CN-HK",
+        "810000",
+        "香港特别行政区",
+        "香港",
+        "Hong Kong",
+        Other
+    ),
     p!("CN-MO", "820000", "澳门特别行政区", "澳门", "Macao", Other),
 ];
 
@@ -155,7 +183,15 @@ mod tests {
 
     #[test]
     fn every_spelling_finds_the_same_province() {
-        for name in ["CN-JS", "js", "320000", "江苏省", "江苏", "jiangsu", " Jiangsu "] {
+        for name in [
+            "CN-JS",
+            "js",
+            "320000",
+            "江苏省",
+            "江苏",
+            "jiangsu",
+            " Jiangsu ",
+        ] {
             assert_eq!(province(name).unwrap().iso, "CN-JS", "{name}");
         }
         assert_eq!(region_key("宁夏回族自治区"), "CN-NX");

@@ -50,7 +50,8 @@ impl Lang {
 }
 
 /// The caveat printed on every map.
-pub const MAP_CAVEAT: &str = "分析示意图，非标准地图（无审图号）/ analytical view, not an approved map";
+pub const MAP_CAVEAT: &str =
+    "分析示意图，非标准地图（无审图号）/ analytical view, not an approved map";
 /// The attribution printed on every map.
 pub const MAP_ATTRIBUTION: &str = "Boundaries: DataV.GeoAtlas, MIT licence (simplified)";
 
@@ -100,11 +101,17 @@ fn shapes() -> &'static [(String, String)] {
 }
 
 fn project(lon: f64, lat: f64) -> (f64, f64) {
-    ((lon - 73.0) * 36f64.to_radians().cos() * 10.0, (54.0 - lat) * 10.0)
+    (
+        (lon - 73.0) * 36f64.to_radians().cos() * 10.0,
+        (54.0 - lat) * 10.0,
+    )
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Five greens from light to dark.
@@ -140,7 +147,11 @@ pub fn choropleth_svg(values: &[(String, f64)], title: &str, lang: Lang) -> Stri
             ),
             (Some(p), None) => (
                 "#d9d9d9",
-                format!("{}: {}", regions::display_name(p.iso, lang.code()), lang.t("无数据", "no data")),
+                format!(
+                    "{}: {}",
+                    regions::display_name(p.iso, lang.code()),
+                    lang.t("无数据", "no data")
+                ),
             ),
             (None, _) => ("none", String::new()),
         };
@@ -151,7 +162,10 @@ pub fn choropleth_svg(values: &[(String, f64)], title: &str, lang: Lang) -> Stri
         );
     }
     // main view: 73–135.5°E, 17–54°N; inset: 106–124.6°E, 3–24°N
-    let _ = write!(s, r#"<g transform="translate(10,30)"><g clip-path="url(#main)">{paths}</g></g>"#);
+    let _ = write!(
+        s,
+        r#"<g transform="translate(10,30)"><g clip-path="url(#main)">{paths}</g></g>"#
+    );
     let (ix, iy) = project(106.0, 24.0);
     let _ = write!(
         s,
@@ -206,12 +220,22 @@ pub fn radar_svg(title: &str, axes: &[String], values: &[f64]) -> String {
                 format!("{x:.1},{y:.1}")
             })
             .collect();
-        let _ = write!(s, r##"<polygon points="{}" fill="none" stroke="#ccc"/>"##, pts.join(" "));
+        let _ = write!(
+            s,
+            r##"<polygon points="{}" fill="none" stroke="#ccc"/>"##,
+            pts.join(" ")
+        );
     }
     for (i, axis) in axes.iter().enumerate() {
         let (x, y) = point(i, 1.0);
         let (lx, ly) = point(i, 1.22);
-        let anchor = if (lx - c).abs() < 5.0 { "middle" } else if lx > c { "start" } else { "end" };
+        let anchor = if (lx - c).abs() < 5.0 {
+            "middle"
+        } else if lx > c {
+            "start"
+        } else {
+            "end"
+        };
         let _ = write!(
             s,
             r##"<line x1="{c}" y1="{}" x2="{x:.1}" y2="{y:.1}" stroke="#ccc"/><text x="{lx:.1}" y="{ly:.1}" text-anchor="{anchor}">{}</text>"##,
@@ -238,7 +262,9 @@ pub fn radar_svg(title: &str, axes: &[String], values: &[f64]) -> String {
 /// A line chart of several series over the same years (values in [0, 1]).
 pub fn lines_svg(title: &str, years: &[i32], series: &[(String, Vec<f64>)]) -> String {
     let (w, h, left, top, pw, ph) = (640.0, 300.0, 40.0, 30.0, 470.0, 230.0);
-    let colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+    let colours = [
+        "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+    ];
     let n = years.len().max(2) as f64 - 1.0;
     let x = |i: usize| left + pw * i as f64 / n;
     let y = |v: f64| top + ph * (1.0 - v.clamp(0.0, 1.0));
@@ -258,11 +284,20 @@ pub fn lines_svg(title: &str, years: &[i32], series: &[(String, Vec<f64>)]) -> S
         );
     }
     for (i, yr) in years.iter().enumerate() {
-        let _ = write!(s, r##"<text x="{:.1}" y="{}" text-anchor="middle">{yr}</text>"##, x(i), top + ph + 14.0);
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{}" text-anchor="middle">{yr}</text>"##,
+            x(i),
+            top + ph + 14.0
+        );
     }
     for (k, (name, vals)) in series.iter().enumerate() {
         let colour = colours[k % colours.len()];
-        let pts: Vec<String> = vals.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
+        let pts: Vec<String> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
         let _ = write!(
             s,
             r##"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5"/><text x="{}" y="{}" fill="{colour}">{}</text>"##,
@@ -277,7 +312,10 @@ pub fn lines_svg(title: &str, years: &[i32], series: &[(String, Vec<f64>)]) -> S
 }
 
 /// The last year's values of every region, for the map.
-pub fn last_year(e: &Evaluation, value: impl Fn(&crate::evaluation::Row) -> Option<f64>) -> Vec<(String, f64)> {
+pub fn last_year(
+    e: &Evaluation,
+    value: impl Fn(&crate::evaluation::Row) -> Option<f64>,
+) -> Vec<(String, f64)> {
     let last = *e.provenance.years.last().expect("at least one year");
     e.rows
         .iter()
@@ -302,32 +340,68 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
         lang.code(),
         esc(lang.t("区域双化协同成效评价", "Regional dual-synergy evaluation"))
     );
-    let _ = write!(s, "<h1>{} — {}</h1>", esc(lang.t("区域双化协同成效评价", "Regional dual-synergy evaluation")), esc(&p.tree));
+    let _ = write!(
+        s,
+        "<h1>{} — {}</h1>",
+        esc(lang.t("区域双化协同成效评价", "Regional dual-synergy evaluation")),
+        esc(&p.tree)
+    );
     if p.template {
-        let _ = write!(s, r#"<p class="warn">{} {}</p>"#, esc(lang.t("本评价使用模板指标体系，不是官方权重。", "This evaluation uses a template indicator tree, not the official weights.")), esc(&p.tree_note));
+        let _ = write!(
+            s,
+            r#"<p class="warn">{} {}</p>"#,
+            esc(lang.t(
+                "本评价使用模板指标体系，不是官方权重。",
+                "This evaluation uses a template indicator tree, not the official weights."
+            )),
+            esc(&p.tree_note)
+        );
     }
     let _ = write!(
         s,
         r#"<h2>{}</h2><ul class="small"><li>{}: {}</li><li>{}: {}</li><li>{}: {}</li><li>{}: {}</li><li>{}: {}</li><li>{}: {} × {} = {}</li><li>{}</li></ul>"#,
         lang.t("方法与设置", "Method and settings"),
-        lang.t("标准化", "Normalisation"), esc(&p.normalisation),
-        lang.t("权重", "Weights"), esc(&p.weighting),
-        lang.t("综合得分", "Score"), esc(&p.score),
-        lang.t("耦合度", "Coupling"), esc(&p.coupling),
-        lang.t("梯队", "Tiers"), esc(&p.tiers),
-        lang.t("样本", "Samples"), p.regions, p.years.len(), p.samples,
+        lang.t("标准化", "Normalisation"),
+        esc(&p.normalisation),
+        lang.t("权重", "Weights"),
+        esc(&p.weighting),
+        lang.t("综合得分", "Score"),
+        esc(&p.score),
+        lang.t("耦合度", "Coupling"),
+        esc(&p.coupling),
+        lang.t("梯队", "Tiers"),
+        esc(&p.tiers),
+        lang.t("样本", "Samples"),
+        p.regions,
+        p.years.len(),
+        p.samples,
         esc(&p.engine)
     );
     for note in &e.notes {
         let _ = write!(s, r#"<p class="small">{}</p>"#, esc(note));
     }
     let _ = write!(s, "<h2>{} ({last})</h2>", lang.t("得分地图", "Score map"));
-    s.push_str(&choropleth_svg(&last_year(e, |r| Some(r.score)), &format!("{} {last}", lang.t("综合得分", "Composite score")), lang));
+    s.push_str(&choropleth_svg(
+        &last_year(e, |r| Some(r.score)),
+        &format!("{} {last}", lang.t("综合得分", "Composite score")),
+        lang,
+    ));
     if !e.subsystems.is_empty() {
-        s.push_str(&choropleth_svg(&last_year(e, |r| r.coupling.map(|c| c.d)), &format!("{} D {last}", lang.t("耦合协调度", "Coupling coordination")), lang));
+        s.push_str(&choropleth_svg(
+            &last_year(e, |r| r.coupling.map(|c| c.d)),
+            &format!("{} D {last}", lang.t("耦合协调度", "Coupling coordination")),
+            lang,
+        ));
     }
     // ranking of the last year
-    let _ = write!(s, "<h2>{} ({last})</h2><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th>", lang.t("排名", "Ranking"), lang.t("地区", "Region"), lang.t("得分", "Score"), lang.t("梯队", "Tier"));
+    let _ = write!(
+        s,
+        "<h2>{} ({last})</h2><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th>",
+        lang.t("排名", "Ranking"),
+        lang.t("地区", "Region"),
+        lang.t("得分", "Score"),
+        lang.t("梯队", "Tier")
+    );
     for i in 0..e.dimensions.len() {
         let _ = write!(s, "<th>{}</th>", esc(&dim_name(i)));
     }
@@ -335,12 +409,30 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
         for sub in &e.subsystems {
             let _ = write!(s, "<th>U {}</th>", esc(sub));
         }
-        let _ = write!(s, "<th>C</th><th>T</th><th>D</th><th>{}</th>", lang.t("协调等级", "D level"));
+        let _ = write!(
+            s,
+            "<th>C</th><th>T</th><th>D</th><th>{}</th>",
+            lang.t("协调等级", "D level")
+        );
     }
-    let _ = write!(s, "<th>{}</th></tr>", lang.t("主要障碍因子", "Main obstacles"));
+    let _ = write!(
+        s,
+        "<th>{}</th></tr>",
+        lang.t("主要障碍因子", "Main obstacles")
+    );
     for r in e.rows.iter().filter(|r| r.year == last) {
-        let tier = e.tiers.iter().find(|t| t.region == r.region).map_or(0, |t| t.tier);
-        let _ = write!(s, r#"<tr><td class="n">{}</td><td>{}</td><td class="n">{:.4}</td><td class="n">{tier}</td>"#, r.rank, name(&r.region), r.score);
+        let tier = e
+            .tiers
+            .iter()
+            .find(|t| t.region == r.region)
+            .map_or(0, |t| t.tier);
+        let _ = write!(
+            s,
+            r#"<tr><td class="n">{}</td><td>{}</td><td class="n">{:.4}</td><td class="n">{tier}</td>"#,
+            r.rank,
+            name(&r.region),
+            r.score
+        );
         for v in &r.dimension_scores {
             let _ = write!(s, r#"<td class="n">{v:.3}</td>"#);
         }
@@ -348,17 +440,40 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
             for u in &r.subsystem_scores {
                 let _ = write!(s, r#"<td class="n">{u:.3}</td>"#);
             }
-            let _ = write!(s, r#"<td class="n">{:.3}</td><td class="n">{:.3}</td><td class="n">{:.3}</td><td>{}</td>"#, c.c, c.t, c.d, lang.t(c.d_level.zh, c.d_level.en));
+            let _ = write!(
+                s,
+                r#"<td class="n">{:.3}</td><td class="n">{:.3}</td><td class="n">{:.3}</td><td>{}</td>"#,
+                c.c,
+                c.t,
+                c.d,
+                lang.t(c.d_level.zh, c.d_level.en)
+            );
         }
-        let obstacles: Vec<String> = r.obstacles.iter().map(|o| format!("{} {:.1}%", o.indicator, o.share)).collect();
+        let obstacles: Vec<String> = r
+            .obstacles
+            .iter()
+            .map(|o| format!("{} {:.1}%", o.indicator, o.share))
+            .collect();
         let _ = write!(s, "<td>{}</td></tr>", esc(&obstacles.join(", ")));
     }
     s.push_str("</table>");
     // radars
     let axes: Vec<String> = (0..e.dimensions.len()).map(dim_name).collect();
-    let _ = write!(s, r#"<h2>{} ({last})</h2><div class="radars">"#, lang.t("各维度雷达图", "Dimension radar charts"));
+    let _ = write!(
+        s,
+        r#"<h2>{} ({last})</h2><div class="radars">"#,
+        lang.t("各维度雷达图", "Dimension radar charts")
+    );
     for r in e.rows.iter().filter(|r| r.year == last) {
-        s.push_str(&radar_svg(&format!("{} #{}", regions::display_name(&r.region, lang.code()), r.rank), &axes, &r.dimension_scores));
+        s.push_str(&radar_svg(
+            &format!(
+                "{} #{}",
+                regions::display_name(&r.region, lang.code()),
+                r.rank
+            ),
+            &axes,
+            &r.dimension_scores,
+        ));
     }
     s.push_str("</div>");
     // coupling over time
@@ -369,26 +484,76 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
             .filter(|r| r.year == last)
             .take(8)
             .map(|r| {
-                let d = e.rows.iter().filter(|x| x.region == r.region).map(|x| x.coupling.map_or(0.0, |c| c.d));
-                let mut by_year: Vec<(i32, f64)> = e.rows.iter().filter(|x| x.region == r.region).map(|x| x.year).zip(d).collect();
+                let d = e
+                    .rows
+                    .iter()
+                    .filter(|x| x.region == r.region)
+                    .map(|x| x.coupling.map_or(0.0, |c| c.d));
+                let mut by_year: Vec<(i32, f64)> = e
+                    .rows
+                    .iter()
+                    .filter(|x| x.region == r.region)
+                    .map(|x| x.year)
+                    .zip(d)
+                    .collect();
                 by_year.sort_by_key(|v| v.0);
-                (regions::display_name(&r.region, lang.code()), by_year.into_iter().map(|v| v.1).collect())
+                (
+                    regions::display_name(&r.region, lang.code()),
+                    by_year.into_iter().map(|v| v.1).collect(),
+                )
             })
             .collect();
-        let _ = write!(s, "<h2>{}</h2>", lang.t("耦合协调度变化（末年前八名）", "Coupling coordination over time (top 8 of the last year)"));
+        let _ = write!(
+            s,
+            "<h2>{}</h2>",
+            lang.t(
+                "耦合协调度变化（末年前八名）",
+                "Coupling coordination over time (top 8 of the last year)"
+            )
+        );
         s.push_str(&lines_svg("D", &p.years, &top));
     }
     // trends
-    let _ = write!(s, "<h2>{}</h2><table><tr><th>{}</th><th>{} {}</th><th>{} {}</th><th>{}</th><th>{}</th></tr>", lang.t("趋势", "Trends"), lang.t("地区", "Region"), lang.t("得分", "Score"), p.years[0], lang.t("得分", "Score"), last, lang.t("年均斜率", "Slope / year"), lang.t("排名变化", "Rank change"));
+    let _ = write!(
+        s,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{} {}</th><th>{} {}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("趋势", "Trends"),
+        lang.t("地区", "Region"),
+        lang.t("得分", "Score"),
+        p.years[0],
+        lang.t("得分", "Score"),
+        last,
+        lang.t("年均斜率", "Slope / year"),
+        lang.t("排名变化", "Rank change")
+    );
     for t in &e.trends {
-        let _ = write!(s, r#"<tr><td>{}</td><td class="n">{:.4}</td><td class="n">{:.4}</td><td class="n">{:+.5}</td><td class="n">{} → {}</td></tr>"#, name(&t.region), t.first, t.last, t.slope, t.rank_first, t.rank_last);
+        let _ = write!(
+            s,
+            r#"<tr><td>{}</td><td class="n">{:.4}</td><td class="n">{:.4}</td><td class="n">{:+.5}</td><td class="n">{} → {}</td></tr>"#,
+            name(&t.region),
+            t.first,
+            t.last,
+            t.slope,
+            t.rank_first,
+            t.rank_last
+        );
     }
     s.push_str("</table>");
     // macro regions
     if !e.macro_regions.is_empty() {
-        let _ = write!(s, "<h2>{} ({last})</h2><table>", lang.t("四大板块平均得分", "Mean score by macro-region"));
+        let _ = write!(
+            s,
+            "<h2>{} ({last})</h2><table>",
+            lang.t("四大板块平均得分", "Mean score by macro-region")
+        );
         for m in &e.macro_regions {
-            let _ = write!(s, r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{:.4}</td></tr>"#, lang.t(m.macro_region.zh(), m.macro_region.en()), m.regions, m.mean);
+            let _ = write!(
+                s,
+                r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{:.4}</td></tr>"#,
+                lang.t(m.macro_region.zh(), m.macro_region.en()),
+                m.regions,
+                m.mean
+            );
         }
         s.push_str("</table>");
     }
@@ -399,11 +564,23 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
             crate::tree::Direction::Positive => lang.t("正向", "positive"),
             crate::tree::Direction::Negative => lang.t("负向", "negative"),
         };
-        let _ = write!(s, r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{dir}</td><td>{}</td><td class="n">{:.4}</td></tr>"#, esc(&i.id), esc(if lang == Lang::Zh { &i.zh } else { &i.en }), esc(&i.unit), esc(i.subsystem.as_deref().unwrap_or("")), i.weight);
+        let _ = write!(
+            s,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{dir}</td><td>{}</td><td class="n">{:.4}</td></tr>"#,
+            esc(&i.id),
+            esc(if lang == Lang::Zh { &i.zh } else { &i.en }),
+            esc(&i.unit),
+            esc(i.subsystem.as_deref().unwrap_or("")),
+            i.weight
+        );
     }
     s.push_str("</table>");
     // flags
-    let _ = write!(s, "<h2>{}</h2>", lang.t("数据质量标记", "Data-quality flags"));
+    let _ = write!(
+        s,
+        "<h2>{}</h2>",
+        lang.t("数据质量标记", "Data-quality flags")
+    );
     if e.flags.is_empty() && e.excluded.is_empty() && e.filled.is_empty() {
         let _ = write!(s, "<p>{}</p>", lang.t("无。", "None."));
     } else {
@@ -414,7 +591,14 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
                 FlagKind::Break => lang.t("断点", "break"),
                 FlagKind::Outlier => lang.t("异常值", "outlier"),
             };
-            let _ = write!(s, "<li>{kind}: {} {} {}: {}</li>", name(&f.region), f.year, esc(&f.indicator), esc(&f.message));
+            let _ = write!(
+                s,
+                "<li>{kind}: {} {} {}: {}</li>",
+                name(&f.region),
+                f.year,
+                esc(&f.indicator),
+                esc(&f.message)
+            );
         }
         for x in &e.excluded {
             let _ = write!(s, "<li>{}: {}</li>", lang.t("剔除", "excluded"), esc(x));
@@ -424,7 +608,12 @@ pub fn html(e: &Evaluation, lang: Lang) -> String {
         }
         s.push_str("</ul>");
     }
-    let _ = write!(s, r#"<p class="small">{} · {}</p></body></html>"#, esc(MAP_CAVEAT), esc(MAP_ATTRIBUTION));
+    let _ = write!(
+        s,
+        r#"<p class="small">{} · {}</p></body></html>"#,
+        esc(MAP_CAVEAT),
+        esc(MAP_ATTRIBUTION)
+    );
     s
 }
 
@@ -434,7 +623,11 @@ mod tests {
 
     #[test]
     fn the_map_colours_provinces_by_value_and_carries_the_caveat() {
-        let svg = choropleth_svg(&[("CN-JS".into(), 0.9), ("CN-NX".into(), 0.1)], "t", Lang::En);
+        let svg = choropleth_svg(
+            &[("CN-JS".into(), 0.9), ("CN-NX".into(), 0.1)],
+            "t",
+            Lang::En,
+        );
         assert!(svg.contains("Jiangsu: 0.9000"));
         assert!(svg.contains("Ningxia: 0.1000"));
         assert!(svg.contains("Tibet: no data"));

@@ -40,7 +40,8 @@ pub enum RunError {
 
 /// Parses settings from TOML (`name` for errors).
 pub fn settings_from_toml(text: &str, name: &str) -> Result<Settings, RunError> {
-    toml::from_str(text).map_err(|e| RunError::Settings(format!("{name}: {}", e.to_string().trim_end())))
+    toml::from_str(text)
+        .map_err(|e| RunError::Settings(format!("{name}: {}", e.to_string().trim_end())))
 }
 
 /// Reads and merges the panel files.
@@ -53,7 +54,11 @@ pub fn load_panel(inputs: &[PanelInput]) -> Result<Panel, RunError> {
 }
 
 /// Tree + panel files + settings → evaluation.
-pub fn run(tree: &IndicatorTree, panels: &[PanelInput], settings: &Settings) -> Result<Evaluation, RunError> {
+pub fn run(
+    tree: &IndicatorTree,
+    panels: &[PanelInput],
+    settings: &Settings,
+) -> Result<Evaluation, RunError> {
     let panel = load_panel(panels)?;
     Ok(evaluation::evaluate(tree, &panel, settings)?)
 }
@@ -97,10 +102,13 @@ pub fn coupling_table(
     let idx: Vec<usize> = columns
         .iter()
         .map(|c| {
-            header
-                .iter()
-                .position(|h| h == c)
-                .ok_or_else(|| bad(1, None, format!("no column {c:?}; the header is {header:?}")))
+            header.iter().position(|h| h == c).ok_or_else(|| {
+                bad(
+                    1,
+                    None,
+                    format!("no column {c:?}; the header is {header:?}"),
+                )
+            })
         })
         .collect::<Result<_, _>>()?;
     let labels: Vec<String> = header
@@ -134,7 +142,12 @@ pub fn coupling_table(
             .filter(|(c, _)| !idx.contains(c))
             .map(|(_, v)| v.to_string())
             .collect();
-        rows.push(CouplingRow { line, labels, u, coupling });
+        rows.push(CouplingRow {
+            line,
+            labels,
+            u,
+            coupling,
+        });
     }
     Ok((labels, rows))
 }

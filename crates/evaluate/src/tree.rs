@@ -250,7 +250,14 @@ impl IndicatorTree {
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| (format!("node[{i}] (id {:?})", n.id), &n.id, &n.parent, n.weight))
+            .map(|(i, n)| {
+                (
+                    format!("node[{i}] (id {:?})", n.id),
+                    &n.id,
+                    &n.parent,
+                    n.weight,
+                )
+            })
             .chain(file.indicators.iter().enumerate().map(|(i, n)| {
                 (
                     format!("indicator[{i}] (id {:?})", n.id),
@@ -335,7 +342,10 @@ impl IndicatorTree {
             let parent = (!spec.parent.is_empty()).then_some(spec.parent.as_str());
             if let Some(p) = parent {
                 if !node_ids.contains(p) {
-                    return Err(bad(format!("{path}.parent"), format!("{p:?} is no [[node]]")));
+                    return Err(bad(
+                        format!("{path}.parent"),
+                        format!("{p:?} is no [[node]]"),
+                    ));
                 }
             }
             let mut expected: Vec<&str> = entries
@@ -355,11 +365,12 @@ impl IndicatorTree {
             if file.ahp[..i].iter().any(|s| s.parent == spec.parent) {
                 return Err(bad(path, "a second [[ahp]] for the same parent".into()));
             }
-            matrix(spec).map_err(|(r, c, m)| {
-                bad(format!("{path}.matrix[{r}][{c}]"), m)
-            })?;
+            matrix(spec).map_err(|(r, c, m)| bad(format!("{path}.matrix[{r}][{c}]"), m))?;
             if spec.matrix.len() != spec.children.len()
-                || spec.matrix.iter().any(|row| row.len() != spec.children.len())
+                || spec
+                    .matrix
+                    .iter()
+                    .any(|row| row.len() != spec.children.len())
             {
                 return Err(bad(
                     format!("{path}.matrix"),
@@ -518,7 +529,9 @@ fn matrix(spec: &AhpSpec) -> Result<Vec<Vec<f64>>, (usize, usize, String)> {
         .map(|(r, row)| {
             row.iter()
                 .enumerate()
-                .map(|(c, j)| judgement(j).ok_or((r, c, format!("{j:?} is not a number or a fraction a/b"))))
+                .map(|(c, j)| {
+                    judgement(j).ok_or((r, c, format!("{j:?} is not a number or a fraction a/b")))
+                })
                 .collect()
         })
         .collect()
@@ -606,8 +619,13 @@ direction = "positive"
         assert!(e.to_string().contains("line"), "{e}");
         let ahp = format!("{TREE}weight = 1\n[[ahp]]\nparent = \"A\"\nchildren = [\"a1\", \"b1\"]\nmatrix = [[1, 2], [\"1/2\", 1]]\n");
         let e = IndicatorTree::from_toml(&ahp, "t.toml").unwrap_err();
-        assert!(e.to_string().contains("ahp[0] (parent \"A\").children"), "{e}");
-        let ahp = ahp.replace("\"b1\"]", "\"a2\"]").replace("\"1/2\"", "\"x\"");
+        assert!(
+            e.to_string().contains("ahp[0] (parent \"A\").children"),
+            "{e}"
+        );
+        let ahp = ahp
+            .replace("\"b1\"]", "\"a2\"]")
+            .replace("\"1/2\"", "\"x\"");
         let e = IndicatorTree::from_toml(&ahp, "t.toml").unwrap_err();
         assert!(e.to_string().contains("matrix[1][0]"), "{e}");
     }
@@ -620,7 +638,10 @@ direction = "positive"
         assert_eq!(t.dimensions().len(), 6);
         assert_eq!(t.indicators().len(), 27);
         assert_eq!(t.levels, 3);
-        assert_eq!(t.subsystems(), vec!["digital".to_string(), "green".to_string()]);
+        assert_eq!(
+            t.subsystems(),
+            vec!["digital".to_string(), "green".to_string()]
+        );
         let second = t.file.nodes.iter().filter(|n| n.parent.is_some()).count();
         assert_eq!(second, 14);
         let (w, _) = t.subjective_weights(RiTable::Saaty, false).unwrap();

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum WeightError {
     /// Entropy needs values ≥ 0 with a positive column sum.
-    #[error("entropy weights need normalised values ≥ 0 with a positive sum; indicator {0} has {1}")]
+    #[error(
+        "entropy weights need normalised values ≥ 0 with a positive sum; indicator {0} has {1}"
+    )]
     EntropyDomain(String, String),
     /// Every indicator has zero information (all d_j = 0 or all C_j = 0).
     #[error("no indicator varies: every {0} weight is 0/0")]
@@ -390,7 +392,14 @@ mod tests {
     fn combinations() {
         let s = [0.5, 0.5];
         let o = [0.2, 0.8];
-        let lin = combine(&s, &o, Combination::Linear { subjective_share: 0.5 }).unwrap();
+        let lin = combine(
+            &s,
+            &o,
+            Combination::Linear {
+                subjective_share: 0.5,
+            },
+        )
+        .unwrap();
         assert!((lin[0] - 0.35).abs() < 1e-12);
         let mul = combine(&s, &o, Combination::Multiplicative).unwrap();
         assert!((mul[0] - 0.2).abs() < 1e-12);

@@ -11,9 +11,9 @@ pub mod access;
 mod admin;
 mod backup;
 mod error;
+mod evaluate;
 mod limits;
 mod metrics;
-mod evaluate;
 mod routes;
 
 use std::net::SocketAddr;

@@ -226,8 +226,10 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
 fn unscoped_readable(method: &Method, path: &str) -> bool {
     matches!(
         (method.as_str(), path),
-        ("GET", "/openapi.json" | "/api/v1/registry" | "/api/v1/evaluations/template")
-            | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
+        (
+            "GET",
+            "/openapi.json" | "/api/v1/registry" | "/api/v1/evaluations/template"
+        ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
 }
 
@@ -428,32 +430,60 @@ async fn evaluations_answer_readers_and_name_bad_input() {
     let f = Fixture::new();
     let analyst = f.token(Role::Analyst, "ent-a");
     let (status, body) = f
-        .call(request(Method::POST, "/api/v1/evaluations", Some(&analyst), EVALUATION))
+        .call(request(
+            Method::POST,
+            "/api/v1/evaluations",
+            Some(&analyst),
+            EVALUATION,
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let e: serde_json::Value = serde_json::from_str(&body).unwrap();
     let c: Vec<String> = ["A", "B", "C"]
         .iter()
         .map(|r| {
-            let row = e["rows"].as_array().unwrap().iter().find(|x| x["region"] == *r).unwrap();
+            let row = e["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["region"] == *r)
+                .unwrap();
             format!("{:.7}", row["score"].as_f64().unwrap())
         })
         .collect();
     assert_eq!(c, ["0.0000000", "1.0000000", "0.3111391"]);
-    assert!(e["provenance"]["score"].as_str().unwrap().contains("classic"));
+    assert!(e["provenance"]["score"]
+        .as_str()
+        .unwrap()
+        .contains("classic"));
     let bad = EVALUATION.replace("A,2020,2,8", "A,2020,two,8");
     let (status, body) = f
-        .call(request(Method::POST, "/api/v1/evaluations", Some(&analyst), &bad))
+        .call(request(
+            Method::POST,
+            "/api/v1/evaluations",
+            Some(&analyst),
+            &bad,
+        ))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("p.csv:2:3"), "{body}");
     let device = f.token(Role::Device, "*");
     let (status, _) = f
-        .call(request(Method::GET, "/api/v1/evaluations/template", Some(&device), ""))
+        .call(request(
+            Method::GET,
+            "/api/v1/evaluations/template",
+            Some(&device),
+            "",
+        ))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = f
-        .call(request(Method::GET, "/api/v1/evaluations/template", Some(&analyst), ""))
+        .call(request(
+            Method::GET,
+            "/api/v1/evaluations/template",
+            Some(&analyst),
+            "",
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("not the official"), "{body}");
