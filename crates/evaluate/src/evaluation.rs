@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::coupling::{self, Coupling, CouplingForm};
 use crate::normalise::{self, Normalisation};
-use crate::panel::{self, Flag, FlagKind, Panel, QualitySettings};
+use crate::panel::{self, Flag, Panel, QualitySettings};
 use crate::regions;
 use crate::score::{self, ScoreMethod};
 use crate::tiers::{self, TierMethod};
@@ -505,7 +505,7 @@ pub fn evaluate(
 
     // 2. normalisation
     let groups: Vec<std::ops::Range<usize>> = match settings.pooling {
-        Pooling::Pooled => vec![0..sample_count],
+        Pooling::Pooled => std::iter::once(0..sample_count).collect(),
         Pooling::PerYear => (0..ny).map(|y| y * nr..(y + 1) * nr).collect(),
     };
     let mut norm_cols = vec![vec![0.0; sample_count]; inds.len()];
@@ -873,7 +873,154 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
         / sxx
 }
 
-/// The flags of one kind.
-pub fn flags_of(evaluation: &Evaluation, kind: FlagKind) -> impl Iterator<Item = &Flag> {
-    evaluation.flags.iter().filter(move |f| f.kind == kind)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::panel::{parse_wide, Panel};
+
+    const TREE: &str = r#"
+name = "t"
+[[indicator]]
+id = "d"
+zh = "数"
+en = "d"
+direction = "positive"
+subsystem = "digital"
+weight = 1
+[[indicator]]
+id = "g"
+zh = "绿"
+en = "g"
+direction = "negative"
+subsystem = "green"
+weight = 1
+"#;
+
+    fn panel(csv: &str) -> Panel {
+        Panel::from_observations(&parse_wide(csv, "p.csv").unwrap()).unwrap()
+    }
+
+    /// Default settings but one tier: three regions cannot make the default four tiers.
+    fn settings() -> Settings {
+        Settings {
+            tiers: TierMethod::Quantiles { classes: 1 },
+            ..Settings::default()
+        }
+    }
+
+    fn tree() -> IndicatorTree {
+        IndicatorTree::from_toml(TREE, "t.toml").unwrap()
+    }
+
+    const GAPPY: &str = "region,year,d,g\nA,2020,1,5\nA,2021,,4\nA,2022,3,3\nB,2020,2,6\nB,2021,3,5\nB,2022,4,\nC,2020,5,1\nC,2021,6,2\nC,2022,7,3\n";
+
+    #[test]
+    fn gaps_are_refused_dropped_or_interpolated_and_always_listed() {
+        let p = panel(GAPPY);
+        let refused = evaluate(&tree(), &p, &settings()).unwrap_err();
+        assert!(refused.to_string().starts_with("2 gaps"), "{refused}");
+        let dropped = evaluate(
+            &tree(),
+            &p,
+            &Settings {
+                gaps: GapPolicy::DropRegions,
+                ..settings()
+            },
+        )
+        .unwrap();
+        assert_eq!(dropped.provenance.regions, 1);
+        assert_eq!(dropped.excluded.len(), 2);
+        assert_eq!(dropped.flags.len(), 2);
+        // B 2022 g is at the end of its series: not interpolable, still refused
+        let interpolated = evaluate(
+            &tree(),
+            &p,
+            &Settings {
+                gaps: GapPolicy::Interpolate,
+                ..settings()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            interpolated.to_string().contains("B 2022 g"),
+            "{interpolated}"
+        );
+        let inner = GAPPY.replace("B,2022,4,", "B,2022,4,4");
+        let e = evaluate(
+            &tree(),
+            &panel(&inner),
+            &Settings {
+                gaps: GapPolicy::Interpolate,
+                ..settings()
+            },
+        )
+        .unwrap();
+        assert_eq!(e.filled, vec!["A 2021 d: 2".to_string()]);
+    }
+
+    #[test]
+    fn every_method_runs_and_names_itself() {
+        let full = GAPPY
+            .replace("A,2021,,4", "A,2021,2,4")
+            .replace("B,2022,4,", "B,2022,4,4");
+        let p = panel(&full);
+        for (weighting, score, pooling) in [
+            (
+                Weighting::Critic,
+                ScoreMethod::TopsisMinMax,
+                Pooling::PerYear,
+            ),
+            (
+                Weighting::Combined,
+                ScoreMethod::TopsisVector,
+                Pooling::Pooled,
+            ),
+            (
+                Weighting::Subjective,
+                ScoreMethod::WeightedSum,
+                Pooling::PerYear,
+            ),
+        ] {
+            let s = Settings {
+                weighting: Some(weighting),
+                score,
+                pooling,
+                coupling: CouplingForm::Corrected,
+                ..settings()
+            };
+            let e = evaluate(&tree(), &p, &s).unwrap();
+            assert_eq!(e.provenance.settings.weighting, Some(weighting));
+            assert_eq!(e.rows.len(), 9);
+            assert!(e.rows.iter().all(|r| r.coupling.is_some()));
+            let sum: f64 = e.indicators.iter().map(|i| i.weight).sum();
+            assert!((sum - 1.0).abs() < 1e-12);
+            // ranks within each year are 1, 2, 3
+            for year in [2020, 2021, 2022] {
+                let mut ranks: Vec<usize> = e
+                    .rows
+                    .iter()
+                    .filter(|r| r.year == year)
+                    .map(|r| r.rank)
+                    .collect();
+                ranks.sort_unstable();
+                assert_eq!(ranks, vec![1, 2, 3]);
+            }
+            assert_eq!(e.trends.len(), 3);
+        }
+        // z-score values are not in [0, 1]: entropy refuses them, coupling is skipped
+        let z = Settings {
+            normalisation: Normalisation::ZScore,
+            ..settings()
+        };
+        assert!(matches!(
+            evaluate(&tree(), &p, &z),
+            Err(EvaluationError::Weights(WeightError::EntropyDomain(..)))
+        ));
+        let z = Settings {
+            weighting: Some(Weighting::Subjective),
+            ..z
+        };
+        let e = evaluate(&tree(), &p, &z).unwrap();
+        assert!(e.subsystems.is_empty() && !e.notes.is_empty());
+    }
 }

@@ -489,12 +489,6 @@ impl Panel {
     pub fn get(&self, ind: usize, region: usize, year: usize) -> Option<f64> {
         self.values[self.index(ind, region, year)]
     }
-
-    /// Sets a cell (used by callers that derive or repair values explicitly).
-    pub fn set(&mut self, ind: usize, region: usize, year: usize, value: Option<f64>) {
-        let i = self.index(ind, region, year);
-        self.values[i] = value;
-    }
 }
 
 fn split_origin(origin: &str) -> (String, usize, Option<usize>) {
@@ -609,8 +603,8 @@ fn breaks(series: &[Option<f64>], settings: &QualitySettings) -> Vec<(usize, f64
         match back {
             Some(end) => {
                 let reference = outside(t, end - 1);
-                for y in t..end {
-                    let x = series[y].unwrap_or(f64::NAN);
+                for (y, value) in series.iter().enumerate().take(end).skip(t) {
+                    let x = value.unwrap_or(f64::NAN);
                     out.push((y, reference, format!(
                         "{x} in a run of {} year(s) that jumps by a factor {:.1} and back; the values around it have median {reference}",
                         end - t,

@@ -107,8 +107,8 @@ fn jenks(sorted: &[f64], k: usize) -> Vec<usize> {
     // cost[g][b]: best cost of sorted[..b] in g+1 runs; start[g][b]: start of the last run
     let mut cost = vec![vec![f64::INFINITY; n + 1]; k];
     let mut start = vec![vec![0usize; n + 1]; k];
-    for b in 1..=n {
-        cost[0][b] = ssd(0, b);
+    for (b, c) in cost[0].iter_mut().enumerate().skip(1) {
+        *c = ssd(0, b);
     }
     for g in 1..k {
         for b in (g + 1)..=n {
