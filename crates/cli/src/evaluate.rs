@@ -25,7 +25,7 @@ pub enum EvaluateCommand {
     Coupling(CouplingArgs),
     /// Evaluate a panel with an indicator tree: ranking, dimension scores, coupling, obstacle
     /// degrees, tiers, trends; as a table, CSV files, JSON and an HTML report with maps.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the default indicator tree (a template on the report's six dimensions, not the
     /// official weights), to copy and edit.
     Template,
