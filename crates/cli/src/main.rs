@@ -8,6 +8,7 @@ mod account;
 mod backup;
 mod client;
 mod demo;
+mod evaluate;
 mod forecast;
 mod serve;
 
@@ -107,6 +108,9 @@ enum Command {
     /// Energy-use forecasts (用能预测) and rolling-origin backtests on CSV files.
     #[command(subcommand)]
     Forecast(forecast::ForecastCommand),
+    /// Regional dual-synergy evaluation (区域双化协同成效评价) and coupling coordination.
+    #[command(subcommand)]
+    Evaluate(evaluate::EvaluateCommand),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -145,6 +149,7 @@ fn main() -> ExitCode {
         Command::AdminToken { data, name } => serve::admin_token(&data, &name),
         Command::Verify { data } => serve::verify(&data),
         Command::Forecast(command) => forecast::run(&command),
+        Command::Evaluate(command) => evaluate::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ mod accounting;
 mod admin;
 mod backup;
 mod error;
+mod evaluate;
 mod limits;
 mod metrics;
 mod routes;
@@ -33,7 +34,8 @@ pub use shulv_auth;
 
 /// Largest body of the ingest routes (a CSV import of a month of a large site).
 pub const MAX_INGEST_BODY_BYTES: usize = 64 * 1024 * 1024;
-/// Largest body of `POST /api/v1/registry` (a registry of tens of thousands of meters).
+/// Largest body of `POST /api/v1/registry` (a registry of tens of thousands of meters) and of
+/// `POST /api/v1/evaluations` (panels of every province, year and indicator).
 pub const MAX_REGISTRY_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Largest body of every other route (logins, users, tokens, replacements).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -109,6 +111,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
     let registry = OpenApiRouter::new()
         .routes(routes!(routes::get_registry, routes::post_registry))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
+    let evaluations = OpenApiRouter::new()
+        .routes(routes!(evaluate::evaluate))
+        .routes(routes!(evaluate::template))
+        .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::healthz))
         .routes(routes!(routes::metrics))
@@ -129,6 +135,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(ingest)
         .merge(registry)
         .merge(factors)
+        .merge(evaluations)
 }
 
 /// The OpenAPI document of every route.

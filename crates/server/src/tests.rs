@@ -55,6 +55,9 @@ unit = "kWh"
 reading = "cumulative"
 "#;
 
+/// An evaluation request: the TOPSIS example of evaluation.md §3.
+const EVALUATION: &str = r#"{"tree":{"name":"t","weighting":"subjective","indicator":[{"id":"X1","zh":"X1","en":"X1","direction":"positive","weight":0.6},{"id":"X2","zh":"X2","en":"X2","direction":"negative","weight":0.4}]},"panels":[{"name":"p.csv","csv":"region,year,X1,X2\nA,2020,2,8\nB,2020,5,1\nC,2020,3,6\n"}],"settings":{"score":"topsis_vector","tiers":{"method":"quantiles","classes":3}}}"#;
+
 /// 2025-03-01T00:00:00+08:00 in seconds.
 const T0: i64 = 1_740_758_400;
 
@@ -224,6 +227,8 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
         ("DELETE", "/api/v1/users/{id}") => ("/api/v1/users/someone".into(), String::new()),
         ("DELETE", "/api/v1/tokens/{id}") => ("/api/v1/tokens/sometoken".into(), String::new()),
         ("GET", "/api/v1/backup") => (path.into(), String::new()),
+        ("GET", "/api/v1/evaluations/template") => (path.into(), String::new()),
+        ("POST", "/api/v1/evaluations") => (path.into(), EVALUATION.into()),
         _ => panic!("route {method} {path} is new: add it to request_on_b and to this test"),
     };
     (uri, body)
@@ -236,8 +241,11 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
         (method.as_str(), path),
         (
             "GET",
-            "/openapi.json" | "/api/v1/registry" | "/api/v1/factors"
-        ) | ("POST", "/api/v1/logout")
+            "/openapi.json"
+                | "/api/v1/registry"
+                | "/api/v1/factors"
+                | "/api/v1/evaluations/template"
+        ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
 }
 
@@ -431,4 +439,68 @@ async fn per_token_rate_limit_and_request_timeout_answer_clearly() {
     let (status, body) = f.call(slow).await;
     assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
     assert!(body.contains("did not complete within 0.2 s"), "{body}");
+}
+
+#[tokio::test]
+async fn evaluations_answer_readers_and_name_bad_input() {
+    let f = Fixture::new();
+    let analyst = f.token(Role::Analyst, "ent-a");
+    let (status, body) = f
+        .call(request(
+            Method::POST,
+            "/api/v1/evaluations",
+            Some(&analyst),
+            EVALUATION,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let c: Vec<String> = ["A", "B", "C"]
+        .iter()
+        .map(|r| {
+            let row = e["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["region"] == *r)
+                .unwrap();
+            format!("{:.7}", row["score"].as_f64().unwrap())
+        })
+        .collect();
+    assert_eq!(c, ["0.0000000", "1.0000000", "0.3111391"]);
+    assert!(e["provenance"]["score"]
+        .as_str()
+        .unwrap()
+        .contains("classic"));
+    let bad = EVALUATION.replace("A,2020,2,8", "A,2020,two,8");
+    let (status, body) = f
+        .call(request(
+            Method::POST,
+            "/api/v1/evaluations",
+            Some(&analyst),
+            &bad,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("p.csv:2:3"), "{body}");
+    let device = f.token(Role::Device, "*");
+    let (status, _) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/evaluations/template",
+            Some(&device),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/evaluations/template",
+            Some(&analyst),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("not the official"), "{body}");
 }
