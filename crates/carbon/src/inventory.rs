@@ -331,8 +331,29 @@ pub struct Inventory {
     pub factors_used: Vec<FactorRef>,
     /// True if any factor used is not confirmed (status S).
     pub uses_unconfirmed_factors: bool,
+    /// Green electricity certificates (绿证) and green-power trades retired against the entity
+    /// for the period.
+    pub certificates: Vec<Instrument>,
+    /// MWh of purchased electricity they cover in the market-based Scope 2 (GHG Protocol).
+    pub certificates_mwh_applied: f64,
     /// Notes on choices made (defaults, fallbacks).
     pub notes: Vec<String>,
+}
+
+/// A contractual instrument retired against the entity for the period: a green electricity
+/// certificate (绿证, 1 GEC = 1 MWh) or a green-power trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Instrument {
+    /// Certificate (or batch) id.
+    pub id: String,
+    /// MWh of renewable electricity it represents.
+    pub mwh: f64,
+    /// Vintage (production year).
+    pub vintage: i32,
+    /// Technology (wind, pv, hydro, biomass …).
+    pub technology: String,
+    /// Region of production.
+    pub region: String,
 }
 
 /// Why an inventory cannot be computed.
@@ -435,6 +456,7 @@ pub fn inventory(
     settings: &Settings,
     year: i32,
     activities: &[Activity],
+    certificates: &[Instrument],
 ) -> Result<Inventory, InventoryError> {
     let mut ctx = Ctx {
         lib,
@@ -464,7 +486,6 @@ pub fn inventory(
                 lines.push(electricity_line(a, mwh, f));
                 if let Some(series) = market_series {
                     let f = ctx.grid_factor(a, series)?;
-                    ctx.note("market-based Scope 2: no certificates retired in this inventory; all consumption uses the residual-like 口径 (excluding market-traded non-fossil electricity), as no official residual mix is published".into());
                     market_lines.push(electricity_line(a, mwh, f));
                 }
             }
@@ -517,6 +538,14 @@ pub fn inventory(
             Scope::Scope3 => scope3.add(l),
         }
     }
+    let certificates_mwh_applied = if settings.regime == Regime::GhgProtocol {
+        apply_certificates(&mut ctx, &mut market_lines, certificates)
+    } else {
+        if !certificates.is_empty() {
+            ctx.note("green certificates retired against this entity are listed but do not change this regime's (location-based) Scope 2".into());
+        }
+        0.0
+    };
     let scope2_market = (settings.regime == Regime::GhgProtocol).then(|| {
         let mut t = ScopeTotal::default();
         for l in market_lines.iter().filter(|l| l.scope == Scope::Scope2) {
@@ -556,8 +585,55 @@ pub fn inventory(
         own_generation_kwh,
         factors_used,
         uses_unconfirmed_factors,
+        certificates: certificates.to_vec(),
+        certificates_mwh_applied,
         notes: ctx.notes,
     })
+}
+
+/// Market-based Scope 2: certificates first (0 tCO2/MWh), the residual-like factor for the rest.
+/// Returns the MWh covered.
+fn apply_certificates(
+    ctx: &mut Ctx,
+    market_lines: &mut [Line],
+    certificates: &[Instrument],
+) -> f64 {
+    let purchased: f64 = market_lines
+        .iter()
+        .filter(|l| l.source == "purchased_electricity")
+        .map(|l| l.activity)
+        .sum();
+    let held: f64 = certificates.iter().map(|c| c.mwh).sum();
+    let covered = held.min(purchased);
+    if purchased > 0.0 && covered == 0.0 {
+        ctx.note("market-based Scope 2: no certificates retired against this entity and period; all purchased electricity uses the residual-like 口径 (excluding market-traded non-fossil electricity), as no official residual mix is published".into());
+    }
+    if covered > 0.0 {
+        let share = 1.0 - covered / purchased;
+        for l in market_lines
+            .iter_mut()
+            .filter(|l| l.source == "purchased_electricity")
+        {
+            l.co2_t *= share;
+            l.co2e_t *= share;
+            l.formula = format!(
+                "{} × (1 − {covered} MWh covered by certificates / {purchased} MWh) = {} tCO2",
+                l.formula, l.co2e_t
+            );
+        }
+        ctx.note(format!(
+            "market-based Scope 2: {} certificate(s) retired against this entity and period cover {covered} MWh at 0 tCO2/MWh; the remaining {} MWh use the residual-like 口径",
+            certificates.len(),
+            purchased - covered
+        ));
+    }
+    if held > covered {
+        ctx.note(format!(
+            "{} MWh of retired certificates exceed the purchased electricity and are not used",
+            held - covered
+        ));
+    }
+    covered
 }
 
 fn is_fuel(c: Carrier) -> bool {
@@ -831,7 +907,7 @@ mod tests {
             electricity_year: Some(2021),
             ..Settings::default()
         };
-        let inv = inventory(&lib, &settings, 2023, &acts).unwrap();
+        let inv = inventory(&lib, &settings, 2023, &acts, &[]).unwrap();
         let by = |m: &str| inv.lines.iter().find(|l| l.meter == m).unwrap().co2e_t;
         assert_eq!(format!("{:.2}", by("boiler")), "1894.98");
         assert_eq!(format!("{:.2}", by("canteen")), "12.94");
@@ -865,7 +941,7 @@ mod tests {
                 regime,
                 ..Settings::default()
             };
-            let inv = inventory(&lib, &settings, 2023, &acts).unwrap();
+            let inv = inventory(&lib, &settings, 2023, &acts, &[]).unwrap();
             for (scope, total) in [
                 (Scope::Scope1, &inv.scope1),
                 (Scope::Scope2, &inv.scope2_location),
@@ -896,7 +972,7 @@ mod tests {
             grid_region: Some("GRID-SOUTH".into()),
         };
         let grid = [meter.clone()];
-        let run = |s: Settings| inventory(&lib, &s, 2025, &grid).unwrap();
+        let run = |s: Settings| inventory(&lib, &s, 2025, &grid, &[]).unwrap();
         let base = Settings::default();
         assert!(
             (run(Settings {
@@ -966,6 +1042,7 @@ mod tests {
             },
             2025,
             &[act("grid", Carrier::Electricity, 1000.0, Unit::MWh)],
+            &[],
         )
         .unwrap_err();
         assert!(
@@ -988,6 +1065,7 @@ mod tests {
                 },
                 2025,
                 &diesel,
+                &[],
             )
             .unwrap()
         };
@@ -999,7 +1077,7 @@ mod tests {
         assert!((l.co2e_t - (l.co2_t + 27.9 * l.ch4_t + 273.0 * l.n2o_t)).abs() < 1e-9);
         let ar4 = inv(GwpSet::AR4);
         assert!((ar4.lines[0].co2e_t - (l.co2_t + 25.0 * l.ch4_t + 298.0 * l.n2o_t)).abs() < 1e-9);
-        let cn = inventory(&lib, &Settings::default(), 2025, &diesel).unwrap();
+        let cn = inventory(&lib, &Settings::default(), 2025, &diesel, &[]).unwrap();
         assert_eq!(cn.lines[0].ch4_t, 0.0, "Chinese regimes count CO2 only");
     }
 
@@ -1013,6 +1091,7 @@ mod tests {
             &s,
             2025,
             &[act("g", Carrier::NaturalGas, 10_000.0, Unit::M3)],
+            &[],
         )
         .unwrap();
         let wan = inventory(
@@ -1020,6 +1099,7 @@ mod tests {
             &s,
             2025,
             &[act("g", Carrier::NaturalGas, 1.0, Unit::TenKNm3)],
+            &[],
         )
         .unwrap();
         assert!((m3.total_location_t - wan.total_location_t).abs() < 1e-9);
@@ -1033,6 +1113,7 @@ mod tests {
             &s,
             2025,
             &[act("e", Carrier::Electricity, 1000.0, Unit::KWh)],
+            &[],
         )
         .unwrap();
         assert!(
@@ -1044,12 +1125,27 @@ mod tests {
             &s,
             2025,
             &[act("d", Carrier::Diesel, 1000.0, Unit::Kg)],
+            &[],
         )
         .unwrap();
-        let t = inventory(&lib, &s, 2025, &[act("d", Carrier::Diesel, 1.0, Unit::T)]).unwrap();
+        let t = inventory(
+            &lib,
+            &s,
+            2025,
+            &[act("d", Carrier::Diesel, 1.0, Unit::T)],
+            &[],
+        )
+        .unwrap();
         assert!((kg.total_location_t - t.total_location_t).abs() < 1e-12);
         // Heat in MJ vs GJ.
-        let mj = inventory(&lib, &s, 2025, &[act("h", Carrier::Heat, 1000.0, Unit::MJ)]).unwrap();
+        let mj = inventory(
+            &lib,
+            &s,
+            2025,
+            &[act("h", Carrier::Heat, 1000.0, Unit::MJ)],
+            &[],
+        )
+        .unwrap();
         assert!((mj.total_location_t - 0.11).abs() < 1e-12);
         // Diesel in litres: no density is assumed.
         let e = inventory(
@@ -1057,8 +1153,71 @@ mod tests {
             &s,
             2025,
             &[act("d", Carrier::Diesel, 1000.0, Unit::L)],
+            &[],
         )
         .unwrap_err();
         assert!(e.to_string().contains("mass"), "{e}");
+    }
+
+    #[test]
+    fn certificates_cover_market_based_scope_2_first_and_never_twice() {
+        let lib = Library::builtin();
+        let ghg = Settings {
+            regime: Regime::GhgProtocol,
+            ..Settings::default()
+        };
+        let grid = [
+            act("a", Carrier::Electricity, 600.0, Unit::MWh),
+            act("b", Carrier::Electricity, 400.0, Unit::MWh),
+        ];
+        let cert = |id: &str, mwh: f64| Instrument {
+            id: id.into(),
+            mwh,
+            vintage: 2025,
+            technology: "wind".into(),
+            region: "CN-NM".into(),
+        };
+        let none = inventory(&lib, &ghg, 2025, &grid, &[]).unwrap();
+        let some = inventory(&lib, &ghg, 2025, &grid, &[cert("g1", 250.0)]).unwrap();
+        let market = |i: &Inventory| i.scope2_market.as_ref().unwrap().total_t;
+        // 750 of 1000 MWh at the residual-like factor 0.6096 (2023).
+        assert!(
+            (market(&some) - 750.0 * 0.6096).abs() < 1e-9,
+            "{}",
+            market(&some)
+        );
+        assert!((market(&none) - 1000.0 * 0.6096).abs() < 1e-9);
+        assert_eq!(
+            some.total_location_t, none.total_location_t,
+            "location-based is unchanged"
+        );
+        assert_eq!(some.certificates_mwh_applied, 250.0);
+        // More certificates than consumption: market-based Scope 2 is 0, the excess is noted.
+        let all = inventory(
+            &lib,
+            &ghg,
+            2025,
+            &grid,
+            &[cert("g1", 700.0), cert("g2", 700.0)],
+        )
+        .unwrap();
+        assert_eq!(market(&all), 0.0);
+        assert!(
+            all.notes
+                .iter()
+                .any(|n| n.contains("400 MWh") && n.contains("exceed")),
+            "{:?}",
+            all.notes
+        );
+        // Other regimes list them without changing Scope 2.
+        let cn = inventory(
+            &lib,
+            &Settings::default(),
+            2025,
+            &grid,
+            &[cert("g1", 250.0)],
+        )
+        .unwrap();
+        assert!(cn.scope2_market.is_none() && cn.certificates.len() == 1);
     }
 }

@@ -27,7 +27,7 @@ pub use energy::{
 };
 pub use grade::{carbon_efficiency, CarbonEfficiency, CarbonLevel, EfficiencyInput, GradeError};
 pub use inventory::{
-    inventory, Activity, Caliber, Grid, GwpSet, Inventory, InventoryError, Line, Location, Regime,
-    Scope, ScopeTotal, Settings,
+    inventory, Activity, Caliber, Grid, GwpSet, Instrument, Inventory, InventoryError, Line,
+    Location, Regime, Scope, ScopeTotal, Settings,
 };
 pub use library::{FactorRef, Library, LibraryError, Status};

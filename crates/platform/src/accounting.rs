@@ -85,7 +85,7 @@ impl Period {
     }
 
     /// First day and first day after.
-    fn dates(self) -> (NaiveDate, NaiveDate) {
+    pub(crate) fn dates(self) -> (NaiveDate, NaiveDate) {
         let d = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
         let next = |y: i32, m: u32| if m == 12 { d(y + 1, 1) } else { d(y, m + 1) };
         match self {
@@ -385,8 +385,15 @@ impl Platform {
             (name, acts)
         });
         let library = self.library.read();
-        let inv = inventory(&library, &req.settings, req.period.year(), &activities)
-            .map_err(|e| PlatformError::Invalid(e.to_string()))?;
+        let certificates = self.retired_for(&req.node, req.period);
+        let inv = inventory(
+            &library,
+            &req.settings,
+            req.period.year(),
+            &activities,
+            &certificates,
+        )
+        .map_err(|e| PlatformError::Invalid(e.to_string()))?;
         let energy = comprehensive_energy(&library, &req.energy, &activities)
             .map_err(|e| PlatformError::Invalid(e.to_string()))?;
         let mut value_added = None;

@@ -98,6 +98,29 @@ impl Platform {
     pub fn snapshot(&self, dir: &Path) -> Result<u64, PlatformError> {
         let checkpoint = self.store.checkpoint(&dir.join("store"))?;
         self.registry.read().copy_to(dir)?;
+        // User factor files and the certificate book, each under its lock (no change half-seen).
+        {
+            let _library = self.library.read();
+            let factors = self.data_dir.join("factors");
+            if factors.is_dir() {
+                let to = dir.join("factors");
+                fs::create_dir_all(&to).map_err(|e| io_err(&to, e))?;
+                for entry in fs::read_dir(&factors).map_err(|e| io_err(&factors, e))? {
+                    let path = entry.map_err(|e| io_err(&factors, e))?.path();
+                    if path.extension().is_some_and(|x| x == "csv") {
+                        let target = to.join(path.file_name().unwrap_or_default());
+                        fs::copy(&path, &target).map_err(|e| io_err(&path, e))?;
+                    }
+                }
+            }
+        }
+        {
+            let _book = self.certificates.lock();
+            let book = self.data_dir.join("certificates.json");
+            if book.is_file() {
+                fs::copy(&book, dir.join("certificates.json")).map_err(|e| io_err(&book, e))?;
+            }
+        }
         Ok(checkpoint.points)
     }
 }

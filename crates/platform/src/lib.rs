@@ -3,6 +3,7 @@
 
 mod accounting;
 pub mod backup;
+mod certificates;
 mod ingest;
 mod query;
 mod registry;
@@ -18,6 +19,7 @@ use shulv_store::{Store, StoreConfig, StoreError, StoreStats};
 pub use accounting::{
     Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
 };
+pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
@@ -31,6 +33,9 @@ pub enum PlatformError {
     /// A named thing does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The change conflicts with the current state (e.g. a certificate retired already).
+    #[error("{0}")]
+    Conflict(String),
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -78,6 +83,8 @@ pub struct Platform {
     stateful: Mutex<HashMap<u32, (i64, f64)>>,
     /// The factor library: shipped files plus the user's files under `factors/`.
     library: RwLock<shulv_carbon::Library>,
+    /// Green certificates and green-power trades.
+    certificates: Mutex<certificates::CertificateBook>,
 }
 
 impl Platform {
@@ -99,6 +106,7 @@ impl Platform {
             registry: RwLock::new(registry),
             stateful: Mutex::new(HashMap::new()),
             library: RwLock::new(library),
+            certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
         };
         platform.register_all_series()?;
         Ok(platform)

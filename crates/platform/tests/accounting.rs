@@ -374,3 +374,101 @@ fn factor_files_are_validated_kept_and_versioned() {
         2
     );
 }
+
+#[test]
+fn certificates_are_retired_once_and_cover_market_based_scope_2() {
+    use shulv_platform::{CertificateKind, NewCertificate};
+    let p = std::sync::Arc::new(open("certificates"));
+    load_company_a(&p);
+    let gec = |id: &str, a: u32, b: u32| NewCertificate {
+        id: id.into(),
+        kind: CertificateKind::Gec,
+        owner: "company-a".into(),
+        mwh: f64::from(b - a + 1),
+        vintage: 2023,
+        technology: "wind".into(),
+        region: "CN-NM".into(),
+        serial_start: format!("GEC2023NM{a:06}"),
+        serial_end: format!("GEC2023NM{b:06}"),
+    };
+    assert_eq!(
+        p.register_certificates(vec![gec("lot-1", 1, 1000)])
+            .unwrap(),
+        1
+    );
+    // Overlapping serials, a wrong GEC quantity and a repeated id are refused, whole batch.
+    let overlap = p
+        .register_certificates(vec![gec("lot-2", 2000, 2999), gec("lot-3", 900, 1100)])
+        .unwrap_err()
+        .to_string();
+    assert!(overlap.contains("overlaps certificate lot-1"), "{overlap}");
+    let mut wrong = gec("lot-4", 3000, 3009);
+    wrong.mwh = 12.0;
+    assert!(p
+        .register_certificates(vec![wrong])
+        .unwrap_err()
+        .to_string()
+        .contains("1 GEC = 1 MWh"));
+    assert_eq!(
+        p.certificates().len(),
+        1,
+        "nothing of a refused batch is kept"
+    );
+
+    // Eight concurrent retirements of the same certificate: exactly one succeeds.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                p.retire_certificate(
+                    "lot-1",
+                    "company-a",
+                    Period::Year(2023),
+                    &format!("worker {i}"),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(
+            matches!(e, shulv_platform::PlatformError::Conflict(_)),
+            "{e}"
+        );
+    }
+
+    // GHG Protocol market-based: 1 000 of 5 000 MWh covered, the rest at the residual-like 口径.
+    let ghg = Settings {
+        regime: Regime::GhgProtocol,
+        electricity_year: Some(2022),
+        ..Settings::default()
+    };
+    let acc = p.account(&request("company-a", ghg.clone())).unwrap();
+    let market = acc.inventory.scope2_market.as_ref().unwrap().total_t;
+    assert!((market - 4000.0 * 0.5856).abs() < 1e-6, "{market}");
+    assert_eq!(acc.inventory.certificates_mwh_applied, 1000.0);
+    // The park account includes its enterprise's certificate; a month account does not (the
+    // certificate covers the year).
+    let park = p.account(&request("park", ghg.clone())).unwrap();
+    assert_eq!(park.inventory.certificates.len(), 1);
+    let month = p
+        .account(&AccountRequest {
+            period: Period::Month(2023, 3),
+            ..request("company-a", ghg)
+        })
+        .unwrap();
+    assert!(month.inventory.certificates.is_empty());
+
+    // The book survives a restart, retirement included.
+    let dir = p.data_dir().to_path_buf();
+    drop(month);
+    let p = std::sync::Arc::into_inner(p).unwrap();
+    drop(p);
+    let p = Platform::open(PlatformConfig::new(&dir)).unwrap();
+    let c = &p.certificates()[0];
+    assert_eq!(c.retirement.as_ref().unwrap().entity, "company-a");
+    assert!(p
+        .retire_certificate("lot-1", "company-a", Period::Year(2023), "again")
+        .is_err());
+}

@@ -50,6 +50,7 @@ impl From<PlatformError> for ApiError {
         let status = match &e {
             PlatformError::Invalid(_) => StatusCode::BAD_REQUEST,
             PlatformError::NotFound(_) => StatusCode::NOT_FOUND,
+            PlatformError::Conflict(_) => StatusCode::CONFLICT,
             PlatformError::Store(_) | PlatformError::Io(_) | PlatformError::Corrupt(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -11,6 +11,7 @@ pub mod access;
 mod accounting;
 mod admin;
 mod backup;
+mod certificates;
 mod error;
 mod evaluate;
 mod limits;
@@ -124,6 +125,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounting::account))
         .routes(routes!(accounting::carbon_grades))
         .routes(routes!(accounting::list_factors))
+        .routes(routes!(certificates::list, certificates::register))
+        .routes(routes!(certificates::retire))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))

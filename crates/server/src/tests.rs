@@ -183,6 +183,15 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             String::new(),
         ),
         ("GET", "/api/v1/factors") => (path.into(), String::new()),
+        ("GET", "/api/v1/certificates") => (path.into(), String::new()),
+        ("POST", "/api/v1/certificates") => (
+            path.into(),
+            r#"{"certificates":[{"id":"b-gec","kind":"gec","owner":"ent-b","mwh":2,"vintage":2025,"technology":"wind","region":"CN-NM","serial_start":"G001","serial_end":"G002"}]}"#.into(),
+        ),
+        ("POST", "/api/v1/certificates/{id}/retirements") => (
+            "/api/v1/certificates/b-gec/retirements".into(),
+            r#"{"entity":"ent-b","period":"2025"}"#.into(),
+        ),
         ("POST", "/api/v1/factors/{kind}") => (
             "/api/v1/factors/fuels".into(),
             "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\nb:coal,1,b,coal,20,GJ/t,0.027,0.9,S\n".into(),
@@ -244,6 +253,7 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
             "/openapi.json"
                 | "/api/v1/registry"
                 | "/api/v1/factors"
+                | "/api/v1/certificates"
                 | "/api/v1/evaluations/template"
         ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
