@@ -110,6 +110,31 @@ pub enum AccountCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// List the green certificates (绿证) and green-power trades of your scope.
+    Certificates {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Register certificates from a JSON file `{"certificates": [...]}` (see docs/carbon.md).
+    RegisterCertificates {
+        /// The JSON file.
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Retire a certificate against an entity and consumption period (once only).
+    Retire {
+        /// Certificate id.
+        id: String,
+        /// Entity (node) the claim is made for.
+        #[arg(long)]
+        entity: String,
+        /// 2025, 2025-Q2 or 2025-03.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Add factors from a CSV file (fuels, grid or process; administrators only).
     AddFactors {
         /// fuels, grid or process.
@@ -255,6 +280,66 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                     }
                 );
             }
+        }
+        AccountCommand::Certificates { server } => {
+            let list: Value = serde_json::from_str(&get(server, "/api/v1/certificates", &[])?)?;
+            println!(
+                "{:<20} {:<18} {:<16} {:>10} {:>7} {:<10} {:<30} retired",
+                "id", "kind", "owner", "MWh", "vintage", "tech", "serials"
+            );
+            for c in list.as_array().into_iter().flatten() {
+                let r = &c["retirement"];
+                println!(
+                    "{:<20} {:<18} {:<16} {:>10} {:>7} {:<10} {:<30} {}",
+                    c["id"].as_str().unwrap_or(""),
+                    c["kind"].as_str().unwrap_or(""),
+                    c["owner"].as_str().unwrap_or(""),
+                    num(&c["mwh"]),
+                    c["vintage"],
+                    c["technology"].as_str().unwrap_or(""),
+                    format!(
+                        "{}..{}",
+                        c["serial_start"].as_str().unwrap_or(""),
+                        c["serial_end"].as_str().unwrap_or("")
+                    ),
+                    if r.is_null() {
+                        "-".to_string()
+                    } else {
+                        format!(
+                            "{} {} by {}",
+                            r["entity"].as_str().unwrap_or(""),
+                            r["period"].as_str().unwrap_or(""),
+                            r["by"].as_str().unwrap_or("")
+                        )
+                    }
+                );
+            }
+        }
+        AccountCommand::RegisterCertificates { file, server } => {
+            let body =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let (status, text) = server.post("/api/v1/certificates", "application/json", body)?;
+            if status != 200 {
+                bail!("{}: server answered {status}: {text}", file.display());
+            }
+            println!("{text}");
+        }
+        AccountCommand::Retire {
+            id,
+            entity,
+            period,
+            server,
+        } => {
+            let body = serde_json::json!({ "entity": entity, "period": period });
+            let (status, text) = server.send(
+                "POST",
+                &format!("/api/v1/certificates/{id}/retirements"),
+                Some(&body),
+            )?;
+            if status != 200 {
+                bail!("server answered {status}: {text}");
+            }
+            println!("{text}");
         }
         AccountCommand::AddFactors { kind, file, server } => {
             let body =

@@ -107,5 +107,36 @@ fn demo_park_accounts_add_up_and_name_their_factors() {
         cli["inventory"]["total_location_t"],
         inv["total_location_t"]
     );
+
+    // Green certificates: register, retire once (the CLI's second retirement fails with 409),
+    // and the market-based Scope 2 of the enterprise drops by the covered MWh.
+    let ent = enterprises[0]["entity"].as_str().unwrap();
+    let before = server.get_json(&format!(
+        "/api/v1/accounts?node={ent}&period=2025&regime=ghg_protocol"
+    ));
+    let body = format!(
+        r#"{{"certificates":[{{"id":"gec-1","kind":"gec","owner":"{ent}","mwh":100,"vintage":2025,"technology":"pv","region":"CN-ZJ","serial_start":"ZJ0001","serial_end":"ZJ0100"}}]}}"#
+    );
+    let (status, text) = server.post("/api/v1/certificates", "application/json", &body);
+    assert_eq!(status, 200, "{text}");
+    let retire = || {
+        Command::new(env!("CARGO_BIN_EXE_shulv"))
+            .args([
+                "account", "retire", "gec-1", "--entity", ent, "--period", "2025",
+            ])
+            .env("SHULV_URL", &server.url)
+            .env("SHULV_TOKEN", &server.token)
+            .output()
+            .unwrap()
+    };
+    assert!(retire().status.success());
+    let again = retire();
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("409"));
+    let after = server.get_json(&format!(
+        "/api/v1/accounts?node={ent}&period=2025&regime=ghg_protocol"
+    ));
+    let m = |a: &serde_json::Value| a["inventory"]["scope2_market"]["total_t"].as_f64().unwrap();
+    assert_eq!(after["inventory"]["certificates_mwh_applied"], 100.0);
+    assert!(m(&after) < m(&before), "{} vs {}", m(&after), m(&before));
     server.stop();
 }
