@@ -123,7 +123,7 @@ pub fn carbon_efficiency(
 ) -> Result<Vec<CarbonEfficiency>, GradeError> {
     let mut sums: BTreeMap<&str, (f64, f64, usize)> = BTreeMap::new();
     for e in inputs {
-        if !(e.value_added_10k_yuan > 0.0) {
+        if e.value_added_10k_yuan.is_nan() || e.value_added_10k_yuan <= 0.0 {
             return Err(GradeError {
                 entity: e.entity.clone(),
                 message: format!("value added must be positive to compute L, got {} 万元 (is a value_added meter registered and reporting?)", e.value_added_10k_yuan),

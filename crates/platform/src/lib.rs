@@ -3,6 +3,7 @@
 
 mod accounting;
 pub mod backup;
+mod forecasting;
 mod ingest;
 mod query;
 mod registry;
@@ -18,9 +19,13 @@ use shulv_store::{Store, StoreConfig, StoreError, StoreStats};
 pub use accounting::{
     Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
 };
+pub use forecasting::{
+    ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, SkippedMeter,
+};
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
+pub use shulv_forecast::ModelKind;
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]

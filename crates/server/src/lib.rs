@@ -12,6 +12,7 @@ mod accounting;
 mod admin;
 mod backup;
 mod error;
+mod forecasting;
 mod limits;
 mod metrics;
 mod routes;
@@ -118,6 +119,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounting::account))
         .routes(routes!(accounting::carbon_grades))
         .routes(routes!(accounting::list_factors))
+        .routes(routes!(forecasting::forecast))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
