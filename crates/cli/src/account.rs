@@ -200,8 +200,8 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                 r["method"].as_str().unwrap_or("")
             );
             println!(
-                "{:>4}  {:<28} {:<34} {:>12} {:>12} {:>8} {:>8} {:>6}  {}",
-                "rank", "enterprise", "industry", "tCO2", "VA 万元", "L", "K", "grade", "level"
+                "{:>4}  {:<28} {:<34} {:>12} {:>12} {:>8} {:>8} {:>6}  level",
+                "rank", "enterprise", "industry", "tCO2", "VA 万元", "L", "K", "grade"
             );
             for e in r["enterprises"].as_array().into_iter().flatten() {
                 println!(
@@ -235,8 +235,8 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             println!(
-                "{:<16} {:<44} {:>3} {:>10} {:<14} {:<6} {}",
-                "kind", "id", "v", "value", "unit", "status", "document"
+                "{:<16} {:<44} {:>3} {:>10} {:<14} {:<6} document",
+                "kind", "id", "v", "value", "unit", "status"
             );
             for r in rows {
                 println!(
