@@ -4,6 +4,7 @@
 mod accounting;
 pub mod backup;
 mod certificates;
+mod forecasting;
 mod ingest;
 mod query;
 mod registry;
@@ -20,9 +21,13 @@ pub use accounting::{
     Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
 };
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
+pub use forecasting::{
+    ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, SkippedMeter,
+};
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
+pub use shulv_forecast::ModelKind;
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]

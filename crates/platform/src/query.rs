@@ -378,7 +378,7 @@ fn whole_hour_offsets(tz: Tz, from: i64, to: i64) -> bool {
 
 /// Unit in which a carrier's meters are rolled up: the carrier's canonical unit when the meter's
 /// unit converts to it, else the meter's own unit (a separate group).
-fn group_unit(carrier: Carrier, unit: Unit) -> Unit {
+pub(crate) fn group_unit(carrier: Carrier, unit: Unit) -> Unit {
     let canonical = carrier.canonical_unit();
     if unit.convert(1.0, canonical).is_ok() {
         canonical

@@ -47,7 +47,7 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/metrics") | ("GET", "/api/v1/status") => Global,
         ("POST", "/api/v2/write" | "/write" | "/api/v1/readings" | "/api/v1/readings/csv") => Write,
         ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
-        | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors") => Read,
+        | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
         ("GET", "/api/v1/certificates") => Read,
         ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,

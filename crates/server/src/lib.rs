@@ -14,6 +14,7 @@ mod backup;
 mod certificates;
 mod error;
 mod evaluate;
+mod forecasting;
 mod limits;
 mod metrics;
 mod routes;
@@ -127,6 +128,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounting::list_factors))
         .routes(routes!(certificates::list, certificates::register))
         .routes(routes!(certificates::retire))
+        .routes(routes!(forecasting::forecast))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))

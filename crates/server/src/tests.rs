@@ -192,6 +192,7 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             "/api/v1/certificates/b-gec/retirements".into(),
             r#"{"entity":"ent-b","period":"2025"}"#.into(),
         ),
+        ("GET", "/api/v1/forecast") => ("/api/v1/forecast?node=ent-b&horizon=24".into(), String::new()),
         ("POST", "/api/v1/factors/{kind}") => (
             "/api/v1/factors/fuels".into(),
             "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\nb:coal,1,b,coal,20,GJ/t,0.027,0.9,S\n".into(),
@@ -513,4 +514,159 @@ async fn evaluations_answer_readers_and_name_bad_input() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("not the official"), "{body}");
+}
+
+/// Six weeks of hourly kWh on `a.main` and `b.main` (daily and weekly profile), written as the
+/// administrator.
+async fn seed_six_weeks(f: &Fixture) {
+    let mut lp = String::new();
+    for h in 0..(6 * 168) {
+        let hour = (h % 24) as f64;
+        let weekend = (h / 24) % 7 >= 5;
+        let base = 10.0 + 5.0 * (std::f64::consts::TAU * hour / 24.0).sin();
+        let base = if weekend { 0.6 * base } else { base };
+        let wobble = ((h * 7919) % 13) as f64 / 13.0;
+        let ts = T0 + h * 3600;
+        lp.push_str(&format!("a,meter=a.main value={} {ts}\n", base + wobble));
+        lp.push_str(&format!(
+            "b,meter=b.main value={} {ts}\n",
+            2.0 * base + wobble
+        ));
+    }
+    let (status, text) = f
+        .call(request(
+            Method::POST,
+            "/api/v2/write?precision=s",
+            Some(&f.admin),
+            &lp,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+}
+
+fn p50s(series: &serde_json::Value) -> Vec<f64> {
+    series["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["p50"].as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn forecast_of_a_meter_and_of_a_node_adds_up() {
+    let f = Fixture::new();
+    seed_six_weeks(&f).await;
+    let get = |uri: String| {
+        let f = &f;
+        async move {
+            let (status, body) = f.call(request(Method::GET, &uri, Some(&f.admin), "")).await;
+            (
+                status,
+                serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            )
+        }
+    };
+    let (status, meter) = get("/api/v1/forecast?meter=a.main&horizon=24&model=auto".into()).await;
+    assert_eq!(status, StatusCode::OK, "{meter}");
+    let s = &meter["series"][0];
+    let hours = s["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    // The forecast starts at the hour after the last stored hour, 2025-04-12 00:00 +08:00.
+    assert_eq!(hours[0]["start"], "2025-04-12T00:00:00+08:00", "{meter}");
+    for h in hours {
+        let (p10, p50, p90) = (
+            h["p10"].as_f64().unwrap(),
+            h["p50"].as_f64().unwrap(),
+            h["p90"].as_f64().unwrap(),
+        );
+        assert!(p10.is_finite() && p90.is_finite(), "{h}");
+        assert!(p10 <= p50 && p50 <= p90, "{h}");
+    }
+    assert!(s["selection"]["chosen"].is_string(), "{meter}");
+    assert!(!s["settings"].as_str().unwrap().is_empty(), "{meter}");
+    // The profile is forecast: noon (sin peak at 06:00) is well above 18:00.
+    let p = p50s(s);
+    assert!(p[6] > p[18] + 5.0, "{p:?}");
+
+    // The park: P50 is the sum of its two meters' P50s, hour by hour.
+    let (status, park) = get("/api/v1/forecast?node=park&model=ridge".into()).await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    let series = park["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{park}");
+    let total = p50s(&series[0]);
+    let comps = series[0]["meters"].as_array().unwrap();
+    assert_eq!(comps.len(), 2, "{park}");
+    let mut sum = [0.0; 24];
+    for c in comps {
+        let id = c["meter"].as_str().unwrap();
+        let (status, alone) = get(format!("/api/v1/forecast?meter={id}&model=ridge")).await;
+        assert_eq!(status, StatusCode::OK, "{alone}");
+        let own = p50s(&alone["series"][0]);
+        for i in 0..24 {
+            assert!((c["p50"][i].as_f64().unwrap() - own[i]).abs() < 1e-9);
+            sum[i] += own[i];
+        }
+    }
+    for i in 0..24 {
+        assert!((total[i] - sum[i]).abs() < 1e-9 * sum[i].abs().max(1.0));
+        let h = &series[0]["hours"][i];
+        assert!(h["p10"].as_f64().unwrap() <= total[i] && total[i] <= h["p90"].as_f64().unwrap());
+    }
+    assert!(
+        park["method"].as_str().unwrap().contains("independent"),
+        "{park}"
+    );
+
+    // Bad input: 400 naming the parameter.
+    for (uri, word) in [
+        ("/api/v1/forecast?meter=a.main&horizon=48", "horizon"),
+        ("/api/v1/forecast?meter=a.main&model=prophet", "model"),
+        ("/api/v1/forecast?meter=a.main&to=yesterday", "to"),
+        ("/api/v1/forecast?meter=a.main&node=park", "meter"),
+        (
+            "/api/v1/forecast?meter=a.main&from=2025-04-01&to=2025-03-01",
+            "from",
+        ),
+    ] {
+        let (status, body) = get(uri.into()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(word),
+            "{uri}: {body}"
+        );
+    }
+    let (status, body) = get("/api/v1/forecast?meter=nope".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // An aggregates-only credential may forecast nodes but not meters, and sees no meter ids.
+    let new = NewCredential {
+        name: "aggregates".into(),
+        role: Role::Analyst,
+        scope: Scope::parse("*"),
+        aggregates_only: true,
+    };
+    let agg = f.access.create_token(&new, None, "test").unwrap().1;
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?meter=a.main",
+            Some(&agg),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?node=park&model=naive24",
+            Some(&agg),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        !body.contains("a.main") && !body.contains("b.main"),
+        "{body}"
+    );
 }
