@@ -248,6 +248,9 @@ pub(crate) fn load_library(data_dir: &Path) -> Result<Library, PlatformError> {
             .unwrap_or_default()
             .to_string();
         let Some(kind) = name
+            .strip_suffix(".csv")
+            .filter(|_| !name.starts_with('.'))
+            .unwrap_or_default()
             .split('-')
             .next()
             .and_then(|p| p.parse::<FactorKind>().ok())
@@ -292,17 +295,7 @@ impl Platform {
         let name = format!("{}-{:06}.csv", kind.prefix(), n + 1);
         let mut next = lib.clone();
         let rows = add_to(&mut next, kind, &name, text)?;
-        let path = dir.join(&name);
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let tmp = dir.join(format!(".{name}.tmp"));
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&dir)?.sync_all()
-        };
-        write().map_err(|e| PlatformError::Io(format!("{}: {e}", path.display())))?;
+        crate::registry::write_atomically(&dir.join(&name), text.as_bytes())?;
         *lib = next;
         Ok(rows)
     }

@@ -92,23 +92,9 @@ impl CertificateBook {
     }
 
     fn save(&self, list: &[Certificate]) -> Result<(), PlatformError> {
-        let io = |e: std::io::Error| PlatformError::Io(format!("{}: {e}", self.path.display()));
-        let tmp = self.path.with_extension("json.tmp");
         let bytes =
             serde_json::to_vec_pretty(list).map_err(|e| PlatformError::Io(e.to_string()))?;
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(&bytes).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
-        }
-        Ok(())
+        crate::registry::write_atomically(&self.path, &bytes)
     }
 }
 
