@@ -51,6 +51,11 @@ pub struct EnergySettings {
     pub electricity: ElectricityConvention,
     /// Natural-gas coefficient.
     pub natural_gas: GasCoefficient,
+    /// Let coefficients that are not confirmed (status S) be chosen by default (as in the
+    /// inventory's [`Settings`](crate::Settings)); a meter's own fuel and a 等价值 given in
+    /// the request are explicit choices.
+    #[serde(default)]
+    pub allow_unconfirmed: bool,
 }
 
 impl Default for EnergySettings {
@@ -58,6 +63,7 @@ impl Default for EnergySettings {
         EnergySettings {
             electricity: ElectricityConvention::Calorific,
             natural_gas: GasCoefficient::GasField,
+            allow_unconfirmed: false,
         }
     }
 }
@@ -95,14 +101,20 @@ pub struct EnergyAccount {
     pub excluding_non_fossil_tce: f64,
 }
 
-/// Why a quantity could not be converted.
+/// Why the account could not be computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("meter {meter}: {message}")]
-pub struct EnergyError {
-    /// Meter id.
-    pub meter: String,
-    /// What is wrong.
-    pub message: String,
+pub enum EnergyError {
+    /// A meter's quantity cannot be converted.
+    #[error("meter {meter}: {message}")]
+    Meter {
+        /// Meter id.
+        meter: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Coefficients that are not confirmed would be defaults, and the settings do not allow it.
+    #[error("综合能耗: {}", crate::inventory::unconfirmed_message(.0))]
+    Unconfirmed(Vec<FactorRef>),
 }
 
 /// The standard-coal coefficient (per `unit`) of an activity, with its provenance.
@@ -111,7 +123,7 @@ fn coefficient(
     settings: &EnergySettings,
     a: &Activity,
 ) -> Result<Option<(FactorRef, Unit, f64)>, EnergyError> {
-    let err = |message: String| EnergyError {
+    let err = |message: String| EnergyError::Meter {
         meter: a.meter.clone(),
         message,
     };
@@ -211,6 +223,7 @@ pub fn comprehensive_energy(
     let mut by_carrier: BTreeMap<String, f64> = BTreeMap::new();
     let mut total = 0.0;
     let mut non_fossil = 0.0;
+    let mut unconfirmed_defaults: Vec<FactorRef> = Vec::new();
     for a in activities {
         if a.source == Some(shulv_model::EmissionSource::Scope3) {
             continue;
@@ -218,10 +231,20 @@ pub fn comprehensive_energy(
         let Some((coef, unit, tce_per_unit)) = coefficient(lib, settings, a)? else {
             continue;
         };
-        let q = a.unit.convert(a.quantity, unit).map_err(|e| EnergyError {
-            meter: a.meter.clone(),
-            message: format!("{e}; the {} coefficient is per {unit}", a.carrier.as_str()),
-        })?;
+        let q = a
+            .unit
+            .convert(a.quantity, unit)
+            .map_err(|e| EnergyError::Meter {
+                meter: a.meter.clone(),
+                message: format!("{e}; the {} coefficient is per {unit}", a.carrier.as_str()),
+            })?;
+        let explicit = a.fuel.is_some() || coef.id.starts_with("user:");
+        if !coef.status.is_confirmed()
+            && !explicit
+            && !unconfirmed_defaults.iter().any(|f| f.id == coef.id)
+        {
+            unconfirmed_defaults.push(coef.clone());
+        }
         let tce = q * tce_per_unit;
         total += tce;
         if a.carrier == Carrier::PvGeneration {
@@ -238,6 +261,9 @@ pub fn comprehensive_energy(
             coefficient: coef,
             tce,
         });
+    }
+    if !unconfirmed_defaults.is_empty() && !settings.allow_unconfirmed {
+        return Err(EnergyError::Unconfirmed(unconfirmed_defaults));
     }
     Ok(EnergyAccount {
         settings: *settings,
@@ -273,8 +299,37 @@ mod tests {
     }
 
     #[test]
+    fn only_confirmed_coefficients_are_defaults() {
+        let lib = Library::builtin();
+        let strict = EnergySettings::default();
+        // The calorific electricity coefficient is confirmed (V2): no opt-in needed.
+        let e = comprehensive_energy(&lib, &strict, &[act(Carrier::Electricity, 1e3, Unit::KWh)]);
+        assert!((e.unwrap().total_tce - 0.1229).abs() < 1e-12);
+        // The Appendix A coal coefficient is status S: refused by default, named in the error.
+        let coal = [act(Carrier::CoalRaw, 1.0, Unit::T)];
+        let err = comprehensive_energy(&lib, &strict, &coal).unwrap_err();
+        assert!(matches!(&err, EnergyError::Unconfirmed(f) if f[0].id == "gbt2589:coal_raw"));
+        assert!(err.to_string().contains("allow_unconfirmed=true"), "{err}");
+        let allowed = EnergySettings {
+            allow_unconfirmed: true,
+            ..strict
+        };
+        assert!(comprehensive_energy(&lib, &allowed, &coal).is_ok());
+        // A 等价值 given by the user is an explicit choice.
+        let eq = EnergySettings {
+            electricity: ElectricityConvention::Equivalent { kgce_per_kwh: 0.3 },
+            ..strict
+        };
+        let e = comprehensive_energy(&lib, &eq, &[act(Carrier::Electricity, 1e3, Unit::KWh)]);
+        assert!((e.unwrap().total_tce - 0.3).abs() < 1e-12);
+    }
+
+    #[test]
     fn gbt_2589_coefficients_in_tce_not_kgce() {
-        let s = EnergySettings::default();
+        let s = EnergySettings {
+            allow_unconfirmed: true,
+            ..EnergySettings::default()
+        };
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         assert!(close(
             tce(&s, act(Carrier::Electricity, 1000.0, Unit::KWh)),
@@ -350,7 +405,11 @@ mod tests {
         assert!((e.total_tce - 0.18435).abs() < 1e-12);
         assert!((e.excluding_non_fossil_tce - 0.1229).abs() < 1e-12);
         let bad = [act(Carrier::Diesel, 10.0, Unit::L)];
-        let err = comprehensive_energy(&lib, &EnergySettings::default(), &bad).unwrap_err();
+        let allowed = EnergySettings {
+            allow_unconfirmed: true,
+            ..EnergySettings::default()
+        };
+        let err = comprehensive_energy(&lib, &allowed, &bad).unwrap_err();
         assert!(err.to_string().contains("per t"), "{err}");
     }
 }

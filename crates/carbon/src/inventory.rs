@@ -9,7 +9,7 @@
 //!
 //! Nothing is rounded: presentation rounds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use shulv_model::{Carrier, Dimension, EmissionSource, Unit};
@@ -187,9 +187,16 @@ pub struct Settings {
     pub electricity_year: Option<i32>,
     /// GWP set for CO2e.
     pub gwp: GwpSet,
-    /// Factor versions to use instead of the newest (id → version).
+    /// Factor versions to use instead of the newest (id → version). A pinned factor is an
+    /// explicit choice, whatever its status.
     #[serde(default)]
     pub pins: BTreeMap<String, u32>,
+    /// Let factors that are not confirmed (status S) be chosen by default. Off by default: only
+    /// confirmed (V1/V2) values are defaults, and an inventory that would need an unconfirmed
+    /// default fails, naming the factors. Factors chosen explicitly (pinned, or named as a
+    /// meter's fuel or process factor) are used whatever this says; every result marks them.
+    #[serde(default)]
+    pub allow_unconfirmed: bool,
 }
 
 impl Default for Settings {
@@ -201,6 +208,7 @@ impl Default for Settings {
             electricity_year: None,
             gwp: GwpSet::AR6,
             pins: BTreeMap::new(),
+            allow_unconfirmed: false,
         }
     }
 }
@@ -378,6 +386,29 @@ pub enum InventoryError {
     /// The entity's location lacks what the grid geography needs.
     #[error("{0}")]
     Location(String),
+    /// Defaults that are not confirmed would be used, and the settings do not allow it.
+    #[error("{}", unconfirmed_message(.0))]
+    Unconfirmed(Vec<FactorRef>),
+}
+
+/// The message of [`InventoryError::Unconfirmed`]: what would be used and the three ways on.
+pub fn unconfirmed_message(factors: &[FactorRef]) -> String {
+    let list: Vec<String> = factors
+        .iter()
+        .map(|f| format!("{} v{} ({}, {})", f.id, f.version, f.document, f.table))
+        .collect();
+    let pins: Vec<String> = factors
+        .iter()
+        .map(|f| format!("{}:{}", f.id, f.version))
+        .collect();
+    format!(
+        "only confirmed (V1/V2) factors are defaults, and this account would need unconfirmed \
+         ones (status S, seen only in third-party material): {}. Accept them with \
+         allow_unconfirmed=true, choose them explicitly with pins={}, or add a confirmed \
+         factor of your own",
+        list.join("; "),
+        pins.join(",")
+    )
 }
 
 struct Ctx<'a> {
@@ -385,11 +416,18 @@ struct Ctx<'a> {
     settings: &'a Settings,
     year: i32,
     notes: Vec<String>,
+    /// Ids the entity's meters name (fuels, process factors): explicit choices.
+    named: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
     fn pin(&self, id: &str) -> Option<u32> {
         self.settings.pins.get(id).copied()
+    }
+
+    /// True if the user chose the factor (pinned or named by a meter) rather than a default.
+    fn explicit(&self, id: &str) -> bool {
+        self.settings.pins.contains_key(id) || self.named.contains(id)
     }
 
     fn note(&mut self, n: String) {
@@ -463,6 +501,7 @@ pub fn inventory(
         settings,
         year,
         notes: Vec::new(),
+        named: activities.iter().filter_map(|a| a.fuel.clone()).collect(),
     };
     let mut lines = Vec::new();
     let mut market_lines = Vec::new();
@@ -566,9 +605,17 @@ pub fn inventory(
         }
     }
     factors_used.sort_by(|a, b| (&a.id, a.version).cmp(&(&b.id, b.version)));
+    let unconfirmed_defaults: Vec<FactorRef> = factors_used
+        .iter()
+        .filter(|f| !f.status.is_confirmed() && !ctx.explicit(&f.id))
+        .cloned()
+        .collect();
+    if !unconfirmed_defaults.is_empty() && !settings.allow_unconfirmed {
+        return Err(InventoryError::Unconfirmed(unconfirmed_defaults));
+    }
     let uses_unconfirmed_factors = factors_used.iter().any(|f| !f.status.is_confirmed());
     if uses_unconfirmed_factors {
-        ctx.note("some factors used have status S (third-party source, not confirmed in the official text): see factors_used".into());
+        ctx.note("some factors used are not confirmed in the official text (status S or U, chosen explicitly or allowed by allow_unconfirmed): see factors_used".into());
     }
     Ok(Inventory {
         settings: settings.clone(),
@@ -1052,6 +1099,48 @@ mod tests {
     }
 
     #[test]
+    fn only_confirmed_values_are_defaults() {
+        let lib = Library::builtin();
+        let gas = [act("g", Carrier::NaturalGas, 1.0, Unit::TenKNm3)];
+        // The natural-gas parameters are status S: refused as a default, naming the factor
+        // and the three ways on.
+        let err = inventory(&lib, &Settings::default(), 2025, &gas, &[]).unwrap_err();
+        let InventoryError::Unconfirmed(factors) = &err else {
+            panic!("{err}")
+        };
+        let id = factors[0].id.clone();
+        assert!(factors.iter().all(|f| !f.status.is_confirmed()));
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&id) && msg.contains("allow_unconfirmed=true") && msg.contains("pins="),
+            "{msg}"
+        );
+        // Allowed: computed and marked.
+        let allowed = Settings {
+            allow_unconfirmed: true,
+            ..Settings::default()
+        };
+        let inv = inventory(&lib, &allowed, 2025, &gas, &[]).unwrap();
+        assert!(inv.uses_unconfirmed_factors && inv.total_location_t > 0.0);
+        // Pinned: an explicit choice, same number, still marked.
+        let pinned = Settings {
+            pins: [(id.clone(), factors[0].version)].into(),
+            ..Settings::default()
+        };
+        let p = inventory(&lib, &pinned, 2025, &gas, &[]).unwrap();
+        assert_eq!(p.total_location_t, inv.total_location_t);
+        assert!(p.uses_unconfirmed_factors);
+        // Named as the meter's fuel: explicit too.
+        let mut named = gas[0].clone();
+        named.fuel = Some(id);
+        assert!(inventory(&lib, &Settings::default(), 2025, &[named], &[]).is_ok());
+        // A confirmed default (the 2022 national average grid factor, V2) needs no opt-in.
+        let grid = [act("e", Carrier::Electricity, 1.0, Unit::MWh)];
+        let g = inventory(&lib, &Settings::default(), 2025, &grid, &[]).unwrap();
+        assert!(!g.uses_unconfirmed_factors);
+    }
+
+    #[test]
     fn ipcc_counts_ch4_and_n2o_under_the_chosen_gwp_set() {
         let lib = Library::builtin();
         let diesel = [act("gen", Carrier::Diesel, 10.0, Unit::T)];
@@ -1061,6 +1150,7 @@ mod tests {
                 &Settings {
                     regime: Regime::Ipcc2006,
                     gwp,
+                    allow_unconfirmed: true,
                     ..Settings::default()
                 },
                 2025,
@@ -1077,14 +1167,21 @@ mod tests {
         assert!((l.co2e_t - (l.co2_t + 27.9 * l.ch4_t + 273.0 * l.n2o_t)).abs() < 1e-9);
         let ar4 = inv(GwpSet::AR4);
         assert!((ar4.lines[0].co2e_t - (l.co2_t + 25.0 * l.ch4_t + 298.0 * l.n2o_t)).abs() < 1e-9);
-        let cn = inventory(&lib, &Settings::default(), 2025, &diesel, &[]).unwrap();
+        let cn_settings = Settings {
+            allow_unconfirmed: true,
+            ..Settings::default()
+        };
+        let cn = inventory(&lib, &cn_settings, 2025, &diesel, &[]).unwrap();
         assert_eq!(cn.lines[0].ch4_t, 0.0, "Chinese regimes count CO2 only");
     }
 
     #[test]
     fn unit_traps_are_converted_or_refused() {
         let lib = Library::builtin();
-        let s = Settings::default();
+        let s = Settings {
+            allow_unconfirmed: true,
+            ..Settings::default()
+        };
         // Natural gas in m3 and in 10^4 Nm3 give the same result.
         let m3 = inventory(
             &lib,

@@ -29,6 +29,10 @@ pub struct RegimeArgs {
     /// Use this version of a factor: ID:VERSION (repeatable).
     #[arg(long = "pin")]
     pins: Vec<String>,
+    /// Let unconfirmed factors (status S) be defaults: true or false [default: the server's
+    /// setting].
+    #[arg(long)]
+    allow_unconfirmed: Option<bool>,
 }
 
 impl RegimeArgs {
@@ -48,6 +52,10 @@ impl RegimeArgs {
         );
         opt("gwp", self.gwp.clone());
         opt("pins", (!self.pins.is_empty()).then(|| self.pins.join(",")));
+        opt(
+            "allow_unconfirmed",
+            self.allow_unconfirmed.map(|a| a.to_string()),
+        );
         q
     }
 }

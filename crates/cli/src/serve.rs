@@ -20,7 +20,7 @@ use shulv_server::ServerConfig;
 pub struct ServeArgs {
     /// A TOML config file (keys: data_dir, listen, raw_retention_days, flush_interval_s,
     /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
-    /// request_timeout_s, trust_forwarded_for).
+    /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors).
     #[arg(long, env = "SHULV_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./shulv-data, or ./shulv-demo-data for the demo].
@@ -41,6 +41,11 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "SHULV_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Let accounts use factors that are not confirmed (status S) as defaults when a request
+    /// does not say (`allow_unconfirmed`); every result still marks them [default: off; on for
+    /// the demo].
+    #[arg(long, env = "SHULV_ALLOW_UNCONFIRMED_FACTORS")]
+    allow_unconfirmed_factors: Option<bool>,
 }
 
 /// The config file.
@@ -60,6 +65,7 @@ struct FileConfig {
     session_ttl_hours: Option<u64>,
     request_timeout_s: Option<u64>,
     trust_forwarded_for: Option<bool>,
+    allow_unconfirmed_factors: Option<bool>,
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -123,6 +129,10 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     if let Some(t) = file.trust_forwarded_for {
         server_config.trust_forwarded_for = t;
     }
+    server_config.allow_unconfirmed_factors = args
+        .allow_unconfirmed_factors
+        .or(file.allow_unconfirmed_factors)
+        .unwrap_or(demo);
 
     let platform = Arc::new(
         Platform::open(config).with_context(|| format!("opening {}", data_dir.display()))?,
@@ -215,6 +225,7 @@ fn print_banner(scheme: &str, addr: SocketAddr, data_dir: &Path, token: Option<&
     }
     text.push_str(&format!("API document: {url}/openapi.json\n"));
     if demo {
+        text.push_str("accounts: unconfirmed factors (status S) may be defaults in the demo and are marked in every result (shulv serve: off unless --allow-unconfirmed-factors true)\n");
         text.push_str(&format!(
             "try:\n  curl -H \"Authorization: Bearer $SHULV_TOKEN\" '{url}/api/v1/query?node=shulv-park&from=2025-01-01&to=2026-01-01&bucket=month'\n  shulv query --node shulv-park --from 2025-01-01 --to 2026-01-01 --bucket month\n  shulv query --meter ent02.ws1.line1.elec --from 2025-07-07 --to 2025-07-14 --bucket 15m\n"
         ));

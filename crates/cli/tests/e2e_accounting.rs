@@ -18,6 +18,17 @@ fn demo_park_accounts_add_up_and_name_their_factors() {
         "the default regime is stated"
     );
     assert_eq!(inv["settings"]["gwp"], "AR6");
+    // The demo lets unconfirmed (status S) factors be defaults, and says so; a request that
+    // does not allow them is refused with the factors named.
+    assert_eq!(inv["settings"]["allow_unconfirmed"], true);
+    assert_eq!(inv["uses_unconfirmed_factors"], true);
+    let (status, text) =
+        server.get("/api/v1/accounts?node=shulv-park&period=2025&allow_unconfirmed=false");
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("cn_ndrc:natural_gas") && text.contains("allow_unconfirmed=true"),
+        "{text}"
+    );
     let total = inv["total_location_t"].as_f64().unwrap();
     assert!(total > 10_000.0, "{total}");
     // Every factor used is named with its version, source and status.

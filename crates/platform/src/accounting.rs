@@ -470,7 +470,10 @@ impl Platform {
                 node: id.clone(),
                 period,
                 settings: settings.clone(),
-                energy: EnergySettings::default(),
+                energy: EnergySettings {
+                    allow_unconfirmed: settings.allow_unconfirmed,
+                    ..EnergySettings::default()
+                },
             })?;
             inputs.push(EfficiencyInput {
                 entity: id,

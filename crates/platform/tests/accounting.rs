@@ -196,8 +196,20 @@ fn request(node: &str, settings: Settings) -> AccountRequest {
     AccountRequest {
         node: node.into(),
         period: Period::Year(2023),
+        energy: EnergySettings {
+            allow_unconfirmed: settings.allow_unconfirmed,
+            ..EnergySettings::default()
+        },
         settings,
-        energy: EnergySettings::default(),
+    }
+}
+
+/// Settings that let unconfirmed (status S) factors be defaults, as the demo does.
+fn allowing_unconfirmed(regime: Regime) -> Settings {
+    Settings {
+        regime,
+        allow_unconfirmed: true,
+        ..Settings::default()
     }
 }
 
@@ -244,21 +256,24 @@ fn a_node_is_the_sum_of_its_children_under_every_regime() {
     send(&p, "b-grid", &quarter_hourly(1_200_000.0));
     send(&p, "b-value-added", &[(Y2023 + 364 * DAY, 3000.0)]);
     // IPCC 2006 gives natural gas per tonne: a volume meter is refused (no density assumed).
-    let ipcc = Settings {
-        regime: Regime::Ipcc2006,
-        ..Settings::default()
-    };
+    let ipcc = allowing_unconfirmed(Regime::Ipcc2006);
     let e = p.account(&request("park", ipcc)).unwrap_err().to_string();
     assert!(e.contains("b-gas") && e.contains("mass"), "{e}");
+    // Natural gas has no confirmed default factor: refused unless allowed, naming the factor.
+    let strict = p
+        .account(&request("company-b", Settings::default()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        strict.contains("allow_unconfirmed=true") && strict.contains("natural_gas"),
+        "{strict}"
+    );
     for regime in [
         Regime::CnCarbonMarket,
         Regime::CnMeeNbs,
         Regime::GhgProtocol,
     ] {
-        let s = Settings {
-            regime,
-            ..Settings::default()
-        };
+        let s = allowing_unconfirmed(regime);
         let park = p.account(&request("park", s.clone())).unwrap();
         let a = p.account(&request("company-a", s.clone())).unwrap();
         let b = p.account(&request("company-b", s)).unwrap();
@@ -311,7 +326,7 @@ fn grades_rank_the_enterprises_of_a_park() {
         .carbon_grades(
             "park",
             Period::Year(2023),
-            &Settings::default(),
+            &allowing_unconfirmed(Regime::CnMeeNbs),
             &BTreeMap::new(),
         )
         .unwrap();
@@ -440,9 +455,8 @@ fn certificates_are_retired_once_and_cover_market_based_scope_2() {
 
     // GHG Protocol market-based: 1 000 of 5 000 MWh covered, the rest at the residual-like 口径.
     let ghg = Settings {
-        regime: Regime::GhgProtocol,
         electricity_year: Some(2022),
-        ..Settings::default()
+        ..allowing_unconfirmed(Regime::GhgProtocol)
     };
     let acc = p.account(&request("company-a", ghg.clone())).unwrap();
     let market = acc.inventory.scope2_market.as_ref().unwrap().total_t;

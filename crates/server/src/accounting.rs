@@ -19,7 +19,7 @@ use shulv_platform::{Account, AccountRequest, FactorKind, GradeReport, Period};
 use crate::access::{self, audit_entry, ClientIp};
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{audit_failed, blocking, utf8};
-use crate::AppState;
+use crate::{AppState, ServerConfig};
 
 /// Settings shared by the accounting routes (all optional; the defaults are stated in every
 /// answer).
@@ -42,6 +42,10 @@ pub struct AccountParams {
     pub gwp: Option<String>,
     /// Factor versions to use, `id:version` separated by commas.
     pub pins: Option<String>,
+    /// Let unconfirmed factors (status S) be chosen by default (default: the server's
+    /// `allow_unconfirmed_factors` setting, off unless set; the demo sets it). Without it an
+    /// account that needs one fails with 400, naming the factors.
+    pub allow_unconfirmed: Option<bool>,
     /// Electricity in 综合能耗: `calorific` (当量值, default) or `equivalent` (等价值, needs
     /// `kgce_per_kwh`).
     pub electricity: Option<String>,
@@ -65,7 +69,13 @@ fn parse<T: std::str::FromStr<Err = String>>(
         .map(|v| v.unwrap_or(default))
 }
 
-fn settings_of(p: &AccountParams) -> Result<(Period, Settings, EnergySettings), ApiError> {
+fn settings_of(
+    p: &AccountParams,
+    config: &ServerConfig,
+) -> Result<(Period, Settings, EnergySettings), ApiError> {
+    let allow_unconfirmed = p
+        .allow_unconfirmed
+        .unwrap_or(config.allow_unconfirmed_factors);
     let period: Period = p
         .period
         .parse()
@@ -90,6 +100,7 @@ fn settings_of(p: &AccountParams) -> Result<(Period, Settings, EnergySettings), 
         electricity_year: p.electricity_year,
         gwp: parse("gwp", p.gwp.as_deref(), GwpSet::AR6)?,
         pins,
+        allow_unconfirmed,
     };
     let electricity = match (p.electricity.as_deref(), p.kgce_per_kwh) {
         (None | Some("calorific"), None) => ElectricityConvention::Calorific,
@@ -114,6 +125,7 @@ fn settings_of(p: &AccountParams) -> Result<(Period, Settings, EnergySettings), 
         EnergySettings {
             electricity,
             natural_gas,
+            allow_unconfirmed,
         },
     ))
 }
@@ -205,7 +217,7 @@ pub async fn account(
     Extension(principal): Extension<Principal>,
     Query(params): Query<AccountParams>,
 ) -> Result<Response, ApiError> {
-    let (period, settings, energy) = settings_of(&params)?;
+    let (period, settings, energy) = settings_of(&params, &state.config)?;
     let csv = match params.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -264,6 +276,8 @@ pub struct GradeParams {
     pub grid: Option<String>,
     /// Data year of the grid factor.
     pub electricity_year: Option<i32>,
+    /// Let unconfirmed factors be chosen by default (as in `/api/v1/accounts`).
+    pub allow_unconfirmed: Option<bool>,
     /// Industry averages of L to compare with, `industry:L` separated by commas (default:
     /// computed over the graded enterprises of each industry).
     pub industry_average: Option<String>,
@@ -287,12 +301,13 @@ pub async fn carbon_grades(
         electricity_year: params.electricity_year,
         gwp: None,
         pins: None,
+        allow_unconfirmed: params.allow_unconfirmed,
         electricity: None,
         kgce_per_kwh: None,
         natural_gas: None,
         format: None,
     };
-    let (period, settings, _) = settings_of(&as_account)?;
+    let (period, settings, _) = settings_of(&as_account, &state.config)?;
     let mut averages = BTreeMap::new();
     for pair in params
         .industry_average

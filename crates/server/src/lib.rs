@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Time limit of an ingest request.
     pub ingest_timeout: Duration,
+    /// Default of the accounting routes' `allow_unconfirmed`: let factors that are not
+    /// confirmed (status S) be chosen by default. Off unless the operator sets it.
+    pub allow_unconfirmed_factors: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             request_timeout: Duration::from_secs(30),
             ingest_timeout: Duration::from_secs(300),
+            allow_unconfirmed_factors: false,
         }
     }
 }
