@@ -234,6 +234,25 @@ pub struct Activity {
     pub location: Location,
 }
 
+/// Scope 3 activity data a user supplies without a meter (tonne-kilometres of purchased
+/// transport, tonnes of purchased material, yuan of spend …), with the factor to apply. The
+/// factor is the user's explicit choice: its value is in tCO2e per `unit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppliedActivity {
+    /// Record id (the line's `meter` is `activity:<id>`).
+    pub id: String,
+    /// GHG Protocol Scope 3 category, 1–15.
+    pub category: u8,
+    /// What it is.
+    pub description: String,
+    /// Quantity in the period.
+    pub quantity: f64,
+    /// Its unit, as the user names it.
+    pub unit: String,
+    /// Emission factor, tCO2e per `unit`, with its source.
+    pub factor: FactorRef,
+}
+
 /// Where a meter is, for grid factors (from node attributes `province` and `grid_region`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Location {
@@ -260,7 +279,7 @@ pub enum Scope {
 /// One line of the inventory: a meter's activity and what it emits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
-    /// Meter id.
+    /// Meter id, or `activity:<id>` for Scope 3 activity data supplied without a meter.
     pub meter: String,
     /// Scope.
     pub scope: Scope,
@@ -325,7 +344,7 @@ pub struct Inventory {
     pub scope2_location: ScopeTotal,
     /// Scope 2, market-based (GHG Protocol regime only).
     pub scope2_market: Option<ScopeTotal>,
-    /// Scope 3 (from activity data the user supplies).
+    /// Scope 3 (from meters marked `scope3` and activity data the user supplies).
     pub scope3: ScopeTotal,
     /// Scope 1 + Scope 2 location-based, tCO2e.
     pub total_location_t: f64,
@@ -488,20 +507,26 @@ impl Ctx<'_> {
     }
 }
 
-/// Compute the inventory of `activities` (one entity, one period in `year`).
+/// Compute the inventory of `activities` (the meters of one entity, one period in `year`),
+/// the certificates retired against it and the Scope 3 activity data `supplied` without meters.
 pub fn inventory(
     lib: &Library,
     settings: &Settings,
     year: i32,
     activities: &[Activity],
     certificates: &[Instrument],
+    supplied: &[SuppliedActivity],
 ) -> Result<Inventory, InventoryError> {
     let mut ctx = Ctx {
         lib,
         settings,
         year,
         notes: Vec::new(),
-        named: activities.iter().filter_map(|a| a.fuel.clone()).collect(),
+        named: activities
+            .iter()
+            .filter_map(|a| a.fuel.clone())
+            .chain(supplied.iter().map(|s| s.factor.id.clone()))
+            .collect(),
     };
     let mut lines = Vec::new();
     let mut market_lines = Vec::new();
@@ -565,6 +590,7 @@ pub fn inventory(
             _ => {}
         }
     }
+    lines.extend(supplied.iter().map(supplied_line));
     let mut scope1 = ScopeTotal::default();
     let mut scope2_location = ScopeTotal::default();
     let mut scope3 = ScopeTotal::default();
@@ -873,6 +899,29 @@ fn combustion_line(ctx: &mut Ctx, a: &Activity) -> Result<Line, InventoryError> 
     })
 }
 
+fn supplied_line(s: &SuppliedActivity) -> Line {
+    let co2e = s.quantity * s.factor.value;
+    Line {
+        meter: format!("activity:{}", s.id),
+        scope: Scope::Scope3,
+        source: format!("scope3_category_{}", s.category),
+        carrier: Carrier::Other,
+        activity: s.quantity,
+        activity_unit: s.unit.clone(),
+        heat_gj: None,
+        co2_t: 0.0,
+        ch4_t: 0.0,
+        n2o_t: 0.0,
+        co2e_t: co2e,
+        biogenic_co2_t: 0.0,
+        formula: format!(
+            "{} {} × {} {} = {co2e} tCO2e ({})",
+            s.quantity, s.unit, s.factor.value, s.factor.unit, s.description
+        ),
+        factors: vec![s.factor.clone()],
+    }
+}
+
 fn process_line(ctx: &mut Ctx, a: &Activity) -> Result<Line, InventoryError> {
     let id = a.fuel.as_deref().ok_or_else(|| InventoryError::Factor {
         meter: a.meter.clone(),
@@ -911,6 +960,7 @@ fn process_line(ctx: &mut Ctx, a: &Activity) -> Result<Line, InventoryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::Status;
 
     fn act(meter: &str, carrier: Carrier, q: f64, unit: Unit) -> Activity {
         Activity {
@@ -954,7 +1004,7 @@ mod tests {
             electricity_year: Some(2021),
             ..Settings::default()
         };
-        let inv = inventory(&lib, &settings, 2023, &acts, &[]).unwrap();
+        let inv = inventory(&lib, &settings, 2023, &acts, &[], &[]).unwrap();
         let by = |m: &str| inv.lines.iter().find(|l| l.meter == m).unwrap().co2e_t;
         assert_eq!(format!("{:.2}", by("boiler")), "1894.98");
         assert_eq!(format!("{:.2}", by("canteen")), "12.94");
@@ -988,7 +1038,7 @@ mod tests {
                 regime,
                 ..Settings::default()
             };
-            let inv = inventory(&lib, &settings, 2023, &acts, &[]).unwrap();
+            let inv = inventory(&lib, &settings, 2023, &acts, &[], &[]).unwrap();
             for (scope, total) in [
                 (Scope::Scope1, &inv.scope1),
                 (Scope::Scope2, &inv.scope2_location),
@@ -1019,7 +1069,7 @@ mod tests {
             grid_region: Some("GRID-SOUTH".into()),
         };
         let grid = [meter.clone()];
-        let run = |s: Settings| inventory(&lib, &s, 2025, &grid, &[]).unwrap();
+        let run = |s: Settings| inventory(&lib, &s, 2025, &grid, &[], &[]).unwrap();
         let base = Settings::default();
         assert!(
             (run(Settings {
@@ -1090,6 +1140,7 @@ mod tests {
             2025,
             &[act("grid", Carrier::Electricity, 1000.0, Unit::MWh)],
             &[],
+            &[],
         )
         .unwrap_err();
         assert!(
@@ -1099,12 +1150,51 @@ mod tests {
     }
 
     #[test]
+    fn supplied_scope3_activity_data_adds_to_scope3_only() {
+        let (lib, acts) = company_a();
+        let settings = Settings {
+            electricity_year: Some(2021),
+            ..Settings::default()
+        };
+        let base = inventory(&lib, &settings, 2023, &acts, &[], &[]).unwrap();
+        let transport = SuppliedActivity {
+            id: "A-1".into(),
+            category: 4,
+            description: "road freight".into(),
+            quantity: 120_000.0,
+            unit: "t·km".into(),
+            factor: FactorRef {
+                id: "user:road_freight".into(),
+                version: 1,
+                value: 0.000_062,
+                unit: "tCO2e/t·km".into(),
+                document: "carrier's declaration 2023".into(),
+                table: String::new(),
+                status: Status::S,
+            },
+        };
+        let inv = inventory(&lib, &settings, 2023, &acts, &[], &[transport]).unwrap();
+        let line = inv
+            .lines
+            .iter()
+            .find(|l| l.meter == "activity:A-1")
+            .unwrap();
+        assert!((line.co2e_t - 7.44).abs() < 1e-9, "{}", line.co2e_t);
+        assert_eq!(line.source, "scope3_category_4");
+        assert!((inv.scope3.total_t - base.scope3.total_t - 7.44).abs() < 1e-9);
+        assert_eq!(inv.scope1, base.scope1);
+        assert_eq!(inv.total_location_t, base.total_location_t);
+        // The user's factor is an explicit choice: used without allow_unconfirmed, and listed.
+        assert!(inv.factors_used.iter().any(|f| f.id == "user:road_freight"));
+    }
+
+    #[test]
     fn only_confirmed_values_are_defaults() {
         let lib = Library::builtin();
         let gas = [act("g", Carrier::NaturalGas, 1.0, Unit::TenKNm3)];
         // The natural-gas parameters are status S: refused as a default, naming the factor
         // and the three ways on.
-        let err = inventory(&lib, &Settings::default(), 2025, &gas, &[]).unwrap_err();
+        let err = inventory(&lib, &Settings::default(), 2025, &gas, &[], &[]).unwrap_err();
         let InventoryError::Unconfirmed(factors) = &err else {
             panic!("{err}")
         };
@@ -1120,23 +1210,23 @@ mod tests {
             allow_unconfirmed: true,
             ..Settings::default()
         };
-        let inv = inventory(&lib, &allowed, 2025, &gas, &[]).unwrap();
+        let inv = inventory(&lib, &allowed, 2025, &gas, &[], &[]).unwrap();
         assert!(inv.uses_unconfirmed_factors && inv.total_location_t > 0.0);
         // Pinned: an explicit choice, same number, still marked.
         let pinned = Settings {
             pins: [(id.clone(), factors[0].version)].into(),
             ..Settings::default()
         };
-        let p = inventory(&lib, &pinned, 2025, &gas, &[]).unwrap();
+        let p = inventory(&lib, &pinned, 2025, &gas, &[], &[]).unwrap();
         assert_eq!(p.total_location_t, inv.total_location_t);
         assert!(p.uses_unconfirmed_factors);
         // Named as the meter's fuel: explicit too.
         let mut named = gas[0].clone();
         named.fuel = Some(id);
-        assert!(inventory(&lib, &Settings::default(), 2025, &[named], &[]).is_ok());
+        assert!(inventory(&lib, &Settings::default(), 2025, &[named], &[], &[]).is_ok());
         // A confirmed default (the 2022 national average grid factor, V2) needs no opt-in.
         let grid = [act("e", Carrier::Electricity, 1.0, Unit::MWh)];
-        let g = inventory(&lib, &Settings::default(), 2025, &grid, &[]).unwrap();
+        let g = inventory(&lib, &Settings::default(), 2025, &grid, &[], &[]).unwrap();
         assert!(!g.uses_unconfirmed_factors);
     }
 
@@ -1156,6 +1246,7 @@ mod tests {
                 2025,
                 &diesel,
                 &[],
+                &[],
             )
             .unwrap()
         };
@@ -1171,7 +1262,7 @@ mod tests {
             allow_unconfirmed: true,
             ..Settings::default()
         };
-        let cn = inventory(&lib, &cn_settings, 2025, &diesel, &[]).unwrap();
+        let cn = inventory(&lib, &cn_settings, 2025, &diesel, &[], &[]).unwrap();
         assert_eq!(cn.lines[0].ch4_t, 0.0, "Chinese regimes count CO2 only");
     }
 
@@ -1189,6 +1280,7 @@ mod tests {
             2025,
             &[act("g", Carrier::NaturalGas, 10_000.0, Unit::M3)],
             &[],
+            &[],
         )
         .unwrap();
         let wan = inventory(
@@ -1196,6 +1288,7 @@ mod tests {
             &s,
             2025,
             &[act("g", Carrier::NaturalGas, 1.0, Unit::TenKNm3)],
+            &[],
             &[],
         )
         .unwrap();
@@ -1211,6 +1304,7 @@ mod tests {
             2025,
             &[act("e", Carrier::Electricity, 1000.0, Unit::KWh)],
             &[],
+            &[],
         )
         .unwrap();
         assert!(
@@ -1223,6 +1317,7 @@ mod tests {
             2025,
             &[act("d", Carrier::Diesel, 1000.0, Unit::Kg)],
             &[],
+            &[],
         )
         .unwrap();
         let t = inventory(
@@ -1230,6 +1325,7 @@ mod tests {
             &s,
             2025,
             &[act("d", Carrier::Diesel, 1.0, Unit::T)],
+            &[],
             &[],
         )
         .unwrap();
@@ -1241,6 +1337,7 @@ mod tests {
             2025,
             &[act("h", Carrier::Heat, 1000.0, Unit::MJ)],
             &[],
+            &[],
         )
         .unwrap();
         assert!((mj.total_location_t - 0.11).abs() < 1e-12);
@@ -1250,6 +1347,7 @@ mod tests {
             &s,
             2025,
             &[act("d", Carrier::Diesel, 1000.0, Unit::L)],
+            &[],
             &[],
         )
         .unwrap_err();
@@ -1274,8 +1372,8 @@ mod tests {
             technology: "wind".into(),
             region: "CN-NM".into(),
         };
-        let none = inventory(&lib, &ghg, 2025, &grid, &[]).unwrap();
-        let some = inventory(&lib, &ghg, 2025, &grid, &[cert("g1", 250.0)]).unwrap();
+        let none = inventory(&lib, &ghg, 2025, &grid, &[], &[]).unwrap();
+        let some = inventory(&lib, &ghg, 2025, &grid, &[cert("g1", 250.0)], &[]).unwrap();
         let market = |i: &Inventory| i.scope2_market.as_ref().unwrap().total_t;
         // 750 of 1000 MWh at the residual-like factor 0.6096 (2023).
         assert!(
@@ -1296,6 +1394,7 @@ mod tests {
             2025,
             &grid,
             &[cert("g1", 700.0), cert("g2", 700.0)],
+            &[],
         )
         .unwrap();
         assert_eq!(market(&all), 0.0);
@@ -1313,6 +1412,7 @@ mod tests {
             2025,
             &grid,
             &[cert("g1", 250.0)],
+            &[],
         )
         .unwrap();
         assert!(cn.scope2_market.is_none() && cn.certificates.len() == 1);

@@ -28,6 +28,6 @@ pub use energy::{
 pub use grade::{carbon_efficiency, CarbonEfficiency, CarbonLevel, EfficiencyInput, GradeError};
 pub use inventory::{
     inventory, Activity, Caliber, Grid, GwpSet, Instrument, Inventory, InventoryError, Line,
-    Location, Regime, Scope, ScopeTotal, Settings,
+    Location, Regime, Scope, ScopeTotal, Settings, SuppliedActivity,
 };
 pub use library::{FactorRef, Library, LibraryError, Status};

@@ -143,6 +143,25 @@ pub enum AccountCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// List the Scope 3 activity data entered without meters, of your scope.
+    ActivityData {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Add Scope 3 activity data from a JSON file `{"records": [...]}` (see docs/carbon.md).
+    AddActivityData {
+        /// The JSON file.
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete a Scope 3 activity record.
+    DeleteActivityData {
+        /// Record id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Add factors from a CSV file (fuels, grid or process; administrators only).
     AddFactors {
         /// fuels, grid or process.
@@ -344,6 +363,44 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                 &format!("/api/v1/certificates/{id}/retirements"),
                 Some(&body),
             )?;
+            if status != 200 {
+                bail!("server answered {status}: {text}");
+            }
+            println!("{text}");
+        }
+        AccountCommand::ActivityData { server } => {
+            let list: Value = serde_json::from_str(&get(server, "/api/v1/activity-data", &[])?)?;
+            println!(
+                "{:<20} {:<16} {:<8} {:>4} {:>14} {:<14} {:>12} {:<22} description",
+                "id", "node", "period", "cat", "quantity", "unit", "factor", "factor unit"
+            );
+            for r in list.as_array().into_iter().flatten() {
+                println!(
+                    "{:<20} {:<16} {:<8} {:>4} {:>14} {:<14} {:>12} {:<22} {}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["node"].as_str().unwrap_or(""),
+                    r["period"].as_str().unwrap_or(""),
+                    r["category"],
+                    num(&r["quantity"]),
+                    r["unit"].as_str().unwrap_or(""),
+                    r["factor"],
+                    r["factor_unit"].as_str().unwrap_or(""),
+                    r["description"].as_str().unwrap_or(""),
+                );
+            }
+        }
+        AccountCommand::AddActivityData { file, server } => {
+            let body =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let (status, text) = server.post("/api/v1/activity-data", "application/json", body)?;
+            if status != 200 {
+                bail!("{}: server answered {status}: {text}", file.display());
+            }
+            println!("{text}");
+        }
+        AccountCommand::DeleteActivityData { id, server } => {
+            let (status, text) =
+                server.send("DELETE", &format!("/api/v1/activity-data/{id}"), None)?;
             if status != 200 {
                 bail!("server answered {status}: {text}");
             }

@@ -379,14 +379,17 @@ impl Platform {
         });
         let library = self.library.read();
         let certificates = self.retired_for(&req.node, req.period);
-        let inv = inventory(
+        let (supplied, left_out) = self.supplied_for(&req.node, req.period);
+        let mut inv = inventory(
             &library,
             &req.settings,
             req.period.year(),
             &activities,
             &certificates,
+            &supplied,
         )
         .map_err(|e| PlatformError::Invalid(e.to_string()))?;
+        inv.notes.extend(left_out);
         let energy = comprehensive_energy(&library, &req.energy, &activities)
             .map_err(|e| PlatformError::Invalid(e.to_string()))?;
         let mut value_added = None;

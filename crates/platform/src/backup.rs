@@ -98,7 +98,7 @@ impl Platform {
     pub fn snapshot(&self, dir: &Path) -> Result<u64, PlatformError> {
         let checkpoint = self.store.checkpoint(&dir.join("store"))?;
         self.registry.read().copy_to(dir)?;
-        // User factor files and the certificate book, each under its lock (no change half-seen).
+        // User factor files, the certificate book and the Scope 3 records, each under its lock (no change half-seen).
         {
             let _library = self.library.read();
             let factors = self.data_dir.join("factors");
@@ -119,6 +119,14 @@ impl Platform {
             let book = self.data_dir.join("certificates.json");
             if book.is_file() {
                 fs::copy(&book, dir.join("certificates.json")).map_err(|e| io_err(&book, e))?;
+            }
+        }
+        {
+            let _book = self.activity_data.lock();
+            let name = crate::activity_data::ActivityBook::FILE;
+            let book = self.data_dir.join(name);
+            if book.is_file() {
+                fs::copy(&book, dir.join(name)).map_err(|e| io_err(&book, e))?;
             }
         }
         Ok(checkpoint.points)

@@ -2,6 +2,7 @@
 //! embedded store. HTTP, CLI and console are thin layers over [`Platform`].
 
 mod accounting;
+mod activity_data;
 pub mod backup;
 mod certificates;
 mod forecasting;
@@ -20,6 +21,7 @@ use shulv_store::{Store, StoreConfig, StoreError, StoreStats};
 pub use accounting::{
     Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
 };
+pub use activity_data::{ActivityRecord, NewActivityRecord};
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
 pub use forecasting::{
     ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, SkippedMeter,
@@ -90,6 +92,8 @@ pub struct Platform {
     library: RwLock<shulv_carbon::Library>,
     /// Green certificates and green-power trades.
     certificates: Mutex<certificates::CertificateBook>,
+    /// Scope 3 activity data entered without meters.
+    activity_data: Mutex<activity_data::ActivityBook>,
 }
 
 impl Platform {
@@ -112,6 +116,7 @@ impl Platform {
             stateful: Mutex::new(HashMap::new()),
             library: RwLock::new(library),
             certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
+            activity_data: Mutex::new(activity_data::ActivityBook::open(&config.data_dir)?),
         };
         platform.register_all_series()?;
         Ok(platform)

@@ -486,3 +486,110 @@ fn certificates_are_retired_once_and_cover_market_based_scope_2() {
         .retire_certificate("lot-1", "company-a", Period::Year(2023), "again")
         .is_err());
 }
+
+#[test]
+fn scope3_activity_data_without_meters_is_accounted_and_kept() {
+    use shulv_platform::NewActivityRecord;
+    let p = open("scope3");
+    load_company_a(&p);
+    let record = |id: &str, period: &str, quantity: f64| NewActivityRecord {
+        id: id.into(),
+        node: "company-a".into(),
+        period: period.into(),
+        category: 6,
+        description: "business travel by air".into(),
+        quantity,
+        unit: "passenger·km".into(),
+        factor: 0.15,
+        factor_unit: "kgCO2e/passenger·km".into(),
+        factor_source: "DEFRA 2023 conversion factors, business travel air".into(),
+        factor_status: shulv_carbon::Status::S,
+    };
+    // Validation names the record and the field; nothing is stored from a refused batch.
+    let mut bad = record("bad", "2023-03", 1.0);
+    bad.factor_unit = "kgCO2e/km".into();
+    let e = p
+        .add_activity_records(vec![record("ok", "2023-03", 1.0), bad], "test")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("records[1] (bad): factor_unit"), "{e}");
+    assert!(p.activity_records().is_empty());
+
+    let base = p
+        .account(&request("company-a", Settings::default()))
+        .unwrap();
+    p.add_activity_records(
+        vec![
+            record("travel-03", "2023-03", 10_000.0),
+            record("travel-q2", "2023-Q2", 20_000.0),
+        ],
+        "test",
+    )
+    .unwrap();
+    let year = p
+        .account(&request("company-a", Settings::default()))
+        .unwrap();
+    // 30 000 passenger·km × 0.15 kgCO2e = 4.5 tCO2e in Scope 3 category 6, nothing else moves.
+    let added = year.inventory.scope3.total_t - base.inventory.scope3.total_t;
+    assert!((added - 4.5).abs() < 1e-9, "{added}");
+    assert!((year.inventory.scope3.by_source["scope3_category_6"] - 4.5).abs() < 1e-9);
+    assert_eq!(
+        year.inventory.total_location_t,
+        base.inventory.total_location_t
+    );
+    let line = year
+        .inventory
+        .lines
+        .iter()
+        .find(|l| l.meter == "activity:travel-03")
+        .unwrap();
+    assert_eq!(
+        line.factors[0].document,
+        "DEFRA 2023 conversion factors, business travel air"
+    );
+    // The park includes its enterprise's records; March includes only the March record, and
+    // says why the quarter's record is left out of a month.
+    let close = |x: f64, y: f64| (x - y).abs() < 1e-9;
+    let park = p
+        .account(&request("park", allowing_unconfirmed(Regime::CnMeeNbs)))
+        .unwrap();
+    assert!(close(
+        park.inventory.scope3.by_source["scope3_category_6"],
+        4.5
+    ));
+    let march = p
+        .account(&AccountRequest {
+            period: Period::Month(2023, 3),
+            ..request("company-a", Settings::default())
+        })
+        .unwrap();
+    assert!(close(
+        march.inventory.scope3.by_source["scope3_category_6"],
+        1.5
+    ));
+    let april = p
+        .account(&AccountRequest {
+            period: Period::Month(2023, 4),
+            ..request("company-a", Settings::default())
+        })
+        .unwrap();
+    assert!(april
+        .inventory
+        .notes
+        .iter()
+        .any(|n| n.contains("travel-q2") && n.contains("left out")));
+    // Records survive a restart; deleting one removes it from the accounts.
+    let dir = p.data_dir().to_path_buf();
+    drop(p);
+    let p = Platform::open(PlatformConfig::new(&dir)).unwrap();
+    assert_eq!(p.activity_records().len(), 2);
+    p.delete_activity_record("travel-q2").unwrap();
+    let after = p
+        .account(&request("company-a", Settings::default()))
+        .unwrap();
+    assert!(close(
+        after.inventory.scope3.by_source["scope3_category_6"],
+        1.5
+    ));
+    assert!(p.delete_activity_record("travel-q2").is_err());
+}

@@ -49,9 +49,10 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
         | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
-        ("GET", "/api/v1/certificates") => Read,
+        ("GET", "/api/v1/certificates" | "/api/v1/activity-data") => Read,
         ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,
         ("POST", "/api/v1/certificates" | "/api/v1/certificates/{id}/retirements") => Manage,
+        ("POST", "/api/v1/activity-data") | ("DELETE", "/api/v1/activity-data/{id}") => Manage,
         ("GET" | "POST", "/api/v1/users" | "/api/v1/tokens")
         | ("DELETE", "/api/v1/users/{id}" | "/api/v1/tokens/{id}")
         | ("GET", "/api/v1/audit" | "/api/v1/backup")

@@ -9,6 +9,7 @@
 
 pub mod access;
 mod accounting;
+mod activity_data;
 mod admin;
 mod backup;
 mod certificates;
@@ -132,6 +133,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounting::list_factors))
         .routes(routes!(certificates::list, certificates::register))
         .routes(routes!(certificates::retire))
+        .routes(routes!(activity_data::list, activity_data::add))
+        .routes(routes!(activity_data::delete))
         .routes(routes!(forecasting::forecast))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))

@@ -192,6 +192,14 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             "/api/v1/certificates/b-gec/retirements".into(),
             r#"{"entity":"ent-b","period":"2025"}"#.into(),
         ),
+        ("GET", "/api/v1/activity-data") => (path.into(), String::new()),
+        ("POST", "/api/v1/activity-data") => (
+            path.into(),
+            r#"{"records":[{"id":"b-freight","node":"ent-b","period":"2025-03","category":4,"description":"road freight","quantity":1000,"unit":"t·km","factor":0.062,"factor_unit":"kgCO2e/t·km","factor_source":"carrier declaration"}]}"#.into(),
+        ),
+        ("DELETE", "/api/v1/activity-data/{id}") => {
+            ("/api/v1/activity-data/b-freight".into(), String::new())
+        }
         ("GET", "/api/v1/forecast") => ("/api/v1/forecast?node=ent-b&horizon=24".into(), String::new()),
         ("POST", "/api/v1/factors/{kind}") => (
             "/api/v1/factors/fuels".into(),
@@ -255,6 +263,7 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
                 | "/api/v1/registry"
                 | "/api/v1/factors"
                 | "/api/v1/certificates"
+                | "/api/v1/activity-data"
                 | "/api/v1/evaluations/template"
         ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
