@@ -82,9 +82,16 @@ pub enum AccountCommand {
         /// Natural-gas coefficient: gas_field (default), oil_field or from_ncv.
         #[arg(long)]
         natural_gas: Option<String>,
-        /// Output: table, json or csv (the inventory lines).
+        /// Output: table, json, csv (the inventory lines), xlsx (workbook) or html (printable
+        /// report); xlsx and html need --out.
         #[arg(long, default_value = "table")]
         output: String,
+        /// File to write the xlsx or html report to.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Language of the xlsx and html reports: zh (default) or en.
+        #[arg(long)]
+        lang: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -196,6 +203,8 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
             kgce_per_kwh,
             natural_gas,
             output,
+            out,
+            lang,
             server,
         } => {
             let mut q = vec![("node", node.clone()), ("period", period.clone())];
@@ -214,12 +223,32 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                 print!("{}", get(server, "/api/v1/accounts", &q)?);
                 return Ok(());
             }
+            if matches!(output.as_str(), "xlsx" | "html") {
+                let Some(out) = out else {
+                    bail!("--output {output} writes a file: give it with --out FILE");
+                };
+                q.push(("format", output.clone()));
+                if let Some(lang) = lang {
+                    q.push(("lang", lang.clone()));
+                }
+                let (status, bytes) = server.get_bytes("/api/v1/accounts", &q)?;
+                if status != 200 {
+                    bail!(
+                        "server answered {status}: {}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+                std::fs::write(out, &bytes)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                println!("wrote {} ({} bytes)", out.display(), bytes.len());
+                return Ok(());
+            }
             let text = get(server, "/api/v1/accounts", &q)?;
             let a: Value = serde_json::from_str(&text)?;
             match output.as_str() {
                 "json" => println!("{}", serde_json::to_string_pretty(&a)?),
                 "table" => print_inventory(&a),
-                other => bail!("unknown output {other:?} (table, json or csv)"),
+                other => bail!("unknown output {other:?} (table, json, csv, xlsx or html)"),
             }
         }
         AccountCommand::Grades {

@@ -58,6 +58,16 @@ impl ServerArgs {
 
     /// GETs `path` with query parameters; returns the status and body text.
     pub fn get_query(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<(u16, String)> {
+        let (status, bytes) = self.get_bytes(path, query)?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// GETs `path` with query parameters; returns the status and body bytes.
+    pub fn get_bytes(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
         let mut request = self.agent().get(&url).header("Authorization", self.auth()?);
         for (k, v) in query {
@@ -65,8 +75,13 @@ impl ServerArgs {
         }
         let mut response = request.call().with_context(|| format!("GET {url}"))?;
         let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Ok((status, text))
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(256 << 20)
+            .read_to_vec()
+            .with_context(|| format!("reading the answer of GET {url}"))?;
+        Ok((status, bytes))
     }
 
     /// GETs `path` and returns the status and a reader of the body.

@@ -86,6 +86,74 @@ fn demo_park_accounts_add_up_and_name_their_factors() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("kgce_per_kwh"), "{text}");
 
+    // XLSX and printable HTML downloads, in both languages; an unknown format is named.
+    let (status, html) =
+        server.get("/api/v1/accounts?node=shulv-park&period=2025&format=html&lang=en");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Greenhouse gas inventory and energy report")
+            && html.contains("href=\"#factor-mee_5fnbs_5faverage_3a2023_3aCN_3a1\""),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+    let (status, html) = server.get("/api/v1/accounts?node=shulv-park&period=2025&format=html");
+    assert_eq!(status, 200);
+    assert!(html.contains("温室气体排放与能源消费报告"));
+    let (status, text) = server.get("/api/v1/accounts?node=shulv-park&period=2025&format=pdf");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("xlsx or html"), "{text}");
+    let report = common::temp_dir("accounting-report").join("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "account",
+            "inventory",
+            "--node",
+            "shulv-park",
+            "--period",
+            "2025",
+        ])
+        .args(["--output", "html", "--lang", "en", "--out"])
+        .arg(&report)
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&report)
+        .unwrap()
+        .contains("Inventory lines (one per meter)"));
+    let workbook = report.with_extension("xlsx");
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "account",
+            "inventory",
+            "--node",
+            "shulv-park",
+            "--period",
+            "2025",
+        ])
+        .args(["--output", "xlsx", "--out"])
+        .arg(&workbook)
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&workbook).unwrap();
+    assert!(
+        bytes.starts_with(b"PK") && bytes.len() > 10_000,
+        "an XLSX file is a zip container of the sheets ({} bytes)",
+        bytes.len()
+    );
+
     // CSV download of the lines, and the same numbers from the CLI.
     let (status, csv) = server.get("/api/v1/accounts?node=shulv-park&period=2025&format=csv");
     assert_eq!(status, 200);

@@ -15,6 +15,7 @@ use shulv_carbon::{
     Status,
 };
 use shulv_platform::{Account, AccountRequest, FactorKind, GradeReport, Period};
+use shulv_report::Lang;
 
 use crate::access::{self, audit_entry, ClientIp};
 use crate::error::{ApiError, ErrorBody};
@@ -54,8 +55,12 @@ pub struct AccountParams {
     /// Natural-gas coefficient: `gas_field` (1.2143 kgce/m³, default), `oil_field` (1.3300) or
     /// `from_ncv`.
     pub natural_gas: Option<String>,
-    /// `json` (default) or `csv` (the inventory lines).
+    /// `json` (default), `csv` (the inventory lines), `xlsx` (a workbook: summary, lines,
+    /// energy, meter data, factors, linked) or `html` (a printable report whose numbers link to
+    /// the meter data and factors behind them).
     pub format: Option<String>,
+    /// Language of the `xlsx` and `html` reports: `zh` (default) or `en`.
+    pub lang: Option<String>,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(
@@ -218,15 +223,13 @@ pub async fn account(
     Query(params): Query<AccountParams>,
 ) -> Result<Response, ApiError> {
     let (period, settings, energy) = settings_of(&params, &state.config)?;
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "format: {other:?} is not json or csv"
-            )))
-        }
-    };
+    let format = params.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx" | "html") {
+        return Err(ApiError::bad_request(format!(
+            "format: {format:?} is not json, csv, xlsx or html"
+        )));
+    }
+    let lang: Lang = parse("lang", params.lang.as_deref(), Lang::Zh)?;
     let node = params.node.clone();
     let aggregates_only = principal.aggregates_only;
     let mut account = blocking(&state.platform, move |p| {
@@ -245,21 +248,37 @@ pub async fn account(
         account.inventory.scope2_market_lines.clear();
         account.energy.lines.clear();
     }
-    if csv {
-        let name = format!("inventory-{}-{}.csv", account.node, account.period);
-        return Ok((
+    let name = format!("inventory-{}-{}.{format}", account.node, account.period);
+    let download = |content_type: &str, body: Vec<u8>| {
+        (
             [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_TYPE, content_type.to_string()),
                 (
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{name}\""),
                 ),
             ],
-            account_csv(&account),
+            body,
         )
-            .into_response());
-    }
-    Ok(Json(account).into_response())
+            .into_response()
+    };
+    Ok(match format {
+        "csv" => download(
+            "text/csv; charset=utf-8",
+            account_csv(&account).into_bytes(),
+        ),
+        "xlsx" => download(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            shulv_report::xlsx(&account, lang)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
+        ),
+        "html" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            shulv_report::html(&account, lang),
+        )
+            .into_response(),
+        _ => Json(account).into_response(),
+    })
 }
 
 /// Query parameters of `/api/v1/carbon-grades`: those of `/api/v1/accounts` plus industry
@@ -306,6 +325,7 @@ pub async fn carbon_grades(
         kgce_per_kwh: None,
         natural_gas: None,
         format: None,
+        lang: None,
     };
     let (period, settings, _) = settings_of(&as_account, &state.config)?;
     let mut averages = BTreeMap::new();
