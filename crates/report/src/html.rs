@@ -290,9 +290,11 @@ fn lines_section(h: &mut String, title: &str, id: &str, lines: &[Line], lang: La
     let mut first_of_source = std::collections::BTreeSet::new();
     for line in lines {
         // The first line of each source carries the anchor the by-source table links to.
-        let source_id = (id == "lines" && first_of_source.insert(line.source.clone()))
-            .then(|| format!(" id=\"{}\"", anchor("source", &line.source)))
-            .unwrap_or_default();
+        let source_id = if id == "lines" && first_of_source.insert(line.source.clone()) {
+            format!(" id=\"{}\"", anchor("source", &line.source))
+        } else {
+            String::new()
+        };
         let factors: Vec<String> = line
             .factors
             .iter()
