@@ -9,8 +9,10 @@ use shulv_evaluate::request::{self, PanelInput};
 use shulv_evaluate::{Layout, LongColumns};
 
 fn ceads() -> Option<String> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/regional/ceads_province_co2_1998_2019.csv");
+    let p = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../../shared/data/regional/ceads_province_co2_1998_2019.csv");
     match std::fs::read_to_string(&p) {
         Ok(t) => Some(t),
         Err(_) => {

@@ -8,9 +8,11 @@ use shulv_evaluate::request::{self, PanelInput};
 use shulv_evaluate::{Evaluation, IndicatorTree};
 
 fn fixture(path: &str) -> (String, String) {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(path);
+    let p = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/fixtures")
+    .join(path);
     (
         std::fs::read_to_string(&p).unwrap(),
         p.display().to_string(),

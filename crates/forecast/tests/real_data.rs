@@ -11,7 +11,10 @@ use shulv_forecast::csv::{read_csv, CsvColumns};
 use shulv_forecast::{backtest, clean, BacktestReport, BacktestSpec, ModelKind, OriginPlan};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/load");
+    let dir = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../../../shared/data/load");
     if dir.is_dir() {
         Some(dir)
     } else {
