@@ -8,6 +8,7 @@ mod forecasting;
 mod ingest;
 mod query;
 mod registry;
+mod tariffs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +29,10 @@ pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS,
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
 pub use shulv_forecast::ModelKind;
+pub use tariffs::{
+    Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, ScheduleRequest,
+    TariffSummary,
+};
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +95,8 @@ pub struct Platform {
     library: RwLock<shulv_carbon::Library>,
     /// Green certificates and green-power trades.
     certificates: Mutex<certificates::CertificateBook>,
+    /// Tariffs: shipped presets plus the user's versions under `tariffs/`.
+    tariffs: RwLock<tariffs::Tariffs>,
 }
 
 impl Platform {
@@ -105,6 +112,7 @@ impl Platform {
         let registry = registry::Registry::open(&config.data_dir)?;
         backup::remove_stale_snapshots(&config.data_dir)?;
         let library = accounting::load_library(&config.data_dir)?;
+        let tariffs = tariffs::load_tariffs(&config.data_dir)?;
         let platform = Platform {
             data_dir: config.data_dir.clone(),
             store,
@@ -112,6 +120,7 @@ impl Platform {
             stateful: Mutex::new(HashMap::new()),
             library: RwLock::new(library),
             certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
+            tariffs: RwLock::new(tariffs),
         };
         platform.register_all_series()?;
         Ok(platform)

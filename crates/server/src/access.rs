@@ -50,6 +50,9 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
         ("GET", "/api/v1/certificates") => Read,
+        ("GET", "/api/v1/tariffs" | "/api/v1/tariffs/{id}" | "/api/v1/bills") => Read,
+        ("POST", "/api/v1/schedules") => Read,
+        ("POST", "/api/v1/tariffs") => Manage,
         ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,
         ("POST", "/api/v1/certificates" | "/api/v1/certificates/{id}/retirements") => Manage,
         ("GET" | "POST", "/api/v1/users" | "/api/v1/tokens")

@@ -17,6 +17,7 @@ mod evaluate;
 mod forecasting;
 mod limits;
 mod metrics;
+mod optimisation;
 mod routes;
 
 use std::net::SocketAddr;
@@ -129,6 +130,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::list, certificates::register))
         .routes(routes!(certificates::retire))
         .routes(routes!(forecasting::forecast))
+        .routes(routes!(optimisation::list_tariffs, optimisation::add_tariff))
+        .routes(routes!(optimisation::get_tariff))
+        .routes(routes!(optimisation::bill))
+        .routes(routes!(optimisation::schedule))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
