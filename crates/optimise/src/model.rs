@@ -33,7 +33,6 @@ pub(crate) struct Build<'a> {
 pub(crate) struct Solved {
     pub status: HighsModelStatus,
     pub setpoints: Option<Setpoints>,
-    pub objective: f64,
     pub mip_gap: Option<f64>,
     /// Value of the slack in the `MinSlack` mode.
     pub slack: Option<f64>,
@@ -122,6 +121,7 @@ pub(crate) fn solve(b: &Build) -> Solved {
         let mut fixed = vec![0.0; n];
         let running = s.running_steps > 0 && remaining > 0;
         if remaining == 0 {
+            // Done already: nothing to place.
         } else if !s.interruptible && running {
             fixed[..remaining.min(n)].fill(s.power_kw);
         } else if !s.interruptible {
@@ -324,7 +324,6 @@ pub(crate) fn solve(b: &Build) -> Solved {
         return Solved {
             status,
             setpoints: None,
-            objective: f64::NAN,
             mip_gap: None,
             slack: None,
         };
@@ -360,7 +359,6 @@ pub(crate) fn solve(b: &Build) -> Solved {
     }
     Solved {
         status,
-        objective: solved.objective_value(),
         mip_gap: has_ints.then(|| solved.mip_gap()).filter(|g| g.is_finite()),
         slack: l.slack.map(v),
         setpoints: Some(sp),

@@ -59,10 +59,6 @@ impl PeriodKind {
             PeriodKind::DeepValley => "深谷",
         }
     }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 impl fmt::Display for PeriodKind {
