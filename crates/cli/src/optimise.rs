@@ -149,7 +149,13 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|p| format!("{} {:.4}", p["label"].as_str().unwrap_or(""), f(&p["price"])))
+                    .map(|p| {
+                        format!(
+                            "{} {:.4}",
+                            p["label"].as_str().unwrap_or(""),
+                            f(&p["price"])
+                        )
+                    })
                     .collect();
                 println!(
                     "{} @ {}  {}  [{}]  {}",
@@ -179,7 +185,8 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&ok(s, t)?)?);
         }
         TariffCommand::Add { file, server } => {
-            let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let text =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let (s, t) = server.post("/api/v1/tariffs", "application/toml", text)?;
             let v = ok(s, t)?;
             println!(
@@ -194,7 +201,12 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
             let t = Tariff::from_toml(&file.display().to_string(), &text)?;
             println!("{} @ {}: valid", t.id(), t.version());
             for p in t.periods() {
-                println!("  {:<4} {:<14} {:.4} yuan/kWh", p.label_zh(), p.as_str(), t.price(p));
+                println!(
+                    "  {:<4} {:<14} {:.4} yuan/kWh",
+                    p.label_zh(),
+                    p.as_str(),
+                    t.price(p)
+                );
             }
             for (part, prov) in t.provenance() {
                 println!("  {part:<24} {:?}  {}", prov.status, prov.source);
@@ -245,7 +257,10 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
         v["meters"].as_array().map_or(0, Vec::len),
         b["intervals"]
     );
-    println!("{:<6} {:>14} {:>7} {:>10} {:>14}", "period", "kWh", "share", "yuan/kWh", "yuan");
+    println!(
+        "{:<6} {:>14} {:>7} {:>10} {:>14}",
+        "period", "kWh", "share", "yuan/kWh", "yuan"
+    );
     for p in b["periods"].as_array().into_iter().flatten() {
         println!(
             "{:<6} {:>14.1} {:>6.1}% {:>10.4} {:>14.2}",
@@ -270,11 +285,19 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
             println!("  note: {}", n.as_str().unwrap_or(""));
         }
     }
-    println!("total {:>14.2} yuan, {:.4} yuan/kWh", f(&b["total"]), f(&b["average_price"]));
+    println!(
+        "total {:>14.2} yuan, {:.4} yuan/kWh",
+        f(&b["total"]),
+        f(&b["average_price"])
+    );
     if let Some(c) = v["basic_comparison"].as_object() {
         println!("basic-charge options (cheapest first):");
         for o in c["options"].as_array().into_iter().flatten() {
-            println!("  {:<40} {:>14.2}", o["method"].to_string(), f(&o["amount"]));
+            println!(
+                "  {:<40} {:>14.2}",
+                o["method"].to_string(),
+                f(&o["amount"])
+            );
         }
     }
     Ok(())
@@ -327,7 +350,11 @@ fn print_summary(s: &Value) {
         s["steps"],
         s["step_minutes"],
         s["method"].as_str().unwrap_or(""),
-        if s["fallback"] == true { " (FALLBACK)" } else { "" },
+        if s["fallback"] == true {
+            " (FALLBACK)"
+        } else {
+            ""
+        },
         f(&s["solve_ms"])
     );
     if let Some(r) = s["reason"].as_str() {
@@ -336,11 +363,27 @@ fn print_summary(s: &Value) {
     let c = &s["cost"];
     let b = &s["baseline_cost"];
     println!("{:<22} {:>12} {:>12}", "yuan", "plan", "do nothing");
-    for k in ["energy", "export_revenue", "battery_wear", "curtailment", "demand", "total"] {
+    for k in [
+        "energy",
+        "export_revenue",
+        "battery_wear",
+        "curtailment",
+        "demand",
+        "total",
+    ] {
         println!("{k:<22} {:>12.2} {:>12.2}", f(&c[k]), f(&b[k]));
     }
-    println!("{:<22} {:>12.1} {:>12.1}", "peak import kW", f(&c["peak_import_kw"]), f(&b["peak_import_kw"]));
-    println!("savings {:.2} yuan; emissions {:+.1} kgCO2", f(&s["savings"]), f(&s["emissions_change_kg"]));
+    println!(
+        "{:<22} {:>12.1} {:>12.1}",
+        "peak import kW",
+        f(&c["peak_import_kw"]),
+        f(&b["peak_import_kw"])
+    );
+    println!(
+        "savings {:.2} yuan; emissions {:+.1} kgCO2",
+        f(&s["savings"]),
+        f(&s["emissions_change_kg"])
+    );
     if let Some(e) = s["event"].as_object() {
         println!(
             "event: {}",
@@ -372,17 +415,35 @@ fn print_csv(s: &Value) {
         nested("shiftable_kw"),
         nested("curtailed_kw"),
     );
-    let mut header = vec!["step".to_string(), "import_kw".into(), "export_kw".into(), "pv_curtailed_kw".into()];
+    let mut header = vec![
+        "step".to_string(),
+        "import_kw".into(),
+        "export_kw".into(),
+        "pv_curtailed_kw".into(),
+    ];
     for i in 0..ch.len() {
-        header.extend([format!("battery{i}_charge_kw"), format!("battery{i}_discharge_kw"), format!("battery{i}_soc")]);
+        header.extend([
+            format!("battery{i}_charge_kw"),
+            format!("battery{i}_discharge_kw"),
+            format!("battery{i}_soc"),
+        ]);
     }
     header.extend((0..sh.len()).map(|k| format!("shiftable{k}_kw")));
     header.extend((0..cu.len()).map(|k| format!("curtailed{k}_kw")));
     println!("{}", header.join(","));
-    for t in 0..g.len() {
-        let mut row = vec![t.to_string(), format!("{:.4}", f(&g[t])), format!("{:.4}", f(&x[t])), format!("{:.4}", f(&pvc[t]))];
+    for (t, gt) in g.iter().enumerate() {
+        let mut row = vec![
+            t.to_string(),
+            format!("{:.4}", f(gt)),
+            format!("{:.4}", f(&x[t])),
+            format!("{:.4}", f(&pvc[t])),
+        ];
         for i in 0..ch.len() {
-            row.extend([format!("{:.4}", f(&ch[i][t])), format!("{:.4}", f(&dis[i][t])), format!("{:.4}", f(&soc[i][t]))]);
+            row.extend([
+                format!("{:.4}", f(&ch[i][t])),
+                format!("{:.4}", f(&dis[i][t])),
+                format!("{:.4}", f(&soc[i][t])),
+            ]);
         }
         row.extend(sh.iter().map(|k| format!("{:.4}", f(&k[t]))));
         row.extend(cu.iter().map(|k| format!("{:.4}", f(&k[t]))));

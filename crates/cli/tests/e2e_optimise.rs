@@ -84,28 +84,57 @@ fn bill_and_schedule_over_http() {
     );
     let bill = &b["bill"];
     assert_eq!(bill["tariff_version"], "2025-06");
-    assert!((bill["kwh"].as_f64().unwrap() - 72_100.0).abs() < 1e-6, "{bill}");
-    assert!((bill["energy_amount"].as_f64().unwrap() - 43_430.0).abs() < 1e-6, "{bill}");
-    assert!((bill["total"].as_f64().unwrap() - 65_830.0).abs() < 1e-6, "{bill}");
+    assert!(
+        (bill["kwh"].as_f64().unwrap() - 72_100.0).abs() < 1e-6,
+        "{bill}"
+    );
+    assert!(
+        (bill["energy_amount"].as_f64().unwrap() - 43_430.0).abs() < 1e-6,
+        "{bill}"
+    );
+    assert!(
+        (bill["total"].as_f64().unwrap() - 65_830.0).abs() < 1e-6,
+        "{bill}"
+    );
     assert_eq!(bill["periods"].as_array().unwrap().len(), 5);
     let best = b["basic_comparison"]["best_contract_kw"].as_f64().unwrap();
     assert!((best - 500.0 / 1.05).abs() < 1e-6);
     let (status, text) = server.get("/api/v1/bills?node=site&period=2025-06&tariff=nope");
     assert_eq!(status, 404, "{text}");
-    let (status, text) = server.get("/api/v1/bills?node=site&period=2025-06&tariff=e2e-two-part&basic=contract");
+    let (status, text) =
+        server.get("/api/v1/bills?node=site&period=2025-06&tariff=e2e-two-part&basic=contract");
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("contract_kw"), "{text}");
 
     // The same bill from the CLI.
     let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
-        .args(["bill", "--node", "site", "--period", "2025-06", "--tariff", "e2e-two-part"])
-        .args(["--basic", "contract", "--contract-kw", "400", "--capacity-kva", "800"])
+        .args([
+            "bill",
+            "--node",
+            "site",
+            "--period",
+            "2025-06",
+            "--tariff",
+            "e2e-two-part",
+        ])
+        .args([
+            "--basic",
+            "contract",
+            "--contract-kw",
+            "400",
+            "--capacity-kva",
+            "800",
+        ])
         .env("SHULV_URL", &server.url)
         .env("SHULV_TOKEN", &server.token)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("65830.00"), "{stdout}");
 
     // A day-ahead schedule of a battery on the forecast load (naive: yesterday's day).

@@ -1,7 +1,8 @@
 //! Benchmark of the scheduler (BENCHMARKS.md, "Optimisation"; run by bench/optimise.sh).
 //!
 //! `bench speed [RUNS]` times the three cases of issue 7 and prints one JSON line each;
-//! `bench problem emhass OUT.json` writes the problem solved side by side with EMHASS;
+//! `bench problem NAME OUT.json` writes a case as a problem file (`emhass`: the problem solved
+//! side by side with EMHASS);
 //! `bench solve FILE.json [RUNS]` solves a problem file and prints the objective and the
 //! median time as JSON.
 //!
@@ -208,12 +209,23 @@ fn main() {
         Some("speed") => {
             let r = runs(1, 11);
             report("96 steps, 1 battery, 3 shiftable", &case_small(), r);
-            report("192 steps, 3 batteries, 10 shiftable", &case_large(), r.min(5));
+            report(
+                "192 steps, 3 batteries, 10 shiftable",
+                &case_large(),
+                r.min(5),
+            );
             report("8760 hourly steps, 1 battery (linear)", &case_year(), 3);
         }
-        Some("problem") if args.get(1).map(String::as_str) == Some("emhass") => {
-            let out = args.get(2).expect("bench problem emhass OUT.json");
-            let text = serde_json::to_string_pretty(&case_emhass()).expect("serialisable");
+        Some("problem") => {
+            let p = match args.get(1).map(String::as_str) {
+                Some("small") => case_small(),
+                Some("large") => case_large(),
+                Some("year") => case_year(),
+                Some("emhass") => case_emhass(),
+                _ => panic!("bench problem small|large|year|emhass OUT.json"),
+            };
+            let out = args.get(2).expect("bench problem NAME OUT.json");
+            let text = serde_json::to_string_pretty(&p).expect("serialisable");
             std::fs::write(out, text).expect("writing the problem");
         }
         Some("solve") => {
@@ -223,7 +235,7 @@ fn main() {
             report(path, &p, runs(2, 11));
         }
         _ => {
-            eprintln!("usage: bench speed [RUNS] | bench problem emhass OUT.json | bench solve FILE.json [RUNS]");
+            eprintln!("usage: bench speed [RUNS] | bench problem small|large|year|emhass OUT.json | bench solve FILE.json [RUNS]");
             std::process::exit(2);
         }
     }

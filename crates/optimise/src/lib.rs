@@ -24,8 +24,8 @@ use serde::Serialize;
 use model::{Build, EventMode};
 pub use plan::{baseline, check, cost, demand_cost, emissions, Cost, Setpoints};
 pub use problem::{
-    Battery, CurtailableLoad, DemandCharge, Event, PriceComponent, Problem, ProblemError,
-    Settings, ShiftableLoad, MAX_STEPS,
+    Battery, CurtailableLoad, DemandCharge, Event, PriceComponent, Problem, ProblemError, Settings,
+    ShiftableLoad, MAX_STEPS,
 };
 
 /// How the published plan was obtained.
@@ -172,7 +172,11 @@ pub fn schedule(p: &Problem) -> Result<Schedule, ProblemError> {
                     event: EventMode::Target(t.iter().map(|x| x + s).collect()),
                     ..build.clone()
                 });
-                solved = if phase2.setpoints.is_some() { phase2 } else { phase1 };
+                solved = if phase2.setpoints.is_some() {
+                    phase2
+                } else {
+                    phase1
+                };
             }
         }
     }
@@ -237,7 +241,10 @@ pub fn schedule(p: &Problem) -> Result<Schedule, ProblemError> {
             violations = check_target(&base);
             setpoints = Some(base.clone());
             reason = reason.map(|r| {
-                format!("{r}; the LP relaxation failed too ({:?}); the do-nothing plan is published", relaxed.status)
+                format!(
+                    "{r}; the LP relaxation failed too ({:?}); the do-nothing plan is published",
+                    relaxed.status
+                )
             });
         }
     }
@@ -263,7 +270,11 @@ pub fn schedule(p: &Problem) -> Result<Schedule, ProblemError> {
         });
         EventOutcome {
             met,
-            binding: if met { Vec::new() } else { binding(p, &sp, ev, &planned, &target) },
+            binding: if met {
+                Vec::new()
+            } else {
+                binding(p, &sp, ev, &planned, &target)
+            },
             target_kw: target,
             planned_kw: planned,
             min_reduction_kw: min_reduction,
@@ -361,7 +372,13 @@ fn diagnose(p: &Problem, target: &Option<Vec<f64>>) -> String {
 }
 
 /// The limits that bind in the event step with the least headroom.
-fn binding(p: &Problem, sp: &Setpoints, ev: &Event, planned: &[f64], target: &[f64]) -> Vec<String> {
+fn binding(
+    p: &Problem,
+    sp: &Setpoints,
+    ev: &Event,
+    planned: &[f64],
+    target: &[f64],
+) -> Vec<String> {
     let Some((i, _)) = planned
         .iter()
         .zip(target)
@@ -388,23 +405,36 @@ fn binding(p: &Problem, sp: &Setpoints, ev: &Event, planned: &[f64], target: &[f
             sp.soc[b][t - 1]
         };
         if d >= bat.discharge_kw - tol {
-            out.push(format!("{}: discharging at its {} kW limit", bat.name, bat.discharge_kw));
+            out.push(format!(
+                "{}: discharging at its {} kW limit",
+                bat.name, bat.discharge_kw
+            ));
         } else if soc_before <= bat.soc_min + 1e-4 || sp.soc[b][t] <= bat.soc_min + 1e-4 {
             out.push(format!(
                 "{}: at its minimum state of charge {} (its energy is spent over the event)",
                 bat.name, bat.soc_min
             ));
         } else {
-            out.push(format!("{}: discharging {d:.1} kW, limited by its energy over the event", bat.name));
+            out.push(format!(
+                "{}: discharging {d:.1} kW, limited by its energy over the event",
+                bat.name
+            ));
         }
     }
     for (c, cl) in p.curtailable.iter().enumerate() {
         let u = sp.curtailed_kw[c][t];
-        out.push(format!("{}: shedding {u:.1} of at most {} kW", cl.name, cl.max_kw.min(p.load_kw[t])));
+        out.push(format!(
+            "{}: shedding {u:.1} of at most {} kW",
+            cl.name,
+            cl.max_kw.min(p.load_kw[t])
+        ));
     }
     for (k, s) in p.shiftable.iter().enumerate() {
         if sp.shiftable_kw[k][t] > s.power_kw / 2.0 {
-            out.push(format!("{}: must run at step {t} (its windows and run time leave no other slot)", s.name));
+            out.push(format!(
+                "{}: must run at step {t} (its windows and run time leave no other slot)",
+                s.name
+            ));
         }
     }
     if p.curtailable.is_empty() && p.batteries.is_empty() {

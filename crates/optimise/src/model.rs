@@ -38,6 +38,9 @@ pub(crate) struct Solved {
     pub slack: Option<f64>,
 }
 
+/// Columns of one shiftable job: (step, column, steps it covers).
+type JobCols = Vec<(usize, Col, usize)>;
+
 struct Layout {
     g: Vec<Col>,
     x: Vec<Col>,
@@ -48,7 +51,7 @@ struct Layout {
     u: Vec<Vec<Col>>,
     /// Per shiftable load: (step, column, steps it covers) for start columns (block jobs) or
     /// on columns (interruptible jobs).
-    shift: Vec<Vec<(usize, Col, usize)>>,
+    shift: Vec<JobCols>,
     /// Per shiftable load: power that is fixed (a running block job), per step.
     fixed_shift: Vec<Vec<f64>>,
     slack: Option<Col>,
@@ -88,7 +91,11 @@ pub(crate) fn solve(b: &Build) -> Solved {
         slack: None,
     };
     for bat in &p.batteries {
-        l.c.push((0..n).map(|_| pb.add_column(0.0, 0.0..=bat.charge_kw)).collect());
+        l.c.push(
+            (0..n)
+                .map(|_| pb.add_column(0.0, 0.0..=bat.charge_kw))
+                .collect(),
+        );
         l.d.push(
             (0..n)
                 .map(|_| pb.add_column(w * bat.cycle_cost * dt, 0.0..=bat.discharge_kw))
@@ -108,12 +115,14 @@ pub(crate) fn solve(b: &Build) -> Solved {
     for cl in &p.curtailable {
         l.u.push(
             (0..n)
-                .map(|t| pb.add_column(w * cl.price_per_kwh * dt, 0.0..=cl.max_kw.min(p.load_kw[t])))
+                .map(|t| {
+                    pb.add_column(w * cl.price_per_kwh * dt, 0.0..=cl.max_kw.min(p.load_kw[t]))
+                })
                 .collect(),
         );
     }
     // Shiftable loads.
-    let mut min_run_rows: Vec<(usize, Vec<(usize, Col, usize)>)> = Vec::new();
+    let mut min_run_rows: Vec<(usize, JobCols)> = Vec::new();
     for (k, s) in p.shiftable.iter().enumerate() {
         let remaining = s.run_steps - s.done_steps;
         let allowed = p.allowed(k);
@@ -133,7 +142,9 @@ pub(crate) fn solve(b: &Build) -> Solved {
         } else {
             // Forced steps of a running job that has not completed its minimum run.
             let forced = if running {
-                s.min_run_steps.saturating_sub(s.running_steps).min(remaining)
+                s.min_run_steps
+                    .saturating_sub(s.running_steps)
+                    .min(remaining)
             } else {
                 0
             };
@@ -230,7 +241,10 @@ pub(crate) fn solve(b: &Build) -> Solved {
                     pb.add_column(0.0, 0.0..=1.0)
                 };
                 pb.add_row(..=0.0, [(l.c[bi][t], 1.0), (z, -bat.charge_kw)]);
-                pb.add_row(..=bat.discharge_kw, [(l.d[bi][t], 1.0), (z, bat.discharge_kw)]);
+                pb.add_row(
+                    ..=bat.discharge_kw,
+                    [(l.d[bi][t], 1.0), (z, bat.discharge_kw)],
+                );
             }
         }
     }
@@ -240,7 +254,11 @@ pub(crate) fn solve(b: &Build) -> Solved {
         } else {
             big_import(p)
         };
-        let big_x = if export_ub.is_finite() { export_ub } else { big_import(p) };
+        let big_x = if export_ub.is_finite() {
+            export_ub
+        } else {
+            big_import(p)
+        };
         for t in 0..n {
             let z = if b.integer {
                 pb.add_integer_column(0.0, 0.0..=1.0)
@@ -257,22 +275,31 @@ pub(crate) fn solve(b: &Build) -> Solved {
             continue;
         }
         let remaining = s.run_steps - s.done_steps;
-        let total = if s.interruptible { remaining as f64 } else { 1.0 };
+        let total = if s.interruptible {
+            remaining as f64
+        } else {
+            1.0
+        };
         let row: Vec<(Col, f64)> = l.shift[k].iter().map(|&(_, c, _)| (c, 1.0)).collect();
         pb.add_row(total..=total, row);
     }
-    // Minimum run of interruptible jobs: a start at t (on_t − on_{t−1} > 0) keeps the job on
-    // for min_run steps (or to the end of the horizon).
+    // Minimum run of interruptible jobs: a start y_t ≥ on_t − on_{t−1}, and every step is on
+    // if a start lies within the minimum run before it: Σ_{τ=t−m+1}^{t} y_τ ≤ on_t (the
+    // disaggregated form, much tighter than Σ_{τ=t}^{t+m−1} on_τ ≥ m·y_t). A step outside the
+    // windows has no on variable, so no start may reach it.
     for (k, cols) in &min_run_rows {
         let s = &p.shiftable[*k];
         let m = s.min_run_steps;
-        let on_at = |t: usize| cols.iter().find(|(tt, _, _)| *tt == t).map(|(_, c, _)| *c);
+        let mut on_at: Vec<Option<Col>> = vec![None; n];
+        for &(t, c, _) in cols {
+            on_at[t] = Some(c);
+        }
         let running = s.running_steps > 0;
-        for t in 0..n {
-            let Some(on_t) = on_at(t) else { continue };
-            let prev = if t == 0 { None } else { on_at(t - 1) };
+        let mut starts: Vec<Option<Col>> = vec![None; n];
+        for (t, on) in on_at.iter().enumerate() {
+            let Some(on_t) = *on else { continue };
+            let prev = if t == 0 { None } else { on_at[t - 1] };
             let prev_fixed = if t == 0 && running { 1.0 } else { 0.0 };
-            // y ≥ on_t − on_{t−1}; Σ_{τ=t}^{t+m−1} on_τ ≥ len · y.
             let y = if b.integer {
                 pb.add_integer_column(0.0, 0.0..=1.0)
             } else {
@@ -283,10 +310,20 @@ pub(crate) fn solve(b: &Build) -> Solved {
                 row.push((pc, 1.0));
             }
             pb.add_row(-prev_fixed.., row);
-            let end = (t + m).min(n);
-            let mut row: Vec<(Col, f64)> = (t..end).filter_map(on_at).map(|c| (c, 1.0)).collect();
-            row.push((y, -((end - t) as f64)));
-            pb.add_row(0.0.., row);
+            starts[t] = Some(y);
+        }
+        for (t, on) in on_at.iter().enumerate() {
+            let mut row: Vec<(Col, f64)> = (t.saturating_sub(m - 1)..=t)
+                .filter_map(|tau| starts[tau])
+                .map(|y| (y, 1.0))
+                .collect();
+            if row.is_empty() {
+                continue;
+            }
+            if let Some(on_t) = *on {
+                row.push((on_t, -1.0));
+            }
+            pb.add_row(..=0.0, row);
         }
     }
     // Event.
@@ -302,7 +339,10 @@ pub(crate) fn solve(b: &Build) -> Solved {
             let ev = p.event.as_ref().expect("event mode needs an event");
             let s = pb.add_column(1.0, 0.0..);
             for t in ev.from_step..ev.to_step {
-                pb.add_row(..=target[t - ev.from_step], [(l.g[t], 1.0), (l.x[t], -1.0), (s, -1.0)]);
+                pb.add_row(
+                    ..=target[t - ev.from_step],
+                    [(l.g[t], 1.0), (l.x[t], -1.0), (s, -1.0)],
+                );
             }
             l.slack = Some(s);
         }
@@ -314,11 +354,13 @@ pub(crate) fn solve(b: &Build) -> Solved {
     model.set_option("threads", 1);
     let solved = model.solve();
     let status = solved.status();
-    let has_ints = b.integer
-        && (!p.shiftable.is_empty() || b.direction_binaries || !min_run_rows.is_empty());
+    let has_ints =
+        b.integer && (!p.shiftable.is_empty() || b.direction_binaries || !min_run_rows.is_empty());
     let usable = matches!(
         status,
-        HighsModelStatus::Optimal | HighsModelStatus::ReachedTimeLimit | HighsModelStatus::ReachedIterationLimit
+        HighsModelStatus::Optimal
+            | HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedIterationLimit
     );
     if !usable {
         return Solved {
@@ -337,9 +379,12 @@ pub(crate) fn solve(b: &Build) -> Solved {
         ..Default::default()
     };
     for (bi, bat) in p.batteries.iter().enumerate() {
-        sp.charge_kw.push(l.c[bi].iter().map(|&c| v(c).max(0.0)).collect());
-        sp.discharge_kw.push(l.d[bi].iter().map(|&c| v(c).max(0.0)).collect());
-        sp.soc.push(l.e[bi].iter().map(|&c| v(c) / bat.energy_kwh).collect());
+        sp.charge_kw
+            .push(l.c[bi].iter().map(|&c| v(c).max(0.0)).collect());
+        sp.discharge_kw
+            .push(l.d[bi].iter().map(|&c| v(c).max(0.0)).collect());
+        sp.soc
+            .push(l.e[bi].iter().map(|&c| v(c) / bat.energy_kwh).collect());
     }
     for (k, s) in p.shiftable.iter().enumerate() {
         let mut kw = l.fixed_shift[k].clone();
@@ -352,7 +397,8 @@ pub(crate) fn solve(b: &Build) -> Solved {
         sp.shiftable_kw.push(kw);
     }
     for u in &l.u {
-        sp.curtailed_kw.push(u.iter().map(|&c| v(c).max(0.0)).collect());
+        sp.curtailed_kw
+            .push(u.iter().map(|&c| v(c).max(0.0)).collect());
     }
     if b.integer && !p.shiftable.is_empty() {
         rebalance(p, &mut sp);
@@ -373,8 +419,8 @@ fn rebalance(p: &Problem, sp: &mut Setpoints) {
         demand += sp.charge_kw.iter().map(|c| c[t]).sum::<f64>();
         demand += sp.shiftable_kw.iter().map(|k| k[t]).sum::<f64>();
         demand -= sp.curtailed_kw.iter().map(|u| u[t]).sum::<f64>();
-        let supply_other = p.pv(t) - sp.pv_curtailed_kw[t]
-            + sp.discharge_kw.iter().map(|d| d[t]).sum::<f64>();
+        let supply_other =
+            p.pv(t) - sp.pv_curtailed_kw[t] + sp.discharge_kw.iter().map(|d| d[t]).sum::<f64>();
         let net = demand - supply_other;
         if net >= 0.0 {
             sp.import_kw[t] = net;

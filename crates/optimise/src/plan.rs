@@ -177,8 +177,15 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
     let dt = p.dt();
     let mut v = Vec::new();
     let scale = 1.0
-        + p.load_kw.iter().chain(&p.pv_kw).copied().fold(0.0, f64::max)
-        + p.batteries.iter().map(|b| b.charge_kw + b.discharge_kw).sum::<f64>()
+        + p.load_kw
+            .iter()
+            .chain(&p.pv_kw)
+            .copied()
+            .fold(0.0, f64::max)
+        + p.batteries
+            .iter()
+            .map(|b| b.charge_kw + b.discharge_kw)
+            .sum::<f64>()
         + p.shiftable.iter().map(|s| s.power_kw).sum::<f64>();
     let tol = 1e-6 * scale;
     let lens = [
@@ -200,7 +207,10 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
             v.push(format!("step {t}: import {g} kW outside [0, limit]"));
         }
         if x < -tol || x > p.export_cap() + tol {
-            v.push(format!("step {t}: export {x} kW outside [0, {}]", p.export_cap()));
+            v.push(format!(
+                "step {t}: export {x} kW outside [0, {}]",
+                p.export_cap()
+            ));
         }
         if g > tol && x > tol {
             v.push(format!("step {t}: imports and exports at once"));
@@ -222,7 +232,10 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
         for (i, c) in p.curtailable.iter().enumerate() {
             let u = sp.curtailed_kw[i][t];
             if u < -tol || u > c.max_kw + tol {
-                v.push(format!("step {t}: {} shed {u} kW outside [0, {}]", c.name, c.max_kw));
+                v.push(format!(
+                    "step {t}: {} shed {u} kW outside [0, {}]",
+                    c.name, c.max_kw
+                ));
             }
             shed += u;
         }
@@ -231,11 +244,18 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
         }
         demand -= shed;
         if (supply - demand).abs() > tol {
-            v.push(format!("step {t}: energy balance off by {} kW", supply - demand));
+            v.push(format!(
+                "step {t}: energy balance off by {} kW",
+                supply - demand
+            ));
         }
         if let (Some(ev), Some(target)) = (&p.event, event_target) {
             if (ev.from_step..ev.to_step).contains(&t) && g - x > target[t - ev.from_step] + tol {
-                v.push(format!("step {t}: net import {} kW above the event target {} kW", g - x, target[t - ev.from_step]));
+                v.push(format!(
+                    "step {t}: net import {} kW above the event target {} kW",
+                    g - x,
+                    target[t - ev.from_step]
+                ));
             }
         }
     }
@@ -250,15 +270,24 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
             e += dt * (bat.charge_efficiency * c - d / bat.discharge_efficiency);
             let soc = sp.soc[b][t];
             if (soc * bat.energy_kwh - e).abs() > etol {
-                v.push(format!("step {t}: {} state of charge {soc} does not follow from its powers", bat.name));
+                v.push(format!(
+                    "step {t}: {} state of charge {soc} does not follow from its powers",
+                    bat.name
+                ));
             }
             if soc < bat.soc_min - 1e-6 || soc > bat.soc_max + 1e-6 {
-                v.push(format!("step {t}: {} state of charge {soc} outside [{}, {}]", bat.name, bat.soc_min, bat.soc_max));
+                v.push(format!(
+                    "step {t}: {} state of charge {soc} outside [{}, {}]",
+                    bat.name, bat.soc_min, bat.soc_max
+                ));
             }
         }
         let last = sp.soc[b].last().copied().unwrap_or(bat.soc_initial);
         if last < bat.soc_final.unwrap_or(bat.soc_initial) - 1e-6 {
-            v.push(format!("{}: final state of charge {last} below its target", bat.name));
+            v.push(format!(
+                "{}: final state of charge {last} below its target",
+                bat.name
+            ));
         }
     }
     for (k, s) in p.shiftable.iter().enumerate() {
@@ -268,7 +297,10 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
         for t in 0..n {
             let expect = if on[t] { s.power_kw } else { 0.0 };
             if (kw[t] - expect).abs() > tol {
-                v.push(format!("step {t}: {} at {} kW, neither off nor {} kW", s.name, kw[t], s.power_kw));
+                v.push(format!(
+                    "step {t}: {} at {} kW, neither off nor {} kW",
+                    s.name, kw[t], s.power_kw
+                ));
             }
             if on[t] && !allowed[t] {
                 v.push(format!("step {t}: {} runs outside its windows", s.name));
@@ -277,7 +309,10 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
         let remaining = s.run_steps - s.done_steps;
         let ran = on.iter().filter(|o| **o).count();
         if ran != remaining {
-            v.push(format!("{}: runs {ran} steps, {remaining} required", s.name));
+            v.push(format!(
+                "{}: runs {ran} steps, {remaining} required",
+                s.name
+            ));
         }
         let blocks: Vec<(usize, usize)> = {
             let mut out = Vec::new();
@@ -297,7 +332,11 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
         };
         let running = s.running_steps > 0 && remaining > 0;
         if !s.interruptible && blocks.len() > 1 {
-            v.push(format!("{}: not interruptible but runs in {} blocks", s.name, blocks.len()));
+            v.push(format!(
+                "{}: not interruptible but runs in {} blocks",
+                s.name,
+                blocks.len()
+            ));
         }
         if !s.interruptible && running && blocks.first().is_some_and(|b| b.0 != 0) {
             v.push(format!("{}: running at the start but stopped", s.name));
@@ -306,7 +345,10 @@ pub fn check(p: &Problem, sp: &Setpoints, event_target: Option<&[f64]>) -> Vec<S
             for &(a, b) in &blocks {
                 let carried = if a == 0 { s.running_steps } else { 0 };
                 if b - a + carried < s.min_run_steps && b < n {
-                    v.push(format!("{}: block [{a}, {b}) shorter than its minimum run", s.name));
+                    v.push(format!(
+                        "{}: block [{a}, {b}) shorter than its minimum run",
+                        s.name
+                    ));
                 }
             }
             if running && s.running_steps < s.min_run_steps {

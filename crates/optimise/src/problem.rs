@@ -316,10 +316,16 @@ impl Problem {
             return e("load_kw".into(), "empty: give one value per step".into());
         }
         if n > MAX_STEPS {
-            return e("load_kw".into(), format!("{n} steps; at most {MAX_STEPS} are accepted"));
+            return e(
+                "load_kw".into(),
+                format!("{n} steps; at most {MAX_STEPS} are accepted"),
+            );
         }
         if !matches!(self.step_minutes, 5 | 10 | 15 | 20 | 30 | 60) {
-            return e("step_minutes".into(), format!("{} is not 5, 10, 15, 20, 30 or 60", self.step_minutes));
+            return e(
+                "step_minutes".into(),
+                format!("{} is not 5, 10, 15, 20, 30 or 60", self.step_minutes),
+            );
         }
         let series = |name: &str, v: &[f64], optional: bool, nonneg: bool| {
             if v.is_empty() && optional {
@@ -328,8 +334,18 @@ impl Problem {
             if v.len() != n {
                 return e(name.into(), format!("{} values for {n} steps", v.len()));
             }
-            if let Some(i) = v.iter().position(|x| !x.is_finite() || (nonneg && *x < 0.0)) {
-                return e(format!("{name}[{i}]"), format!("{} is not a finite{} number", v[i], if nonneg { " non-negative" } else { "" }));
+            if let Some(i) = v
+                .iter()
+                .position(|x| !x.is_finite() || (nonneg && *x < 0.0))
+            {
+                return e(
+                    format!("{name}[{i}]"),
+                    format!(
+                        "{} is not a finite{} number",
+                        v[i],
+                        if nonneg { " non-negative" } else { "" }
+                    ),
+                );
             }
             Ok(())
         };
@@ -338,18 +354,36 @@ impl Problem {
         series("buy_price", &self.buy_price, false, false)?;
         series("sell_price", &self.sell_price, true, false)?;
         if self.grid_factor_kg_per_kwh.len() != 1 {
-            series("grid_factor_kg_per_kwh", &self.grid_factor_kg_per_kwh, true, true)?;
-        } else if !(self.grid_factor_kg_per_kwh[0].is_finite() && self.grid_factor_kg_per_kwh[0] >= 0.0) {
-            return e("grid_factor_kg_per_kwh[0]".into(), "not a non-negative number".into());
+            series(
+                "grid_factor_kg_per_kwh",
+                &self.grid_factor_kg_per_kwh,
+                true,
+                true,
+            )?;
+        } else if !(self.grid_factor_kg_per_kwh[0].is_finite()
+            && self.grid_factor_kg_per_kwh[0] >= 0.0)
+        {
+            return e(
+                "grid_factor_kg_per_kwh[0]".into(),
+                "not a non-negative number".into(),
+            );
         }
         for (i, c) in self.price_components.iter().enumerate() {
-            series(&format!("price_components[{i}].price"), &c.price, false, false)?;
+            series(
+                &format!("price_components[{i}].price"),
+                &c.price,
+                false,
+                false,
+            )?;
         }
         if !self.price_components.is_empty() {
             for t in 0..n {
                 let sum: f64 = self.price_components.iter().map(|c| c.price[t]).sum();
                 if (sum - self.buy_price[t]).abs() > 1e-6 {
-                    return e(format!("price_components (step {t})"), format!("add up to {sum}, not to buy_price {}", self.buy_price[t]));
+                    return e(
+                        format!("price_components (step {t})"),
+                        format!("add up to {sum}, not to buy_price {}", self.buy_price[t]),
+                    );
                 }
             }
         }
@@ -365,7 +399,10 @@ impl Problem {
         }
         if let Some(l) = self.export_limit_kw {
             if !(l.is_finite() && l >= 0.0) {
-                return e("export_limit_kw".into(), format!("{l} must be a non-negative number"));
+                return e(
+                    "export_limit_kw".into(),
+                    format!("{l} must be a non-negative number"),
+                );
             }
         }
         for (i, b) in self.batteries.iter().enumerate() {
@@ -373,21 +410,37 @@ impl Problem {
             pos(f("energy_kwh"), b.energy_kwh)?;
             pos(f("charge_kw"), b.charge_kw)?;
             pos(f("discharge_kw"), b.discharge_kw)?;
-            for (name, v) in [("charge_efficiency", b.charge_efficiency), ("discharge_efficiency", b.discharge_efficiency)] {
+            for (name, v) in [
+                ("charge_efficiency", b.charge_efficiency),
+                ("discharge_efficiency", b.discharge_efficiency),
+            ] {
                 if !(v > 0.0 && v <= 1.0) {
                     return e(f(name), format!("{v} is not in (0, 1]"));
                 }
             }
-            for (name, v) in [("soc_min", b.soc_min), ("soc_max", b.soc_max), ("soc_initial", b.soc_initial)] {
+            for (name, v) in [
+                ("soc_min", b.soc_min),
+                ("soc_max", b.soc_max),
+                ("soc_initial", b.soc_initial),
+            ] {
                 if !(0.0..=1.0).contains(&v) {
                     return e(f(name), format!("{v} is not a fraction in [0, 1]"));
                 }
             }
             if b.soc_min > b.soc_max {
-                return e(f("soc_min"), format!("{} is above soc_max {}", b.soc_min, b.soc_max));
+                return e(
+                    f("soc_min"),
+                    format!("{} is above soc_max {}", b.soc_min, b.soc_max),
+                );
             }
             if !(b.soc_min - 1e-9..=b.soc_max + 1e-9).contains(&b.soc_initial) {
-                return e(f("soc_initial"), format!("{} is outside [soc_min, soc_max] = [{}, {}]", b.soc_initial, b.soc_min, b.soc_max));
+                return e(
+                    f("soc_initial"),
+                    format!(
+                        "{} is outside [soc_min, soc_max] = [{}, {}]",
+                        b.soc_initial, b.soc_min, b.soc_max
+                    ),
+                );
             }
             if let Some(s) = b.soc_final {
                 if !(b.soc_min..=b.soc_max).contains(&s) {
@@ -396,11 +449,20 @@ impl Problem {
                 // Reachable at all? The most energy that can be added over the horizon.
                 let gain = b.charge_kw * b.charge_efficiency * self.dt() * n as f64;
                 if (s - b.soc_initial) * b.energy_kwh > gain + 1e-9 {
-                    return e(f("soc_final"), format!("{s} cannot be reached from {} in {n} steps at {} kW", b.soc_initial, b.charge_kw));
+                    return e(
+                        f("soc_final"),
+                        format!(
+                            "{s} cannot be reached from {} in {n} steps at {} kW",
+                            b.soc_initial, b.charge_kw
+                        ),
+                    );
                 }
             }
             if !(b.cycle_cost.is_finite() && b.cycle_cost >= 0.0) {
-                return e(f("cycle_cost"), format!("{} must be a non-negative number", b.cycle_cost));
+                return e(
+                    f("cycle_cost"),
+                    format!("{} must be a non-negative number", b.cycle_cost),
+                );
             }
         }
         for (k, s) in self.shiftable.iter().enumerate() {
@@ -410,14 +472,23 @@ impl Problem {
                 return e(f("run_steps"), "must be at least 1".into());
             }
             if s.done_steps > s.run_steps {
-                return e(f("done_steps"), format!("{} is more than run_steps {}", s.done_steps, s.run_steps));
+                return e(
+                    f("done_steps"),
+                    format!("{} is more than run_steps {}", s.done_steps, s.run_steps),
+                );
             }
             if s.min_run_steps == 0 || s.min_run_steps > s.run_steps {
-                return e(f("min_run_steps"), format!("{} is not in 1..=run_steps", s.min_run_steps));
+                return e(
+                    f("min_run_steps"),
+                    format!("{} is not in 1..=run_steps", s.min_run_steps),
+                );
             }
             for (w, win) in s.windows.iter().enumerate() {
                 if win[0] >= win[1] || win[1] > n {
-                    return e(format!("shiftable[{k}].windows[{w}]"), format!("[{}, {}) is not a step range inside 0..{n}", win[0], win[1]));
+                    return e(
+                        format!("shiftable[{k}].windows[{w}]"),
+                        format!("[{}, {}) is not a step range inside 0..{n}", win[0], win[1]),
+                    );
                 }
             }
             let remaining = s.run_steps - s.done_steps;
@@ -429,19 +500,21 @@ impl Problem {
                     return e(f("windows"), format!("the job is running and needs {remaining} more steps from step 0, but step {t} is outside its windows"));
                 }
                 if remaining > n {
-                    return e(f("run_steps"), format!("{remaining} steps remain but the horizon has {n}"));
+                    return e(
+                        f("run_steps"),
+                        format!("{remaining} steps remain but the horizon has {n}"),
+                    );
                 }
             } else if remaining > 0 {
                 let free = allowed.iter().filter(|a| **a).count();
                 if free < remaining {
-                    return e(f("windows"), format!("{free} allowed steps for {remaining} steps to run"));
+                    return e(
+                        f("windows"),
+                        format!("{free} allowed steps for {remaining} steps to run"),
+                    );
                 }
                 if !s.interruptible {
-                    let longest = allowed
-                        .split(|a| !*a)
-                        .map(<[bool]>::len)
-                        .max()
-                        .unwrap_or(0);
+                    let longest = allowed.split(|a| !*a).map(<[bool]>::len).max().unwrap_or(0);
                     if longest < remaining {
                         return e(f("windows"), format!("the longest window has {longest} steps; the job runs {remaining} without a break"));
                     }
@@ -451,40 +524,76 @@ impl Problem {
         for (i, c) in self.curtailable.iter().enumerate() {
             pos(format!("curtailable[{i}].max_kw"), c.max_kw)?;
             if !(c.price_per_kwh.is_finite() && c.price_per_kwh >= 0.0) {
-                return e(format!("curtailable[{i}].price_per_kwh"), format!("{} must be a non-negative number", c.price_per_kwh));
+                return e(
+                    format!("curtailable[{i}].price_per_kwh"),
+                    format!("{} must be a non-negative number", c.price_per_kwh),
+                );
             }
         }
-        match &self.demand_charge {
-            None => {}
-            Some(DemandCharge::Actual { price, month_peak_kw }) => {
-                if !(price.is_finite() && *price >= 0.0 && month_peak_kw.is_finite() && *month_peak_kw >= 0.0) {
-                    return e("demand_charge".into(), "price and month_peak_kw must be non-negative numbers".into());
-                }
-            }
-            Some(DemandCharge::Contract { price, contract_kw, threshold, multiplier, month_peak_kw }) => {
-                if !(price.is_finite() && *price >= 0.0 && month_peak_kw.is_finite() && *month_peak_kw >= 0.0) {
-                    return e("demand_charge".into(), "price and month_peak_kw must be non-negative numbers".into());
-                }
-                pos("demand_charge.contract_kw".into(), *contract_kw)?;
-                if !(1.0..=2.0).contains(threshold) || !(1.0..=5.0).contains(multiplier) {
-                    return e("demand_charge".into(), "threshold must be in [1, 2] and multiplier in [1, 5]".into());
-                }
+        let (price, month_peak) = match &self.demand_charge {
+            None => (0.0, 0.0),
+            Some(DemandCharge::Actual {
+                price,
+                month_peak_kw,
+            }) => (*price, *month_peak_kw),
+            Some(DemandCharge::Contract {
+                price,
+                month_peak_kw,
+                ..
+            }) => (*price, *month_peak_kw),
+        };
+        if !(price.is_finite() && price >= 0.0 && month_peak.is_finite() && month_peak >= 0.0) {
+            return e(
+                "demand_charge".into(),
+                "price and month_peak_kw must be non-negative numbers".into(),
+            );
+        }
+        if let Some(DemandCharge::Contract {
+            contract_kw,
+            threshold,
+            multiplier,
+            ..
+        }) = &self.demand_charge
+        {
+            pos("demand_charge.contract_kw".into(), *contract_kw)?;
+            if !(1.0..=2.0).contains(threshold) || !(1.0..=5.0).contains(multiplier) {
+                return e(
+                    "demand_charge".into(),
+                    "threshold must be in [1, 2] and multiplier in [1, 5]".into(),
+                );
             }
         }
         if let Some(ev) = &self.event {
             if ev.from_step >= ev.to_step || ev.to_step > n {
-                return e("event".into(), format!("steps [{}, {}) are not a range inside 0..{n}", ev.from_step, ev.to_step));
+                return e(
+                    "event".into(),
+                    format!(
+                        "steps [{}, {}) are not a range inside 0..{n}",
+                        ev.from_step, ev.to_step
+                    ),
+                );
             }
             match (ev.reduce_kw, ev.cap_kw) {
                 (Some(x), None) | (None, Some(x)) if x.is_finite() && x >= 0.0 => {}
-                _ => return e("event".into(), "give exactly one of reduce_kw or cap_kw, a non-negative number".into()),
+                _ => {
+                    return e(
+                        "event".into(),
+                        "give exactly one of reduce_kw or cap_kw, a non-negative number".into(),
+                    )
+                }
             }
         }
         if !(self.settings.time_limit_s > 0.0 && self.settings.time_limit_s <= 600.0) {
-            return e("settings.time_limit_s".into(), format!("{} is not in (0, 600]", self.settings.time_limit_s));
+            return e(
+                "settings.time_limit_s".into(),
+                format!("{} is not in (0, 600]", self.settings.time_limit_s),
+            );
         }
         if !(0.0..=0.5).contains(&self.settings.mip_gap) {
-            return e("settings.mip_gap".into(), format!("{} is not in [0, 0.5]", self.settings.mip_gap));
+            return e(
+                "settings.mip_gap".into(),
+                format!("{} is not in [0, 0.5]", self.settings.mip_gap),
+            );
         }
         Ok(())
     }

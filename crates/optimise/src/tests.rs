@@ -72,10 +72,16 @@ fn shiftable_load_takes_the_cheapest_window() {
         running_steps: 0,
     });
     let s = schedule(&p).unwrap();
-    assert_eq!(s.setpoints.shiftable_kw[0], vec![0.0, 0.0, 0.0, 10.0, 10.0, 0.0, 0.0, 0.0]);
+    assert_eq!(
+        s.setpoints.shiftable_kw[0],
+        vec![0.0, 0.0, 0.0, 10.0, 10.0, 0.0, 0.0, 0.0]
+    );
     assert!(close(s.cost.total, 4.0));
     assert!(close(s.savings, 16.0));
-    assert_eq!((s.end_state.done_steps[0], s.end_state.running_steps[0]), (2, 0));
+    assert_eq!(
+        (s.end_state.done_steps[0], s.end_state.running_steps[0]),
+        (2, 0)
+    );
     // Restricted to hours 5–7, the job runs 5–6 (0.5 + 1.0) rather than 6–7.
     p.shiftable[0].windows = vec![[5, 8]];
     let s = schedule(&p).unwrap();
@@ -115,7 +121,11 @@ fn demand_shaving_pays_only_above_the_105_percent_threshold() {
         month_peak_kw: 0.0,
     });
     let s = schedule(&p).unwrap();
-    assert!(close(s.cost.peak_import_kw, 105.0), "{}", s.cost.peak_import_kw);
+    assert!(
+        close(s.cost.peak_import_kw, 105.0),
+        "{}",
+        s.cost.peak_import_kw
+    );
     assert!(close(s.setpoints.discharge_kw[0][1], 15.0));
     assert!(close(s.cost.demand, 0.0));
     assert!(close(s.baseline_cost.demand, 1200.0));
@@ -131,7 +141,11 @@ fn demand_shaving_pays_only_above_the_105_percent_threshold() {
         month_peak_kw: 0.0,
     });
     let s = schedule(&p).unwrap();
-    assert!(close(s.cost.peak_import_kw, 90.0), "{}", s.cost.peak_import_kw);
+    assert!(
+        close(s.cost.peak_import_kw, 90.0),
+        "{}",
+        s.cost.peak_import_kw
+    );
 }
 
 #[test]
@@ -158,7 +172,12 @@ fn demand_response_is_met_or_explained() {
     let e = s.event.as_ref().unwrap();
     assert!(!e.met);
     assert!((e.best_possible_kw.unwrap() - 30.0).abs() < 1e-3, "{e:?}");
-    assert!(e.binding.iter().any(|b| b.contains("energy") || b.contains("limit")), "{e:?}");
+    assert!(
+        e.binding
+            .iter()
+            .any(|b| b.contains("energy") || b.contains("limit")),
+        "{e:?}"
+    );
     assert!(!s.fallback);
     // A cap of 70 kW: the battery holds 60 kWh for two hours of 30 kW. Met.
     p.event = Some(Event {
@@ -191,7 +210,10 @@ fn bad_problems_name_the_field() {
     let mut b = battery(10.0, 5.0, 1.2, 0.5);
     b.name = "b".into();
     p.batteries.push(b);
-    assert_eq!(schedule(&p).unwrap_err().field, "batteries[0].charge_efficiency");
+    assert_eq!(
+        schedule(&p).unwrap_err().field,
+        "batteries[0].charge_efficiency"
+    );
     p.batteries.clear();
     p.shiftable.push(ShiftableLoad {
         name: "j".into(),
@@ -261,7 +283,11 @@ fn arb_problem() -> impl Strategy<Value = Problem> {
                 run_steps: run,
                 windows: vec![[from, to]],
                 interruptible,
-                min_run_steps: if interruptible { 1 + (r() * run as f64) as usize } else { 1 },
+                min_run_steps: if interruptible {
+                    1 + (r() * run as f64) as usize
+                } else {
+                    1
+                },
                 done_steps: 0,
                 running_steps: 0,
             });

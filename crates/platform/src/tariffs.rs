@@ -269,6 +269,13 @@ pub struct NodeSchedule {
 
 const STEP_MS: i64 = 900_000;
 
+/// 15-minute import energy of a node: (start ms, kWh), the meters and the data source.
+struct Intervals {
+    points: Vec<(i64, f64)>,
+    meters: Vec<String>,
+    source: String,
+}
+
 impl Platform {
     /// Every tariff version, presets first.
     pub fn tariffs(&self) -> Vec<TariffSummary> {
@@ -326,7 +333,7 @@ impl Platform {
         node: &str,
         from: i64,
         to: i64,
-    ) -> Result<(Vec<(i64, f64)>, Vec<String>, String), PlatformError> {
+    ) -> Result<Intervals, PlatformError> {
         let answer = self.query(&QuerySpec {
             target: Target::Node(node.to_string()),
             from,
@@ -340,7 +347,9 @@ impl Platform {
                 "node '{node}' has no electricity meters with data in the range"
             )));
         };
-        let to_kwh = series.unit.parse::<shulv_model::Unit>()
+        let to_kwh = series
+            .unit
+            .parse::<shulv_model::Unit>()
             .ok()
             .and_then(|u| u.convert(1.0, shulv_model::Unit::KWh).ok())
             .ok_or_else(|| {
@@ -354,7 +363,11 @@ impl Platform {
             .iter()
             .map(|p| (p.ts, p.value * to_kwh))
             .collect();
-        Ok((points, series.meters.clone(), answer.source))
+        Ok(Intervals {
+            points,
+            meters: series.meters.clone(),
+            source: answer.source,
+        })
     }
 
     /// The bill of a node and period from the stored 15-minute data.
@@ -369,7 +382,11 @@ impl Platform {
                 .map_err(|e| PlatformError::Invalid(format!("period {}: {e}", req.period)))
         };
         let (from, to) = (at(start)?, at(end)?);
-        let (intervals, meters, source) = self.electricity_intervals(&req.node, from, to)?;
+        let Intervals {
+            points: intervals,
+            meters,
+            source,
+        } = self.electricity_intervals(&req.node, from, to)?;
         let cal = HolidayCalendar::china();
         let input = BillInput {
             intervals: &intervals,
@@ -447,7 +464,9 @@ impl Platform {
                             req.node
                         ))
                     })?;
-                let to_kwh = s.unit.parse::<shulv_model::Unit>()
+                let to_kwh = s
+                    .unit
+                    .parse::<shulv_model::Unit>()
                     .ok()
                     .and_then(|u| u.convert(1.0, shulv_model::Unit::KWh).ok())
                     .unwrap_or(1.0);
@@ -457,7 +476,10 @@ impl Platform {
                     .take(req.hours)
                     .flat_map(|h| [h.p50.max(0.0) * to_kwh; 4])
                     .collect();
-                (kw, format!("P50 of the {} forecast ({})", s.model, f.method))
+                (
+                    kw,
+                    format!("P50 of the {} forecast ({})", s.model, f.method),
+                )
             }
         };
         if load_kw.len() != steps {
@@ -579,7 +601,7 @@ impl Platform {
             .unwrap_or(req.start);
         let month_peak_kw = if month_start < req.start {
             match self.electricity_intervals(&req.node, month_start, req.start) {
-                Ok((points, _, _)) => points.iter().map(|p| p.1 * 4.0).fold(0.0, f64::max),
+                Ok(i) => i.points.iter().map(|p| p.1 * 4.0).fold(0.0, f64::max),
                 Err(PlatformError::Invalid(_)) => 0.0,
                 Err(e) => return Err(e),
             }

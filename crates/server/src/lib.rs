@@ -130,7 +130,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates::list, certificates::register))
         .routes(routes!(certificates::retire))
         .routes(routes!(forecasting::forecast))
-        .routes(routes!(optimisation::list_tariffs, optimisation::add_tariff))
+        .routes(routes!(
+            optimisation::list_tariffs,
+            optimisation::add_tariff
+        ))
         .routes(routes!(optimisation::get_tariff))
         .routes(routes!(optimisation::bill))
         .routes(routes!(optimisation::schedule))

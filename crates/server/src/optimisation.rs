@@ -179,9 +179,11 @@ pub async fn bill(
         .flat_map(|s| s.split(','))
         .filter(|s| !s.is_empty())
     {
-        critical_days.insert(NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-            ApiError::bad_request(format!("critical_days: {d:?} is not a date YYYY-MM-DD"))
-        })?);
+        critical_days.insert(
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                ApiError::bad_request(format!("critical_days: {d:?} is not a date YYYY-MM-DD"))
+            })?,
+        );
     }
     let compare_capacity_kva = match params.compare {
         Some(true) => Some(params.capacity_kva.ok_or_else(|| {
@@ -261,8 +263,8 @@ pub async fn schedule(
     Extension(principal): Extension<Principal>,
     body: Bytes,
 ) -> Result<Json<ScheduleAnswer>, ApiError> {
-    let body: ScheduleBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+    let body: ScheduleBody =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
     let answer = blocking(&state.platform, move |p| {
         match (body.problem, body.node) {
             (Some(problem), None) => {

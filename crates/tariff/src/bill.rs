@@ -143,7 +143,11 @@ pub struct Bill {
 pub struct BillError(pub String);
 
 /// Computes the bill of `input` under `tariff`.
-pub fn bill(tariff: &Tariff, calendar: &HolidayCalendar, input: &BillInput) -> Result<Bill, BillError> {
+pub fn bill(
+    tariff: &Tariff,
+    calendar: &HolidayCalendar,
+    input: &BillInput,
+) -> Result<Bill, BillError> {
     if input.step_minutes == 0 || 60 % input.step_minutes != 0 {
         return Err(BillError(format!(
             "step_minutes: {} does not divide an hour",
@@ -151,7 +155,9 @@ pub fn bill(tariff: &Tariff, calendar: &HolidayCalendar, input: &BillInput) -> R
         )));
     }
     if input.to_ms <= input.from_ms {
-        return Err(BillError("the billed range is empty (to is not after from)".into()));
+        return Err(BillError(
+            "the billed range is empty (to is not after from)".into(),
+        ));
     }
     let tz = tariff.timezone();
     let names = tariff.component_names();
@@ -164,7 +170,9 @@ pub fn bill(tariff: &Tariff, calendar: &HolidayCalendar, input: &BillInput) -> R
             continue;
         }
         if !kwh.is_finite() {
-            return Err(BillError(format!("interval at {ts} ms has a non-finite energy")));
+            return Err(BillError(format!(
+                "interval at {ts} ms has a non-finite energy"
+            )));
         }
         let Some(local) = tz.timestamp_millis_opt(ts).single() else {
             continue;
@@ -181,7 +189,8 @@ pub fn bill(tariff: &Tariff, calendar: &HolidayCalendar, input: &BillInput) -> R
         n += 1;
     }
     let kwh: f64 = by_period.values().sum();
-    let mut components: BTreeMap<String, f64> = names.iter().map(|n| (n.to_string(), 0.0)).collect();
+    let mut components: BTreeMap<String, f64> =
+        names.iter().map(|n| (n.to_string(), 0.0)).collect();
     let mut periods = Vec::new();
     for (&p, &e) in &by_period {
         let prices = tariff
@@ -242,9 +251,15 @@ fn month_fractions(tz: chrono_tz::Tz, from_ms: i64, to_ms: i64) -> Vec<((i32, u3
     let mut out = Vec::new();
     let (mut y, mut m) = (a.year(), a.month());
     loop {
-        let start = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default().and_hms_opt(0, 0, 0).unwrap_or_default();
+        let start = NaiveDate::from_ymd_opt(y, m, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default();
         let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-        let end = NaiveDate::from_ymd_opt(ny, nm, 1).unwrap_or_default().and_hms_opt(0, 0, 0).unwrap_or_default();
+        let end = NaiveDate::from_ymd_opt(ny, nm, 1)
+            .unwrap_or_default()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default();
         if start >= b {
             break;
         }
@@ -281,7 +296,10 @@ fn basic_charge(
     };
     let demand_price = || {
         prices.demand_price.ok_or_else(|| {
-            BillError(format!("tariff {} has no demand_price (yuan/kW·month)", tariff.id()))
+            BillError(format!(
+                "tariff {} has no demand_price (yuan/kW·month)",
+                tariff.id()
+            ))
         })
     };
     let mut notes = Vec::new();
@@ -292,7 +310,10 @@ fn basic_charge(
             BasicMethod::Capacity { capacity_kva } => {
                 let cap = positive("capacity_kva", *capacity_kva)?;
                 let p = prices.capacity_price.ok_or_else(|| {
-                    BillError(format!("tariff {} has no capacity_price (yuan/kVA·month)", tariff.id()))
+                    BillError(format!(
+                        "tariff {} has no capacity_price (yuan/kVA·month)",
+                        tariff.id()
+                    ))
                 })?;
                 (cap, 0.0, cap * p * fraction)
             }
@@ -325,7 +346,11 @@ fn basic_charge(
                         prices.excess_multiplier
                     ));
                 }
-                (c, excess, (c * p + excess * p * prices.excess_multiplier) * fraction)
+                (
+                    c,
+                    excess,
+                    (c * p + excess * p * prices.excess_multiplier) * fraction,
+                )
             }
             BasicMethod::ActualDemand => {
                 let p = demand_price()?;
@@ -373,7 +398,10 @@ pub fn compare_basic(
     contract_kw: Option<f64>,
 ) -> Result<BasicComparison, BillError> {
     let prices = tariff.file().basic.as_ref().ok_or_else(|| {
-        BillError(format!("tariff {} has no basic charge to compare", tariff.id()))
+        BillError(format!(
+            "tariff {} has no basic charge to compare",
+            tariff.id()
+        ))
     })?;
     let mut methods = Vec::new();
     if prices.capacity_price.is_some() {

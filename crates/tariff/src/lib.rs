@@ -52,7 +52,8 @@ impl TariffLibrary {
     pub fn builtin() -> TariffLibrary {
         let mut lib = TariffLibrary::default();
         for (name, text) in PRESETS {
-            lib.add_toml(name, text).expect("shipped tariff presets are valid");
+            lib.add_toml(name, text)
+                .expect("shipped tariff presets are valid");
         }
         lib
     }

@@ -12,8 +12,19 @@ use shulv_model::{DayType, HolidayCalendar};
 pub const SLOTS_PER_DAY: usize = 96;
 
 /// A time-of-use period (分时时段).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodKind {
     /// 尖峰 critical peak.
@@ -379,7 +390,10 @@ impl Tariff {
         {
             return Err(err(
                 "id".into(),
-                format!("{:?} may hold only ASCII letters, digits, '-', '_' and '.'", t.id),
+                format!(
+                    "{:?} may hold only ASCII letters, digits, '-', '_' and '.'",
+                    t.id
+                ),
             ));
         }
         if !t
@@ -389,16 +403,25 @@ impl Tariff {
         {
             return Err(err(
                 "version".into(),
-                format!("{:?} may hold only ASCII letters, digits, '-', '_' and '.'", t.version),
+                format!(
+                    "{:?} may hold only ASCII letters, digits, '-', '_' and '.'",
+                    t.version
+                ),
             ));
         }
-        let tz: Tz = t
-            .timezone
-            .parse()
-            .map_err(|_| err("timezone".into(), format!("{:?} is not an IANA time zone", t.timezone)))?;
+        let tz: Tz = t.timezone.parse().map_err(|_| {
+            err(
+                "timezone".into(),
+                format!("{:?} is not an IANA time zone", t.timezone),
+            )
+        })?;
         if let Some(v) = &t.valid_from {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| err("valid_from".into(), format!("{v:?} is not a date YYYY-MM-DD")))?;
+            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                err(
+                    "valid_from".into(),
+                    format!("{v:?} is not a date YYYY-MM-DD"),
+                )
+            })?;
         }
         let windows = |field: &str,
                        ws: &[Window],
@@ -415,7 +438,10 @@ impl Tariff {
                 if b <= a {
                     return Err(err(
                         format!("{f}.to"),
-                        format!("{} is not after from {} (split a window over midnight in two)", w.to, w.from),
+                        format!(
+                            "{} is not after from {} (split a window over midnight in two)",
+                            w.to, w.from
+                        ),
                     ));
                 }
                 if let Some((j, _)) = out
@@ -433,10 +459,16 @@ impl Tariff {
             let mut seen = [false; 12];
             for (i, &m) in ms.iter().enumerate() {
                 if !(1..=12).contains(&m) {
-                    return Err(err(format!("{field}.months[{i}]"), format!("{m} is not a month 1–12")));
+                    return Err(err(
+                        format!("{field}.months[{i}]"),
+                        format!("{m} is not a month 1–12"),
+                    ));
                 }
                 if seen[m as usize - 1] {
-                    return Err(err(format!("{field}.months[{i}]"), format!("month {m} is listed twice")));
+                    return Err(err(
+                        format!("{field}.months[{i}]"),
+                        format!("month {m} is listed twice"),
+                    ));
                 }
                 seen[m as usize - 1] = true;
             }
@@ -485,7 +517,10 @@ impl Tariff {
         for (hi, h) in t.holiday.iter().enumerate() {
             let field = format!("holiday[{hi}]");
             if h.names.is_empty() || h.names.iter().any(|n| n.trim().is_empty()) {
-                return Err(err(format!("{field}.names"), "give at least one non-empty holiday name".into()));
+                return Err(err(
+                    format!("{field}.names"),
+                    "give at least one non-empty holiday name".into(),
+                ));
             }
             let mut slots = [None; SLOTS_PER_DAY];
             for (a, b, p) in windows(&field, &h.windows, true)? {
@@ -499,17 +534,24 @@ impl Tariff {
             Some(c) => {
                 let mask = months_of("critical_peak", &c.months)?;
                 let mut slots = [false; SLOTS_PER_DAY];
-                for (i, (a, b, p)) in windows("critical_peak", &c.windows, false)?.into_iter().enumerate() {
+                for (i, (a, b, p)) in windows("critical_peak", &c.windows, false)?
+                    .into_iter()
+                    .enumerate()
+                {
                     if p.is_some_and(|p| p != PeriodKind::CriticalPeak) {
                         return Err(err(
                             format!("critical_peak.windows[{i}].period"),
-                            "critical-peak windows are always critical_peak; leave period out".into(),
+                            "critical-peak windows are always critical_peak; leave period out"
+                                .into(),
                         ));
                     }
                     slots[a..b].fill(true);
                 }
                 if c.windows.is_empty() {
-                    return Err(err("critical_peak.windows".into(), "at least one window is needed".into()));
+                    return Err(err(
+                        "critical_peak.windows".into(),
+                        "at least one window is needed".into(),
+                    ));
                 }
                 if let Some(tc) = c.temperature_trigger_c {
                     if !(20.0..=50.0).contains(&tc) {
@@ -525,31 +567,46 @@ impl Tariff {
         };
         if let Some(r) = &t.ratios {
             if (r.flat - 1.0).abs() > 1e-12 {
-                return Err(err("ratios.flat".into(), "the flat multiplier is 1 by definition".into()));
+                return Err(err(
+                    "ratios.flat".into(),
+                    "the flat multiplier is 1 by definition".into(),
+                ));
             }
             for p in PeriodKind::ALL {
                 if let Some(v) = r.get(p) {
                     if !(v.is_finite() && v > 0.0 && v <= 10.0) {
-                        return Err(err(format!("ratios.{p}"), format!("{v} is not a multiplier in (0, 10]")));
+                        return Err(err(
+                            format!("ratios.{p}"),
+                            format!("{v} is not a multiplier in (0, 10]"),
+                        ));
                     }
                 }
             }
         }
         if t.component.is_empty() {
-            return Err(err("component".into(), "at least one price component is needed".into()));
+            return Err(err(
+                "component".into(),
+                "at least one price component is needed".into(),
+            ));
         }
         let mut prices: BTreeMap<PeriodKind, Vec<f64>> = BTreeMap::new();
         let mut names = std::collections::BTreeSet::new();
         for (ci, c) in t.component.iter().enumerate() {
             let field = format!("component[{ci}]");
             if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
-                return Err(err(format!("{field}.name"), format!("{:?} is empty or used twice", c.name)));
+                return Err(err(
+                    format!("{field}.name"),
+                    format!("{:?} is empty or used twice", c.name),
+                ));
             }
             let check = |f: String, v: f64| {
                 if v.is_finite() && (-10.0..=10.0).contains(&v) {
                     Ok(v)
                 } else {
-                    Err(err(f, format!("{v} is not a price in yuan/kWh (−10 to 10)")))
+                    Err(err(
+                        f,
+                        format!("{v} is not a price in yuan/kWh (−10 to 10)"),
+                    ))
                 }
             };
             for p in used.iter().copied() {
@@ -561,7 +618,10 @@ impl Tariff {
                         None => {
                             return Err(err(
                                 format!("{field}.by_period"),
-                                format!("no price for {p} ({}) and no flat `price` to derive it from", p.label_zh()),
+                                format!(
+                                    "no price for {p} ({}) and no flat `price` to derive it from",
+                                    p.label_zh()
+                                ),
                             ))
                         }
                     };
@@ -580,28 +640,49 @@ impl Tariff {
                 prices.entry(p).or_default().push(v);
             }
             if c.price.is_none() && c.floats {
-                return Err(err(format!("{field}.floats"), "a floating component needs its flat `price`".into()));
+                return Err(err(
+                    format!("{field}.floats"),
+                    "a floating component needs its flat `price`".into(),
+                ));
             }
         }
         if let Some(b) = &t.basic {
-            for (f, v) in [("basic.capacity_price", b.capacity_price), ("basic.demand_price", b.demand_price)] {
+            for (f, v) in [
+                ("basic.capacity_price", b.capacity_price),
+                ("basic.demand_price", b.demand_price),
+            ] {
                 if let Some(v) = v {
                     if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
-                        return Err(err(f.into(), format!("{v} is not a monthly price (0–1000)")));
+                        return Err(err(
+                            f.into(),
+                            format!("{v} is not a monthly price (0–1000)"),
+                        ));
                     }
                 }
             }
             if b.capacity_price.is_none() && b.demand_price.is_none() {
-                return Err(err("basic".into(), "give capacity_price, demand_price or both".into()));
+                return Err(err(
+                    "basic".into(),
+                    "give capacity_price, demand_price or both".into(),
+                ));
             }
             if !(1.0..=2.0).contains(&b.excess_threshold) {
-                return Err(err("basic.excess_threshold".into(), format!("{} is not in [1, 2]", b.excess_threshold)));
+                return Err(err(
+                    "basic.excess_threshold".into(),
+                    format!("{} is not in [1, 2]", b.excess_threshold),
+                ));
             }
             if !(1.0..=5.0).contains(&b.excess_multiplier) {
-                return Err(err("basic.excess_multiplier".into(), format!("{} is not in [1, 5]", b.excess_multiplier)));
+                return Err(err(
+                    "basic.excess_multiplier".into(),
+                    format!("{} is not in [1, 5]", b.excess_multiplier),
+                ));
             }
             if !(0.0..=1.0).contains(&b.contract_floor) {
-                return Err(err("basic.contract_floor".into(), format!("{} is not in [0, 1]", b.contract_floor)));
+                return Err(err(
+                    "basic.contract_floor".into(),
+                    format!("{} is not in [0, 1]", b.contract_floor),
+                ));
             }
         }
         Ok(Tariff {
@@ -636,7 +717,11 @@ impl Tariff {
 
     /// Names of the price components, in file order.
     pub fn component_names(&self) -> Vec<&str> {
-        self.file.component.iter().map(|c| c.name.as_str()).collect()
+        self.file
+            .component
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// Periods the tariff uses.
@@ -656,7 +741,12 @@ impl Tariff {
     }
 
     /// The period of a local instant.
-    pub fn period_at(&self, local: NaiveDateTime, calendar: &HolidayCalendar, flags: DayFlags) -> PeriodKind {
+    pub fn period_at(
+        &self,
+        local: NaiveDateTime,
+        calendar: &HolidayCalendar,
+        flags: DayFlags,
+    ) -> PeriodKind {
         let slot = (local.hour() as usize * 60 + local.minute() as usize) / 15;
         let month = local.month0() as usize;
         let mut p = self.months[month][slot];

@@ -27,7 +27,10 @@ fn presets_classify_as_their_documents_say() {
     // A hot day outside July–September triggers the critical peak.
     let t = lib.get(gd, None).unwrap();
     let hot = DayFlags { critical: true };
-    assert_eq!(t.period_at(at("2025-06-10 16:00"), &HolidayCalendar::china(), hot), CriticalPeak);
+    assert_eq!(
+        t.period_at(at("2025-06-10 16:00"), &HolidayCalendar::china(), hot),
+        CriticalPeak
+    );
     let js = "cn-js-1-10kv-two-part";
     assert_eq!(period(&lib, js, "2025-07-01 12:00"), Valley);
     assert_eq!(period(&lib, js, "2025-07-01 14:00"), Peak);
@@ -108,7 +111,12 @@ provenance = { status = "example", source = "test" }
 fn june() -> (Tariff, Vec<(i64, f64)>, i64, i64) {
     let t = Tariff::from_toml("test.toml", TEST_TARIFF).unwrap();
     let tz = t.timezone();
-    let ms = |s: &str| tz.from_local_datetime(&at(s)).single().unwrap().timestamp_millis();
+    let ms = |s: &str| {
+        tz.from_local_datetime(&at(s))
+            .single()
+            .unwrap()
+            .timestamp_millis()
+    };
     let (from, to) = (ms("2025-06-01 00:00"), ms("2025-07-01 00:00"));
     let spike = ms("2025-06-10 18:00");
     let intervals = (from..to)
@@ -153,7 +161,11 @@ fn monthly_two_part_bill_matches_the_hand_computation() {
     assert!((b.kwh - 72_100.0).abs() < 1e-6);
     // 2800 × 1.1 + 20900 × 0.9 + 23600 × 0.6 + 24000 × 0.3 + 800 × 0.225
     // = 3080 + 18810 + 14160 + 7200 + 180 = 43430 yuan.
-    assert!((b.energy_amount - 43_430.0).abs() < 1e-6, "{}", b.energy_amount);
+    assert!(
+        (b.energy_amount - 43_430.0).abs() < 1e-6,
+        "{}",
+        b.energy_amount
+    );
     // Components: T&D 72100 × 0.1 = 7210; energy the rest.
     assert!((b.components["transmission"] - 7_210.0).abs() < 1e-6);
     assert!((b.components["energy"] - 36_220.0).abs() < 1e-6);
@@ -164,7 +176,10 @@ fn monthly_two_part_bill_matches_the_hand_computation() {
     assert!((basic.months[0].excess_kw - 80.0).abs() < 1e-9);
     assert!((basic.amount - 22_400.0).abs() < 1e-6, "{}", basic.amount);
     assert!((b.total - 65_830.0).abs() < 1e-6);
-    assert_eq!((b.tariff.as_str(), b.tariff_version.as_str()), ("test-two-part", "2025-06"));
+    assert_eq!(
+        (b.tariff.as_str(), b.tariff_version.as_str()),
+        ("test-two-part", "2025-06")
+    );
 }
 
 #[test]
@@ -197,7 +212,15 @@ fn basic_charge_rules_and_comparison() {
     });
     assert!((within.amount - 19_200.0).abs() < 1e-6);
     assert!((with(BasicMethod::ActualDemand).amount - 20_000.0).abs() < 1e-6);
-    assert!((with(BasicMethod::Capacity { capacity_kva: 800.0 }).amount - 20_000.0).abs() < 1e-6);
+    assert!(
+        (with(BasicMethod::Capacity {
+            capacity_kva: 800.0
+        })
+        .amount
+            - 20_000.0)
+            .abs()
+            < 1e-6
+    );
     let input = BillInput {
         intervals: &intervals,
         step_minutes: 15,
@@ -217,15 +240,18 @@ fn basic_charge_rules_and_comparison() {
 #[test]
 fn bad_files_name_the_field() {
     let bad = |from: &str, to: &str| TEST_TARIFF.replace(from, to);
-    let e = Tariff::from_toml("x.toml", &bad(r#"to = "12:00" },"#, r#"to = "12:10" },"#)).unwrap_err();
+    let e =
+        Tariff::from_toml("x.toml", &bad(r#"to = "12:00" },"#, r#"to = "12:10" },"#)).unwrap_err();
     assert_eq!(e.field, "season[0].windows[1].to");
-    let e = Tariff::from_toml("x.toml", &bad(r#"from = "17:00""#, r#"from = "11:00""#)).unwrap_err();
+    let e =
+        Tariff::from_toml("x.toml", &bad(r#"from = "17:00""#, r#"from = "11:00""#)).unwrap_err();
     assert!(e.message.contains("overlaps"), "{e}");
     let e = Tariff::from_toml("x.toml", &bad("3, 4, 5, 6, 7, 8", "3, 4, 5, 6, 8")).unwrap_err();
     assert!(e.message.contains("months 7"), "{e}");
     let e = Tariff::from_toml("x.toml", &bad("deep_valley = 0.25\n", "")).unwrap_err();
     assert_eq!(e.field, "ratios.deep_valley");
-    let e = Tariff::from_toml("x.toml", &bad("floats = true", "floats = true\nfloat = 1")).unwrap_err();
+    let e =
+        Tariff::from_toml("x.toml", &bad("floats = true", "floats = true\nfloat = 1")).unwrap_err();
     assert!(e.to_string().starts_with("x.toml: line"), "{e}");
     let mut lib = TariffLibrary::builtin();
     lib.add_toml("t.toml", TEST_TARIFF).unwrap();
@@ -234,5 +260,8 @@ fn bad_files_name_the_field() {
     let v2 = TEST_TARIFF.replace("2025-06", "2025-07");
     lib.add_toml("t3.toml", &v2).unwrap();
     assert_eq!(lib.get("test-two-part", None).unwrap().version(), "2025-07");
-    assert_eq!(lib.get("test-two-part", Some("2025-06")).unwrap().version(), "2025-06");
+    assert_eq!(
+        lib.get("test-two-part", Some("2025-06")).unwrap().version(),
+        "2025-06"
+    );
 }
