@@ -24,7 +24,10 @@ mkdir -p "$OUT"
 log() { echo "[optimise.sh $(date -u +%H:%M:%S)] $*" >&2; }
 
 log "building the benchmark (release)"
-cargo build --release -q -p shulv-optimise --example bench
+# The same build as scripts/test.sh (`cargo test --release --workspace` builds the examples
+# too): building `-p shulv-optimise` alone changes the features of highs-sys's build-time
+# dependencies, and cargo would then compile HiGHS (C++, tens of minutes) a second time.
+cargo test --release -q --workspace --no-run
 BENCH=$CARGO_TARGET_DIR/release/examples/bench
 
 log "speed: the three cases of issue 7 ($RUNS runs each, fewer for the large ones)"
