@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the build needs (each with the reason).
 build_packages=(
+  cmake        # highs-sys builds the HiGHS solver (crates/optimise) from source with CMake
+  g++          # ... which is C++
+  libclang-dev # ... and generates its Rust bindings with bindgen, which loads libclang
 )
 # Debian packages only the tests need.
 test_packages=(

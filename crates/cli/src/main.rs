@@ -10,6 +10,7 @@ mod client;
 mod demo;
 mod evaluate;
 mod forecast;
+mod optimise;
 mod serve;
 
 use std::path::PathBuf;
@@ -111,6 +112,13 @@ enum Command {
     /// Regional dual-synergy evaluation (区域双化协同成效评价) and coupling coordination.
     #[command(subcommand)]
     Evaluate(evaluate::EvaluateCommand),
+    /// Time-of-use tariffs (分时电价): list, show and add versions, check a file offline.
+    #[command(subcommand)]
+    Tariff(optimise::TariffCommand),
+    /// The bill of a node and period under a tariff (by period, component and 基本电费).
+    Bill(optimise::BillArgs),
+    /// A schedule of flexible assets (峰谷优化): a problem file offline, or a node on the server.
+    Optimise(optimise::OptimiseArgs),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -150,6 +158,9 @@ fn main() -> ExitCode {
         Command::Verify { data } => serve::verify(&data),
         Command::Forecast(command) => forecast::run(&command),
         Command::Evaluate(command) => evaluate::run(&command),
+        Command::Tariff(command) => optimise::tariff(&command),
+        Command::Bill(args) => optimise::bill(&args),
+        Command::Optimise(args) => optimise::optimise(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

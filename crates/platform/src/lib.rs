@@ -9,6 +9,7 @@ mod forecasting;
 mod ingest;
 mod query;
 mod registry;
+mod tariffs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,6 +31,10 @@ pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS,
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
 pub use shulv_forecast::ModelKind;
+pub use tariffs::{
+    Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, ScheduleRequest,
+    TariffSummary,
+};
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +99,8 @@ pub struct Platform {
     certificates: Mutex<certificates::CertificateBook>,
     /// Scope 3 activity data entered without meters.
     activity_data: Mutex<activity_data::ActivityBook>,
+    /// Tariffs: shipped presets plus the user's versions under `tariffs/`.
+    tariffs: RwLock<tariffs::Tariffs>,
 }
 
 impl Platform {
@@ -109,6 +116,7 @@ impl Platform {
         let registry = registry::Registry::open(&config.data_dir)?;
         backup::remove_stale_snapshots(&config.data_dir)?;
         let library = accounting::load_library(&config.data_dir)?;
+        let tariffs = tariffs::load_tariffs(&config.data_dir)?;
         let platform = Platform {
             data_dir: config.data_dir.clone(),
             store,
@@ -117,6 +125,7 @@ impl Platform {
             library: RwLock::new(library),
             certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
             activity_data: Mutex::new(activity_data::ActivityBook::open(&config.data_dir)?),
+            tariffs: RwLock::new(tariffs),
         };
         platform.register_all_series()?;
         Ok(platform)

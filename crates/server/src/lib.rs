@@ -18,6 +18,7 @@ mod evaluate;
 mod forecasting;
 mod limits;
 mod metrics;
+mod optimisation;
 mod routes;
 
 use std::net::SocketAddr;
@@ -136,6 +137,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity_data::list, activity_data::add))
         .routes(routes!(activity_data::delete))
         .routes(routes!(forecasting::forecast))
+        .routes(routes!(
+            optimisation::list_tariffs,
+            optimisation::add_tariff
+        ))
+        .routes(routes!(optimisation::get_tariff))
+        .routes(routes!(optimisation::bill))
+        .routes(routes!(optimisation::schedule))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))

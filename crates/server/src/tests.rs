@@ -247,6 +247,23 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
         ("GET", "/api/v1/backup") => (path.into(), String::new()),
         ("GET", "/api/v1/evaluations/template") => (path.into(), String::new()),
         ("POST", "/api/v1/evaluations") => (path.into(), EVALUATION.into()),
+        ("GET", "/api/v1/tariffs") => (path.into(), String::new()),
+        ("GET", "/api/v1/tariffs/{id}") => {
+            ("/api/v1/tariffs/cn-js-1-10kv-two-part".into(), String::new())
+        }
+        ("POST", "/api/v1/tariffs") => (
+            path.into(),
+            shulv_tariff::PRESETS[0].1.replace("example-2026-02", "b-version"),
+        ),
+        ("GET", "/api/v1/bills") => (
+            "/api/v1/bills?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part".into(),
+            String::new(),
+        ),
+        ("POST", "/api/v1/schedules") => (
+            path.into(),
+            r#"{"node":"ent-b","tariff":"cn-js-1-10kv-two-part","start":"2025-03-02","load_kw":[]}"#
+                .into(),
+        ),
         _ => panic!("route {method} {path} is new: add it to request_on_b and to this test"),
     };
     (uri, body)
@@ -265,6 +282,8 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
                 | "/api/v1/certificates"
                 | "/api/v1/activity-data"
                 | "/api/v1/evaluations/template"
+                | "/api/v1/tariffs"
+                | "/api/v1/tariffs/{id}"
         ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
 }

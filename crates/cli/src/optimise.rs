@@ -1,0 +1,452 @@
+//! `shulv tariff`, `shulv bill` and `shulv optimise`: time-of-use tariffs, bills and schedules
+//! of flexible assets (峰谷优化), offline on files or against a running server.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use shulv_optimise::{schedule, Problem};
+use shulv_tariff::Tariff;
+
+use crate::client::ServerArgs;
+
+/// `shulv tariff …`
+#[derive(clap::Subcommand)]
+pub enum TariffCommand {
+    /// List every tariff version of the server with period prices and provenance.
+    List {
+        /// Output: table or json.
+        #[arg(long, default_value = "table")]
+        output: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show one tariff version as in its file (JSON).
+    Show {
+        /// Tariff id.
+        id: String,
+        /// Version (default: the latest).
+        #[arg(long)]
+        version: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Add a tariff version from a TOML file (administrators and operators of the whole tree).
+    Add {
+        /// The TOML file (format in docs/optimisation.md; presets in crates/tariff/data/).
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Check a tariff file offline and print its period prices.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// `shulv bill`
+#[derive(clap::Args)]
+pub struct BillArgs {
+    /// Node id.
+    #[arg(long)]
+    node: String,
+    /// 2025, 2025-Q2 or 2025-03.
+    #[arg(long)]
+    period: String,
+    /// Tariff id.
+    #[arg(long)]
+    tariff: String,
+    /// Tariff version (default: the latest).
+    #[arg(long)]
+    version: Option<String>,
+    /// Basic charge (基本电费): capacity, contract or actual.
+    #[arg(long)]
+    basic: Option<String>,
+    /// Installed capacity, kVA.
+    #[arg(long)]
+    capacity_kva: Option<f64>,
+    /// Contract demand, kW.
+    #[arg(long)]
+    contract_kw: Option<f64>,
+    /// Compare capacity, contract and actual demand billing (needs --capacity-kva).
+    #[arg(long)]
+    compare: bool,
+    /// Critical-peak trigger days, YYYY-MM-DD (repeatable).
+    #[arg(long = "critical-day")]
+    critical_days: Vec<String>,
+    /// Output: table or json.
+    #[arg(long, default_value = "table")]
+    output: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// `shulv optimise`
+#[derive(clap::Args)]
+pub struct OptimiseArgs {
+    /// A complete problem file (JSON or TOML; see docs/optimisation.md), solved offline.
+    problem: Option<PathBuf>,
+    /// Or: plan this node on the server (its load forecast from the stored data).
+    #[arg(long, conflicts_with = "problem")]
+    node: Option<String>,
+    /// Tariff id (with --node).
+    #[arg(long)]
+    tariff: Option<String>,
+    /// Start (with --node): RFC 3339 or YYYY-MM-DD[ HH:MM] local.
+    #[arg(long)]
+    start: Option<String>,
+    /// Hours (with --node), 24–48.
+    #[arg(long, default_value_t = 24)]
+    hours: usize,
+    /// Assets file (JSON or TOML: batteries, shiftable, curtailable, limits), with --node.
+    #[arg(long)]
+    assets: Option<PathBuf>,
+    /// Forecast model of the load (with --node).
+    #[arg(long)]
+    model: Option<String>,
+    /// Output: table, json or csv (setpoints per step).
+    #[arg(long, default_value = "table")]
+    output: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn read_structured(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        let v: toml::Value = toml::from_str(&text).with_context(|| path.display().to_string())?;
+        Ok(serde_json::to_value(v)?)
+    } else {
+        serde_json::from_str(&text).with_context(|| path.display().to_string())
+    }
+}
+
+fn ok(status: u16, text: String) -> anyhow::Result<Value> {
+    if status != 200 {
+        bail!("server answered {status}: {text}");
+    }
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Runs a tariff subcommand.
+pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
+    match command {
+        TariffCommand::List { output, server } => {
+            let (s, t) = server.get_query("/api/v1/tariffs", &[])?;
+            let list = ok(s, t)?;
+            if output == "json" {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            for t in list.as_array().into_iter().flatten() {
+                let prices: Vec<String> = t["prices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        format!(
+                            "{} {:.4}",
+                            p["label"].as_str().unwrap_or(""),
+                            f(&p["price"])
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{} @ {}  {}  [{}]  {}",
+                    t["id"].as_str().unwrap_or(""),
+                    t["version"].as_str().unwrap_or(""),
+                    t["name"].as_str().unwrap_or(""),
+                    t["source"].as_str().unwrap_or(""),
+                    prices.join(", ")
+                );
+                for p in t["provenance"].as_array().into_iter().flatten() {
+                    println!(
+                        "    {:<24} {:<8} {}",
+                        p["part"].as_str().unwrap_or(""),
+                        p["status"].as_str().unwrap_or(""),
+                        p["source"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        TariffCommand::Show {
+            id,
+            version,
+            server,
+        } => {
+            let q: Vec<(&str, String)> = version.iter().map(|v| ("version", v.clone())).collect();
+            let (s, t) = server.get_query(&format!("/api/v1/tariffs/{id}"), &q)?;
+            println!("{}", serde_json::to_string_pretty(&ok(s, t)?)?);
+        }
+        TariffCommand::Add { file, server } => {
+            let text =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let (s, t) = server.post("/api/v1/tariffs", "application/toml", text)?;
+            let v = ok(s, t)?;
+            println!(
+                "added tariff {} version {}",
+                v["id"].as_str().unwrap_or(""),
+                v["version"].as_str().unwrap_or("")
+            );
+        }
+        TariffCommand::Check { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let t = Tariff::from_toml(&file.display().to_string(), &text)?;
+            println!("{} @ {}: valid", t.id(), t.version());
+            for p in t.periods() {
+                println!(
+                    "  {:<4} {:<14} {:.4} yuan/kWh",
+                    p.label_zh(),
+                    p.as_str(),
+                    t.price(p)
+                );
+            }
+            for (part, prov) in t.provenance() {
+                println!("  {part:<24} {:?}  {}", prov.status, prov.source);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `shulv bill`.
+pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
+    let mut q = vec![
+        ("node", a.node.clone()),
+        ("period", a.period.clone()),
+        ("tariff", a.tariff.clone()),
+    ];
+    for (k, v) in [
+        ("version", a.version.clone()),
+        ("basic", a.basic.clone()),
+        ("capacity_kva", a.capacity_kva.map(|x| x.to_string())),
+        ("contract_kw", a.contract_kw.map(|x| x.to_string())),
+        ("compare", a.compare.then(|| "true".to_string())),
+        (
+            "critical_days",
+            (!a.critical_days.is_empty()).then(|| a.critical_days.join(",")),
+        ),
+    ] {
+        if let Some(v) = v {
+            q.push((k, v));
+        }
+    }
+    let (s, t) = a.server.get_query("/api/v1/bills", &q)?;
+    let v = ok(s, t)?;
+    if a.output == "json" {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if a.output != "table" {
+        bail!("unknown output {:?} (table or json)", a.output);
+    }
+    let b = &v["bill"];
+    println!(
+        "bill of {} for {} under {} version {} ({} meters, {} intervals)",
+        v["node"].as_str().unwrap_or(""),
+        v["period"].as_str().unwrap_or(""),
+        b["tariff"].as_str().unwrap_or(""),
+        b["tariff_version"].as_str().unwrap_or(""),
+        v["meters"].as_array().map_or(0, Vec::len),
+        b["intervals"]
+    );
+    println!(
+        "{:<6} {:>14} {:>7} {:>10} {:>14}",
+        "period", "kWh", "share", "yuan/kWh", "yuan"
+    );
+    for p in b["periods"].as_array().into_iter().flatten() {
+        println!(
+            "{:<6} {:>14.1} {:>6.1}% {:>10.4} {:>14.2}",
+            p["label"].as_str().unwrap_or(""),
+            f(&p["kwh"]),
+            100.0 * f(&p["share"]),
+            f(&p["price"]),
+            f(&p["amount"])
+        );
+    }
+    for (name, amount) in b["components"].as_object().into_iter().flatten() {
+        println!("  component {name:<20} {:>14.2}", f(amount));
+    }
+    println!("energy charge (电度电费) {:>14.2}", f(&b["energy_amount"]));
+    if let Some(basic) = b["basic"].as_object() {
+        println!(
+            "basic charge (基本电费, {}) {:>14.2}",
+            basic["method"]["method"].as_str().unwrap_or(""),
+            f(&basic["amount"])
+        );
+        for n in basic["notes"].as_array().into_iter().flatten() {
+            println!("  note: {}", n.as_str().unwrap_or(""));
+        }
+    }
+    println!(
+        "total {:>14.2} yuan, {:.4} yuan/kWh",
+        f(&b["total"]),
+        f(&b["average_price"])
+    );
+    if let Some(c) = v["basic_comparison"].as_object() {
+        println!("basic-charge options (cheapest first):");
+        for o in c["options"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<40} {:>14.2}",
+                o["method"].to_string(),
+                f(&o["amount"])
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `shulv optimise`.
+pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
+    let (answer, plan) = match (&a.problem, &a.node) {
+        (Some(path), None) => {
+            let v = read_structured(path)?;
+            let p: Problem =
+                serde_json::from_value(v).with_context(|| path.display().to_string())?;
+            let s = schedule(&p).with_context(|| path.display().to_string())?;
+            let v = serde_json::to_value(&s)?;
+            (v.clone(), v)
+        }
+        (None, Some(node)) => {
+            let (Some(tariff), Some(start)) = (&a.tariff, &a.start) else {
+                bail!("--node needs --tariff and --start");
+            };
+            let assets = match &a.assets {
+                Some(p) => read_structured(p)?,
+                None => json!({}),
+            };
+            let mut body = json!({
+                "node": node, "tariff": tariff, "start": start, "hours": a.hours, "assets": assets,
+            });
+            if let Some(m) = &a.model {
+                body["model"] = json!(m);
+            }
+            let (s, t) = a.server.send("POST", "/api/v1/schedules", Some(&body))?;
+            let v = ok(s, t)?;
+            let plan = v["schedule"].clone();
+            (v, plan)
+        }
+        _ => bail!("give a problem file, or --node with --tariff and --start"),
+    };
+    match a.output.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
+        "csv" => print_csv(&plan),
+        "table" => print_summary(&plan),
+        other => bail!("unknown output {other:?} (table, json or csv)"),
+    }
+    Ok(())
+}
+
+fn print_summary(s: &Value) {
+    println!(
+        "plan: {} steps of {} min, method {}{}, solved in {:.1} ms",
+        s["steps"],
+        s["step_minutes"],
+        s["method"].as_str().unwrap_or(""),
+        if s["fallback"] == true {
+            " (FALLBACK)"
+        } else {
+            ""
+        },
+        f(&s["solve_ms"])
+    );
+    if let Some(r) = s["reason"].as_str() {
+        println!("reason: {r}");
+    }
+    let c = &s["cost"];
+    let b = &s["baseline_cost"];
+    println!("{:<22} {:>12} {:>12}", "yuan", "plan", "do nothing");
+    for k in [
+        "energy",
+        "export_revenue",
+        "battery_wear",
+        "curtailment",
+        "demand",
+        "total",
+    ] {
+        println!("{k:<22} {:>12.2} {:>12.2}", f(&c[k]), f(&b[k]));
+    }
+    println!(
+        "{:<22} {:>12.1} {:>12.1}",
+        "peak import kW",
+        f(&c["peak_import_kw"]),
+        f(&b["peak_import_kw"])
+    );
+    println!(
+        "savings {:.2} yuan; emissions {:+.1} kgCO2",
+        f(&s["savings"]),
+        f(&s["emissions_change_kg"])
+    );
+    if let Some(e) = s["event"].as_object() {
+        println!(
+            "event: {}",
+            if e["met"] == true { "met" } else { "NOT met" }
+        );
+        for b in e["binding"].as_array().into_iter().flatten() {
+            println!("  {}", b.as_str().unwrap_or(""));
+        }
+    }
+    println!("end state: {}", s["end_state"]);
+}
+
+fn print_csv(s: &Value) {
+    let sp = &s["setpoints"];
+    let col = |k: &str| sp[k].as_array().cloned().unwrap_or_default();
+    let (g, x, pvc) = (col("import_kw"), col("export_kw"), col("pv_curtailed_kw"));
+    let nested = |k: &str| -> Vec<Vec<Value>> {
+        sp[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let (ch, dis, soc, sh, cu) = (
+        nested("charge_kw"),
+        nested("discharge_kw"),
+        nested("soc"),
+        nested("shiftable_kw"),
+        nested("curtailed_kw"),
+    );
+    let mut header = vec![
+        "step".to_string(),
+        "import_kw".into(),
+        "export_kw".into(),
+        "pv_curtailed_kw".into(),
+    ];
+    for i in 0..ch.len() {
+        header.extend([
+            format!("battery{i}_charge_kw"),
+            format!("battery{i}_discharge_kw"),
+            format!("battery{i}_soc"),
+        ]);
+    }
+    header.extend((0..sh.len()).map(|k| format!("shiftable{k}_kw")));
+    header.extend((0..cu.len()).map(|k| format!("curtailed{k}_kw")));
+    println!("{}", header.join(","));
+    for (t, gt) in g.iter().enumerate() {
+        let mut row = vec![
+            t.to_string(),
+            format!("{:.4}", f(gt)),
+            format!("{:.4}", f(&x[t])),
+            format!("{:.4}", f(&pvc[t])),
+        ];
+        for i in 0..ch.len() {
+            row.extend([
+                format!("{:.4}", f(&ch[i][t])),
+                format!("{:.4}", f(&dis[i][t])),
+                format!("{:.4}", f(&soc[i][t])),
+            ]);
+        }
+        row.extend(sh.iter().map(|k| format!("{:.4}", f(&k[t]))));
+        row.extend(cu.iter().map(|k| format!("{:.4}", f(&k[t]))));
+        println!("{}", row.join(","));
+    }
+}
