@@ -5,6 +5,7 @@ mod accounting;
 pub mod backup;
 mod certificates;
 mod forecasting;
+mod freshness;
 mod ingest;
 mod query;
 mod registry;
