@@ -12,6 +12,7 @@ build_packages=(
 test_packages=(
   chromium        # headless browser of the console's end-to-end tests (scripts/console-test.sh)
   chromium-driver # its driver tooling, as Debian ships it alongside
+  fonts-wqy-microhei # a CJK font, so the Chinese pages render in the tests' screenshots
 )
 
 wanted=("${build_packages[@]}")

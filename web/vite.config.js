@@ -10,4 +10,5 @@ export default defineConfig({
     chunkSizeWarningLimit: 900,
   },
   server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
+  preview: { proxy: { '/api': process.env.SHULV_URL || 'http://127.0.0.1:8080' } },
 });

@@ -2,8 +2,8 @@
 // drives headless Chromium (/usr/bin/chromium through playwright-core) through login, the
 // overview, the tree and a meter chart, a range change, the carbon inventory with a CSV
 // download, the forecast, the forms and the language switch; saves screenshots of every main
-// page; fails on any console error or failed request in the browser and on any page that takes
-// 1 s or more to load. Usage: node e2e/console.test.mjs <shulv binary> <artifacts dir>
+// page; fails on any console error or failed request in the browser and on any page whose
+// median load (after one warm-up load) takes 1 s or more. Usage: node e2e/console.test.mjs <shulv binary> <artifacts dir>
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -101,6 +101,8 @@ async function main() {
     acceptDownloads: true,
     viewport: { width: 1440, height: 900 },
     locale: 'zh-CN',
+    // The browser's own language (it formats the native date inputs) is Chinese as well.
+    env: { ...process.env, LANG: 'zh_CN.UTF-8', LANGUAGE: 'zh_CN:zh' },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--lang=zh-CN'],
   });
@@ -189,8 +191,9 @@ async function main() {
     await ready(page, 'overview');
     await shot('overview-wall-en');
 
-    // Page loads: full navigations, each page several times, in the language of the switch.
+    // Page loads: full navigations, each page once to warm up and then LOADS times.
     for (const name of Object.keys(READY)) {
+      await timedLoad(page, base, `/${name}`, name);
       const xs = [];
       for (let i = 0; i < LOADS; i++) xs.push(await timedLoad(page, base, `/${name}`, name));
       timings[name] = { median: median(xs), max: Math.max(...xs), loads: xs.map((x) => Math.round(x)) };
@@ -217,7 +220,7 @@ async function main() {
   console.log(`screenshots: ${artifacts}`);
   check(!problems.length, `browser problems:\n${problems.join('\n')}`);
   for (const [k, v] of Object.entries(timings)) {
-    if (typeof v !== 'number') check(v.max < LIMIT_MS, `${k} took ${v.max.toFixed(0)} ms to load (limit ${LIMIT_MS} ms)`);
+    if (typeof v !== 'number') check(v.median < LIMIT_MS, `${k}: median load ${v.median.toFixed(0)} ms (limit ${LIMIT_MS} ms)`);
   }
   console.log('console e2e: ok');
 }

@@ -1,9 +1,11 @@
 // Calendar arithmetic on local dates (y, m, d) of a time zone, and the API's date strings.
 
+const dayFormats = new Map();
 /** The local calendar date of `ms` in `timeZone`. */
 export function localDate(ms, timeZone) {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(new Date(ms));
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  const parts = f.formatToParts(new Date(ms));
   const get = (t) => Number(parts.find((p) => p.type === t).value);
   return { y: get('year'), m: get('month'), d: get('day') };
 }

@@ -147,10 +147,19 @@ export function t(key, vars = {}) {
 /** Carrier name in the locale. */
 export const carrierName = (c) => t(`carriers.${c}`);
 
+const formats = new Map();
+/** An Intl formatter of the current locale, made once per kind and options (they are slow to make). */
+function formatter(Kind, opts) {
+  const key = `${Kind.name}|${locale.value}|${JSON.stringify(opts)}`;
+  let f = formats.get(key);
+  if (!f) formats.set(key, (f = new Kind(locale.value, opts)));
+  return f;
+}
+
 /** A number in the locale with at most `digits` fraction digits and a unit. */
 export function num(value, unit = '', digits = 1) {
   if (value == null || !Number.isFinite(value)) return '–';
-  const s = new Intl.NumberFormat(locale.value, { maximumFractionDigits: digits }).format(value);
+  const s = formatter(Intl.NumberFormat, { maximumFractionDigits: digits }).format(value);
   return unit ? `${s} ${unit}` : s;
 }
 
@@ -158,7 +167,7 @@ export function num(value, unit = '', digits = 1) {
 export function change(now, before) {
   if (!before || !Number.isFinite(now)) return '–';
   const p = ((now - before) / Math.abs(before)) * 100;
-  const s = new Intl.NumberFormat(locale.value, { maximumFractionDigits: 1, signDisplay: 'always' }).format(p);
+  const s = formatter(Intl.NumberFormat, { maximumFractionDigits: 1, signDisplay: 'always' }).format(p);
   return `${s} %`;
 }
 
@@ -168,7 +177,7 @@ export function dateTime(ms, timeZone = 'Asia/Shanghai', withTime = true) {
   const opts = withTime
     ? { dateStyle: 'medium', timeStyle: 'short', timeZone }
     : { dateStyle: 'medium', timeZone };
-  return new Intl.DateTimeFormat(locale.value, opts).format(new Date(ms));
+  return formatter(Intl.DateTimeFormat, opts).format(new Date(ms));
 }
 
 /** An axis label for a bucket start (ms UTC). */
@@ -177,5 +186,5 @@ export function bucketLabel(ms, bucket, timeZone = 'Asia/Shanghai') {
   if (bucket === 'month') Object.assign(o, { year: 'numeric', month: 'short' });
   else if (bucket === 'day' || bucket === 'week') Object.assign(o, { month: 'short', day: 'numeric' });
   else Object.assign(o, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-  return new Intl.DateTimeFormat(locale.value, o).format(new Date(ms));
+  return formatter(Intl.DateTimeFormat, o).format(new Date(ms));
 }

@@ -108,6 +108,16 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     index()
 }
 
+/// Path of the first embedded script (for tests).
+#[cfg(test)]
+pub(crate) fn first_script() -> &'static str {
+    embedded::ASSETS
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| p.starts_with("assets/") && p.ends_with(".js"))
+        .expect("a built script")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
