@@ -39,10 +39,11 @@ async function startDemo(dataDir, port) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`shulv demo exited early:\n${out}`);
     const password = /console login .*password (\S+)/.exec(out);
-    if (password) {
+    const token = /admin token \(shown once, keep it\): (\S+)/.exec(out);
+    if (password && token) {
       try {
         const r = await fetch(`${url}/healthz`);
-        if (r.ok) return { child, url, password: password[1] };
+        if (r.ok) return { child, url, password: password[1], token: token[1] };
       } catch {
         // not listening yet
       }
@@ -198,6 +199,24 @@ async function main() {
       for (let i = 0; i < LOADS; i++) xs.push(await timedLoad(page, base, `/${name}`, name));
       timings[name] = { median: median(xs), max: Math.max(...xs), loads: xs.map((x) => Math.round(x)) };
     }
+    await page.click('[data-logout]');
+    await page.waitForSelector('input[name=username]');
+
+    // A user of one enterprise sees only that enterprise.
+    const scoped = { name: 'ent01-analyst', role: 'analyst', scope: 'ent01', password: 'a long e2e password 1' };
+    const made = await fetch(`${base}/api/v1/users`, {
+      method: 'POST', headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(scoped),
+    });
+    check(made.status === 201, `creating the scoped user: ${made.status} ${await made.text()}`);
+    await page.fill('input[name=username]', scoped.name);
+    await page.fill('input[name=password]', scoped.password);
+    await page.click('button[type=submit]');
+    await ready(page, 'overview');
+    await page.click('[data-nav=explore]');
+    await ready(page, 'explore');
+    const nodes = await page.$$eval('[data-node]', (els) => els.map((e) => e.dataset.node));
+    check(nodes.length && nodes.every((n) => n === 'ent01' || n.startsWith('ent01.')), `scoped tree shows ${nodes}`);
+    await shot('explore-scoped-en');
     await page.click('[data-logout]');
     await page.waitForSelector('input[name=username]');
   } finally {

@@ -2,6 +2,7 @@
 // bodies as exceptions, and authenticated downloads saved through a Blob.
 import { reactive } from 'vue';
 
+let registryCache = null; // the registry of the current session (see `registry`)
 export const session = reactive(JSON.parse(localStorage.getItem('shulv.session') || 'null') || { token: null, user: null });
 
 function save() {
@@ -24,6 +25,7 @@ async function call(method, path, body) {
   if (res.status === 401 && session.token) {
     session.token = null;
     session.user = null;
+    registryCache = null;
     save();
   }
   const text = await res.text();
@@ -55,6 +57,7 @@ export async function login(username, password) {
   const answer = await call('POST', '/api/v1/login', { username, password });
   session.token = answer.token;
   session.user = answer.user;
+  registryCache = null;
   save();
 }
 
@@ -67,6 +70,7 @@ export async function logout() {
   }
   session.token = null;
   session.user = null;
+  registryCache = null;
   save();
 }
 
@@ -94,7 +98,6 @@ export async function download(url, fallbackName) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
-let registryCache = null;
 /** The registry visible to the user (cached for the session). */
 export async function registry(reload = false) {
   if (!registryCache || reload) registryCache = get('/api/v1/registry');
