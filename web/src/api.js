@@ -17,11 +17,24 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
-  const headers = {};
-  if (session.token) headers.Authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+/** A GET that index.html started before the bundle loaded, once, if it was for this session. */
+function prefetched(method, path) {
+  const started = window.__shulvPrefetch;
+  if (method !== 'GET' || !started || !started[path]) return null;
+  const res = started[path];
+  delete started[path];
+  return res;
+}
+
+async function call(method, path, body, contentType = 'application/json') {
+  let res = await (prefetched(method, path) || Promise.resolve(null)).catch(() => null);
+  if (!res) {
+    const headers = {};
+    if (session.token) headers.Authorization = `Bearer ${session.token}`;
+    if (body !== undefined) headers['Content-Type'] = contentType;
+    const payload = body === undefined || typeof body === 'string' ? body : JSON.stringify(body);
+    res = await fetch(path, { method, headers, body: payload });
+  }
   if (res.status === 401 && session.token) {
     session.token = null;
     session.user = null;
@@ -51,6 +64,8 @@ export function get(path, params = {}) {
 }
 
 export const post = (path, body) => call('POST', path, body);
+/** POST a text body (e.g. a CSV file) with its content type. */
+export const postText = (path, text, contentType) => call('POST', path, text, contentType);
 
 /** Logs in and keeps the session. */
 export async function login(username, password) {
@@ -58,6 +73,7 @@ export async function login(username, password) {
   session.token = answer.token;
   session.user = answer.user;
   registryCache = null;
+  window.__shulvPrefetch = {};
   save();
 }
 

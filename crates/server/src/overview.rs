@@ -83,7 +83,7 @@ pub async fn overview(
 ) -> Result<Json<Overview>, ApiError> {
     let stale_ms = i64::from(params.stale_minutes.unwrap_or(60)) * 60_000;
     let answer = blocking(&state.platform, move |p| {
-        let (node, meters) = p.with_tree(|t| {
+        let ((node, timezone), meters) = p.with_tree(|t| {
             let id = match (&params.node, principal.scope.node()) {
                 (Some(id), _) => id.clone(),
                 (None, Some(root)) => root.to_string(),
@@ -129,7 +129,6 @@ pub async fn overview(
             }
         }
         stale.sort_by_key(|s| (s.last_ms, s.meter.clone()));
-        let ((node, timezone), count) = (node, meters.len());
         let stale_count = stale.len();
         if principal.aggregates_only {
             stale.clear();
@@ -140,7 +139,7 @@ pub async fn overview(
             timezone,
             as_of_ms,
             now_ms: chrono::Utc::now().timestamp_millis(),
-            meters: count,
+            meters: meters.len(),
             monitored,
             stale_count,
             stale,
