@@ -8,7 +8,7 @@ const messages = {
     lang: 'English', langLabel: '切换语言',
     login: '登录', logout: '退出', username: '用户名', password: '密码',
     loginFailed: '登录失败', loginHint: '使用管理员分配的账号登录',
-    required: '必填', loading: '加载中…', error: '出错了', noData: '无数据',
+    required: '必填', datePlaceholder: '年-月-日', dateInvalid: '日期格式为 2025-03-01', loading: '加载中…', error: '出错了', noData: '无数据',
     nav: { overview: '总览', explore: '组织与计量', carbon: '碳核算', forecast: '预测', manage: '管理' },
     scope: '范围', allScope: '全部', role: '角色',
     overview: {
@@ -69,7 +69,7 @@ const messages = {
     lang: '中文', langLabel: 'Switch language',
     login: 'Log in', logout: 'Log out', username: 'User name', password: 'Password',
     loginFailed: 'Login failed', loginHint: 'Log in with the account your administrator gave you',
-    required: 'Required', loading: 'Loading…', error: 'Error', noData: 'No data',
+    required: 'Required', datePlaceholder: 'yyyy-mm-dd', dateInvalid: 'A date is written 2025-03-01', loading: 'Loading…', error: 'Error', noData: 'No data',
     nav: { overview: 'Overview', explore: 'Tree & meters', carbon: 'Carbon', forecast: 'Forecast', manage: 'Manage' },
     scope: 'Scope', allScope: 'everything', role: 'Role',
     overview: {
