@@ -13,6 +13,9 @@ build_packages=(
 )
 # Debian packages only the tests need.
 test_packages=(
+  chromium        # headless browser of the console's end-to-end tests (scripts/console-test.sh)
+  chromium-driver # its driver tooling, as Debian ships it alongside
+  fonts-wqy-microhei # a CJK font, so the Chinese pages render in the tests' screenshots
 )
 
 wanted=("${build_packages[@]}")
@@ -30,4 +33,20 @@ if ((${#missing[@]})); then
   [[ "$(id -u)" != 0 ]] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The web console (web/, Vite + Vue + ECharts) is built into web/dist, which the server crate
+# embeds at compile time: (re)build it when it is missing or older than its sources.
+if ! command -v npm >/dev/null; then
+  echo "npm (Node.js 20.19 or newer) is required to build the web console (web/)" >&2
+  exit 1
+fi
+if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "== installing the console's npm packages (npm ci)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+stamp=web/dist/index.html
+if [[ ! -f "$stamp" ]] || [[ -n "$(find web/src web/public web/index.html web/vite.config.js web/package.json web/package-lock.json -newer "$stamp" -print -quit)" ]]; then
+  echo "== building the web console (npm run build)"
+  (cd web && npm run build --silent)
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): formatting, lints, then every test, including the
-# end-to-end tests that start the real `shulv` binary and talk to it over HTTP.
+# end-to-end tests that start the real `shulv` binary and talk to it over HTTP, and the
+# console's browser tests (scripts/console-test.sh).
 # Everything is built once, in release mode, so tests, the demo and the benchmarks share it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +23,6 @@ echo "== cargo clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --release --workspace
+echo "== web console in headless Chromium"
+cargo build --release --bin shulv
+bash scripts/console-test.sh

@@ -228,6 +228,14 @@ impl AccessControl {
             .add_user(new, hash, Some(created_by.to_string()))
     }
 
+    /// Sets a new password for user `id` (hashes it: slow) and ends the user's sessions.
+    pub fn reset_password(&self, id: &str, password: &str) -> Result<UserRecord, AuthError> {
+        let hash = hash_password(password)?;
+        let user = self.store.write().set_password_hash(id, hash)?;
+        self.sessions.lock().retain(|_, s| s.user_id != user.id);
+        Ok(user)
+    }
+
     /// Disables a user and ends their sessions.
     pub fn disable_user(&self, id: &str) -> Result<UserRecord, AuthError> {
         let user = self.store.write().disable_user(id)?;
@@ -362,5 +370,29 @@ mod tests {
         assert!(ac.rate_limit(&p).is_ok());
         assert!(ac.rate_limit(&p).is_ok());
         assert!(ac.rate_limit(&p).is_err());
+    }
+
+    #[test]
+    fn reset_password_replaces_it_and_ends_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let ac = AccessControl::open(dir.path(), AccessConfig::default()).unwrap();
+        let new = NewCredential {
+            name: "admin".into(),
+            role: Role::Admin,
+            scope: Scope::All,
+            aggregates_only: false,
+        };
+        let user = ac.create_user(&new, "first password 1", "demo").unwrap();
+        let grant = ac.login("admin", "first password 1", "1.2.3.4").unwrap();
+        assert!(ac.reset_password(&user.id, "short").is_err());
+        ac.reset_password(&user.id, "second password 2").unwrap();
+        assert!(ac.authenticate(&grant.token).is_err());
+        assert!(ac.login("admin", "first password 1", "1.2.3.4").is_err());
+        assert!(ac.login("admin", "second password 2", "1.2.3.4").is_ok());
+        let reopened = AccessControl::open(dir.path(), AccessConfig::default()).unwrap();
+        assert!(reopened
+            .login("admin", "second password 2", "1.2.3.4")
+            .is_ok());
+        assert!(ac.reset_password("nope", "third password 3").is_err());
     }
 }

@@ -399,6 +399,21 @@ impl AuthStore {
         Ok(record)
     }
 
+    /// Replaces the password hash of user `id` (made with [`hash_password`]).
+    pub fn set_password_hash(&mut self, id: &str, hash: String) -> Result<UserRecord, AuthError> {
+        let i = self
+            .users
+            .iter()
+            .position(|u| u.id == id)
+            .ok_or_else(|| AuthError::NotFound(format!("user '{id}'")))?;
+        let old = std::mem::replace(&mut self.users[i].password_hash, hash);
+        if let Err(e) = self.save_users() {
+            self.users[i].password_hash = old;
+            return Err(e);
+        }
+        Ok(self.users[i].clone())
+    }
+
     /// Disables a user by id (idempotent).
     pub fn disable_user(&mut self, id: &str) -> Result<UserRecord, AuthError> {
         let i = self

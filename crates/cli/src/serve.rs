@@ -148,6 +148,11 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let console_login = if demo {
+        Some(demo_console_user(&access)?)
+    } else {
+        None
+    };
     let access = Arc::new(access);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -161,11 +166,23 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         match tls {
             Some((cert, key)) => {
                 let tls = shulv_server::tls_config(&cert, &key).await?;
-                print_banner("https", local, &data_dir, new_token.as_deref(), demo);
+                print_banner(
+                    "https",
+                    local,
+                    &data_dir,
+                    new_token.as_deref(),
+                    console_login.as_deref(),
+                );
                 shulv_server::serve_tls(router, listener, tls).await?;
             }
             None => {
-                print_banner("http", local, &data_dir, new_token.as_deref(), demo);
+                print_banner(
+                    "http",
+                    local,
+                    &data_dir,
+                    new_token.as_deref(),
+                    console_login.as_deref(),
+                );
                 shulv_server::serve(router, listener).await?;
             }
         }
@@ -191,6 +208,33 @@ fn create_admin_token(access: &AccessControl, name: &str, by: &str) -> anyhow::R
     Ok(secret)
 }
 
+/// The demo's console login: the user `admin` (scope `*`) with a newly generated password on
+/// every start (created on the first), recorded in the audit log. Returns the password.
+fn demo_console_user(access: &AccessControl) -> anyhow::Result<String> {
+    let by = "demo start";
+    let secret = shulv_server::shulv_auth::new_secret("demo")?;
+    // 20 hex digits after the prefix: 80 random bits, short enough to type.
+    let password = secret[..25].to_string();
+    let existing = access.users().into_iter().find(|u| u.name == "admin");
+    let (user, action) = match existing {
+        Some(u) => (access.reset_password(&u.id, &password)?, "user.password"),
+        None => {
+            let new = NewCredential {
+                name: "admin".to_string(),
+                role: Role::Admin,
+                scope: Scope::All,
+                aggregates_only: false,
+            };
+            (access.create_user(&new, &password, by)?, "user.create")
+        }
+    };
+    access.audit.record(
+        &AuditEntry::now(by, action, format!("user:{}", user.id))
+            .details(serde_json::json!({"name": "admin", "role": "admin", "scope": "*"})),
+    )?;
+    Ok(password)
+}
+
 /// `shulv admin-token`: a new administrator token for a data directory whose server is stopped
 /// (when every admin credential is lost).
 pub fn admin_token(data: &Path, name: &str) -> anyhow::Result<()> {
@@ -207,9 +251,16 @@ pub fn admin_token(data: &Path, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints where the server listens and, once, the new admin token. Write errors are ignored:
-/// a closed standard output must not stop the server.
-fn print_banner(scheme: &str, addr: SocketAddr, data_dir: &Path, token: Option<&str>, demo: bool) {
+/// Prints where the server listens and, once, the new admin token (and for the demo the console
+/// login). Write errors are ignored: a closed standard output must not stop the server.
+fn print_banner(
+    scheme: &str,
+    addr: SocketAddr,
+    data_dir: &Path,
+    token: Option<&str>,
+    console_password: Option<&str>,
+) {
+    let demo = console_password.is_some();
     use std::io::Write;
     let url = format!("{scheme}://{addr}");
     let mut text = format!(
@@ -222,6 +273,12 @@ fn print_banner(scheme: &str, addr: SocketAddr, data_dir: &Path, token: Option<&
             "admin token (shown once, keep it): {t}\n  export SHULV_URL={url} SHULV_TOKEN={t}\n"
         )),
         None => text.push_str("use an API token created earlier (SHULV_TOKEN)\n"),
+    }
+    text.push_str(&format!("web console: {url}/\n"));
+    if let Some(password) = console_password {
+        text.push_str(&format!(
+            "console login (new on every demo start): user admin, password {password}\n"
+        ));
     }
     text.push_str(&format!("API document: {url}/openapi.json\n"));
     if demo {

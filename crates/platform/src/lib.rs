@@ -6,6 +6,7 @@ mod activity_data;
 pub mod backup;
 mod certificates;
 mod forecasting;
+mod freshness;
 mod ingest;
 mod query;
 mod registry;

@@ -43,11 +43,14 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
     let m = method.as_str();
     Some(match (m, path) {
         ("GET", "/healthz") | ("POST", "/api/v1/login") => Public,
+        // The console's static shell (no data; it calls the API with the user's credential).
+        ("GET", "/" | "/assets/{*file}") => Public,
         ("GET", "/openapi.json") | ("POST", "/api/v1/logout") => Read,
         ("GET", "/metrics") | ("GET", "/api/v1/status") => Global,
         ("POST", "/api/v2/write" | "/write" | "/api/v1/readings" | "/api/v1/readings/csv") => Write,
         ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
         | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
+        ("GET", "/api/v1/overview") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
         ("GET", "/api/v1/certificates" | "/api/v1/activity-data") => Read,
         ("GET", "/api/v1/tariffs" | "/api/v1/tariffs/{id}" | "/api/v1/bills") => Read,

@@ -1,7 +1,7 @@
 //! The shulv HTTP API: thin axum handlers over [`shulv_platform::Platform`], access control on
 //! every route but `/healthz` and `/api/v1/login` (roles and tree scopes of `shulv-auth`),
 //! Prometheus `/metrics`, and an OpenAPI 3 document at `/openapi.json` generated from the
-//! handlers themselves.
+//! handlers themselves. The web console (`web/`, embedded at compile time) is served at `/`.
 //!
 //! Every route is declared once, in [`api_routes`], with its OpenAPI description; the router and
 //! the document are split from that one value, and [`access::policy`] must name an access rule
@@ -13,12 +13,14 @@ mod activity_data;
 mod admin;
 mod backup;
 mod certificates;
+mod console;
 mod error;
 mod evaluate;
 mod forecasting;
 mod limits;
 mod metrics;
 mod optimisation;
+mod overview;
 mod routes;
 
 use std::net::SocketAddr;
@@ -144,6 +146,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(optimisation::get_tariff))
         .routes(routes!(optimisation::bill))
         .routes(routes!(optimisation::schedule))
+        .routes(routes!(overview::overview))
         .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
@@ -193,7 +196,9 @@ pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: Serve
         )
         .split_for_parts();
     routes
+        .merge(console::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), access::gate))
+        .fallback(console::fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),

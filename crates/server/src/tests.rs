@@ -201,6 +201,7 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             ("/api/v1/activity-data/b-freight".into(), String::new())
         }
         ("GET", "/api/v1/forecast") => ("/api/v1/forecast?node=ent-b&horizon=24".into(), String::new()),
+        ("GET", "/api/v1/overview") => ("/api/v1/overview?node=ent-b".into(), String::new()),
         ("POST", "/api/v1/factors/{kind}") => (
             "/api/v1/factors/fuels".into(),
             "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\nb:coal,1,b,coal,20,GJ/t,0.027,0.9,S\n".into(),
@@ -697,4 +698,104 @@ async fn forecast_of_a_meter_and_of_a_node_adds_up() {
         !body.contains("a.main") && !body.contains("b.main"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn the_console_is_served_and_api_paths_keep_their_answers() {
+    let f = Fixture::new();
+    for uri in ["/", "/carbon", "/explore/meter/a.main"] {
+        let (status, text) = f.call(request(Method::GET, uri, None, "")).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(text.contains("<div id=\"app\">"), "{uri}: {text}");
+    }
+    let asset = crate::console::first_script();
+    let response = f
+        .router
+        .clone()
+        .oneshot(request(Method::GET, &format!("/{asset}"), None, ""))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    let headers = response.headers();
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    for (uri, want) in [
+        ("/assets/missing.js", StatusCode::NOT_FOUND),
+        ("/api/v1/nope", StatusCode::NOT_FOUND),
+        ("/openapi.json", StatusCode::UNAUTHORIZED),
+        ("/api/v1/overview", StatusCode::UNAUTHORIZED),
+    ] {
+        let (status, text) = f.call(request(Method::GET, uri, None, "")).await;
+        assert_eq!(status, want, "{uri}: {text}");
+    }
+    let (status, _) = f.call(request(Method::POST, "/carbon", None, "x")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn overview_names_the_meters_that_stopped_reporting_in_scope() {
+    let f = Fixture::new();
+    // a.main reports for 3 hours; b.main stops after the first hour; b.reg never reports.
+    let mut lp = String::new();
+    for i in 0..12 {
+        lp.push_str(&format!("a,meter=a.main value=1 {}\n", T0 + i * 900));
+    }
+    for i in 0..4 {
+        lp.push_str(&format!("b,meter=b.main value=1 {}\n", T0 + i * 900));
+    }
+    let (status, text) = f
+        .call(request(
+            Method::POST,
+            "/api/v2/write?precision=s",
+            Some(&f.admin),
+            &lp,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let (status, text) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/overview?node=park",
+            Some(&f.admin),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["as_of_ms"], (T0 + 11 * 900) * 1000);
+    assert_eq!(v["meters"], 3);
+    assert_eq!(v["stale_count"], 2);
+    let stale: Vec<&str> = v["stale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["meter"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale, ["b.reg", "b.main"]);
+    // Enterprise A's reader sees its own subtree only, and not B.
+    let reader = f.token(Role::Analyst, "ent-a");
+    let (status, text) = f
+        .call(request(Method::GET, "/api/v1/overview", Some(&reader), ""))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (v["node"].as_str(), v["stale_count"].as_u64()),
+        (Some("ent-a"), Some(0))
+    );
+    let (status, _) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/overview?node=ent-b",
+            Some(&reader),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -526,6 +526,33 @@ impl Store {
         self.last_before(series, MAX_TS)
     }
 
+    /// Timestamp of the latest point of `series`, from the per-file series ranges and the
+    /// memtable, without reading any points (cheap enough to ask for every meter at once).
+    pub fn last_ts(&self, series: SeriesId) -> Result<Option<i64>, StoreError> {
+        self.core.check_series(&[series])?;
+        let (parts, mem) = {
+            let st = self.core.shared.state.read();
+            (
+                st.parts.clone(),
+                merged(st.frozen.as_deref(), &st.active, series),
+            )
+        };
+        let mut best = mem.iter().map(|p| p.0).max();
+        for (_, ps) in parts.iter().rev() {
+            let in_files = ps
+                .files
+                .iter()
+                .filter_map(|f| f.range(series))
+                .map(|r| r.1)
+                .max();
+            if let Some(hi) = in_files {
+                best = Some(best.map_or(hi, |b| b.max(hi)));
+                break;
+            }
+        }
+        Ok(best)
+    }
+
     /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable).
     pub fn rollups(
         &self,

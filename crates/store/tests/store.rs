@@ -633,3 +633,27 @@ fn background_compaction_merges_size_tiers_and_keeps_rollups_exact() {
         "after full compaction",
     );
 }
+
+#[test]
+fn last_ts_from_ranges_and_memtable() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(cfg(dir.path())).unwrap();
+    s.register_many(&[(4, SH), (5, SH)]).unwrap();
+    assert_eq!(s.last_ts(4).unwrap(), None);
+    s.write(&[
+        pt(4, ms(2025, 1, 31, 12), 1.0),
+        pt(4, ms(2025, 2, 1, 3), 2.0),
+    ])
+    .unwrap();
+    s.flush().unwrap();
+    assert_eq!(s.last_ts(4).unwrap(), Some(ms(2025, 2, 1, 3)));
+    assert_eq!(s.last_ts(5).unwrap(), None);
+    s.write(&[
+        pt(4, ms(2025, 2, 1, 4), 3.0),
+        pt(5, ms(2024, 12, 1, 0), 1.0),
+    ])
+    .unwrap();
+    assert_eq!(s.last_ts(4).unwrap(), Some(ms(2025, 2, 1, 4)));
+    assert_eq!(s.last_ts(5).unwrap(), Some(ms(2024, 12, 1, 0)));
+    assert_eq!(s.last_ts(4).unwrap(), s.last_point(4).unwrap().map(|p| p.0));
+}

@@ -1,0 +1,190 @@
+// Message tables (zh-CN default, en), the locale switch (remembered in localStorage), and
+// number and date formatting through Intl in the current locale.
+import { ref } from 'vue';
+
+const messages = {
+  'zh-CN': {
+    app: '数绿 · 能碳管理平台',
+    lang: 'English', langLabel: '切换语言',
+    login: '登录', logout: '退出', username: '用户名', password: '密码',
+    loginFailed: '登录失败', loginHint: '使用管理员分配的账号登录',
+    required: '必填', datePlaceholder: '年-月-日', dateInvalid: '日期格式为 2025-03-01', loading: '加载中…', error: '出错了', noData: '无数据',
+    nav: { overview: '总览', explore: '组织与计量', carbon: '碳核算', forecast: '预测', manage: '管理' },
+    scope: '范围', allScope: '全部', role: '角色',
+    overview: {
+      title: '总览', wall: '大屏模式', exitWall: '退出大屏', node: '节点',
+      asOf: '数据截至', lag: '最新数据距今 {d} 天', today: '当日能耗', month: '本月能耗',
+      carbonMonth: '本月碳排放', carbonYear: '年初至今碳排放', tce: '综合能耗（本月）',
+      green: '绿电占比（本月）', peak: '本月最大需量', alarms: '停报计量', alarmsNone: '所有计量点均正常上报',
+      vsPrev: '环比', vsLastYear: '同比', trend: '近 30 日用电', lastReport: '最后上报', never: '从未上报',
+      monitored: '监测 {n} 个计量点', daily: '日用电量', peakNote: '按小时平均负荷',
+    },
+    explore: {
+      title: '组织与计量', tree: '组织树', range: '时间范围', from: '开始', to: '结束', bucket: '粒度',
+      carrier: '能源品种', all: '全部', compare: '对比', none: '不对比', prev: '上一周期', lastYear: '去年同期',
+      apply: '查询', source: '数据来源', meters: '计量点', current: '本期', comparison: '对比期',
+      presets: { d1: '1 天', d7: '7 天', m1: '1 个月', y1: '1 年' }, total: '合计', expand: '展开', collapse: '收起',
+    },
+    sources: { raw: '原始数据', 'rollup:hour': '小时汇总', 'rollup:day': '日汇总', 'rollup:month': '月汇总' },
+    bucket: { '15m': '15 分钟', hour: '小时', day: '日', week: '周', month: '月' },
+    carbon: {
+      title: '碳核算', period: '核算期', node: '节点', inventory: '温室气体清单',
+      scope1: '范围一', scope2: '范围二（基于位置）', scope2m: '范围二（基于市场）', scope3: '范围三',
+      total: '合计', bySource: '按排放源', source: '排放源', scope: '范围', meter: '计量点', activity: '活动数据',
+      factor: '排放因子', formula: '公式', co2e: 'CO₂e', drill: '明细', back: '返回',
+      grades: '企业碳效码', enterprise: '企业', grade: '等级', intensity: '碳排放强度',
+      downloads: '下载', csv: 'CSV', xlsx: 'Excel', html: '打印版报告', energy: '综合能耗',
+      factorsUsed: '使用的因子', version: '版本', document: '依据', status: '状态', value: '数值',
+      noGrades: '该节点下没有可评级的企业', gradesError: '无法评级', periodHint: '年（2025）、季度（2025-Q3）或月（2025-03）',
+      periodInvalid: '核算期格式应为 2025、2025-Q3 或 2025-03', valueAdded: '增加值', carbonIntensity: '单位增加值碳排放', energyIntensity: '单位增加值能耗',
+      levels: { low: '低碳', medium: '中碳', high: '高碳' }, rank: '排名', k: '碳效指数 K', lines: '明细行', downloaded: '已下载',
+      srcs: { stationary_combustion: '固定燃烧', mobile_combustion: '移动燃烧', process: '工业过程', purchased_electricity: '外购电力', purchased_heat: '外购热力' },
+    },
+    forecast: {
+      title: '预测与实际', target: '对象', horizon: '预测时长', h24: '24 小时', h168: '7 天',
+      actual: '实际', p50: '预测 P50', band: 'P10–P90', model: '模型', run: '预测', history: '历史截至',
+      start: '预测起点', hint: '起点早于最新数据时，可与实际值对比', wape: '加权绝对百分比误差', models: { auto: '自动选择', naive24: '前一日', naive168: '上周同期', mstl: 'MSTL 分解', ridge: '岭回归', ensemble: '组合' },
+      lower: 'P10', upper: 'P90', chosen: '选用模型', node: '节点', meter: '计量点',
+    },
+    manage: {
+      title: '管理', meters: '计量点', factors: '排放因子', certificates: '绿证',
+      id: '编号', name: '名称', node: '所属节点', carrier: '能源品种', unit: '单位', reading: '读数类型',
+      save: '保存', saved: '已保存', kind: '类型', owner: '持有方', mwh: '电量（MWh）', vintage: '生产年份',
+      technology: '技术', region: '地区', serialStart: '起始序列号', serialEnd: '结束序列号',
+      retired: '已注销', active: '有效', addMeter: '新增 / 修改计量点', addCert: '登记绿证',
+      kinds: { gec: '绿证', green_power_trade: '绿电交易' }, subject: '对象', factorsHint: '因子库（内置与用户添加的版本）。', upload: '上传因子文件（CSV）', factorKind: '文件类型', factorKinds: { fuels: '燃料', grid: '电网', process: '工业过程' }, file: '文件', chooseFile: '请选择 CSV 文件', added: '已添加 {n} 行', adminOnly: '只有管理员可以添加因子。',
+      readings: { interval: '区间量', cumulative: '累计表码', instantaneous: '瞬时值' },
+      invalid: '请检查输入', idPattern: '只允许字母、数字、点、短横线和下划线', positive: '须为正数', year: '须为四位年份', filter: '筛选', apiSaid: '服务器拒绝', count: '共 {n} 条', readOnly: '只读（需要运维或管理员角色才能修改）',
+    },
+    carriers: {
+      electricity: '电力', natural_gas: '天然气', coal_raw: '原煤', coal_washed: '洗精煤', coal_bituminous: '烟煤',
+      coal_anthracite: '无烟煤', coal_lignite: '褐煤', coke: '焦炭', diesel: '柴油', gasoline: '汽油', kerosene: '煤油',
+      fuel_oil: '燃料油', lpg: '液化石油气', heat: '热力', steam: '蒸汽', water: '水', compressed_air: '压缩空气',
+      pv_generation: '光伏发电', production_output: '产量', value_added: '增加值', other: '其他',
+    },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂/万元', tcePer10k: 'tce/万元', yuan10k: '万元' },
+  },
+  en: {
+    app: 'shulv · Energy & Carbon',
+    lang: '中文', langLabel: 'Switch language',
+    login: 'Log in', logout: 'Log out', username: 'User name', password: 'Password',
+    loginFailed: 'Login failed', loginHint: 'Log in with the account your administrator gave you',
+    required: 'Required', datePlaceholder: 'yyyy-mm-dd', dateInvalid: 'A date is written 2025-03-01', loading: 'Loading…', error: 'Error', noData: 'No data',
+    nav: { overview: 'Overview', explore: 'Tree & meters', carbon: 'Carbon', forecast: 'Forecast', manage: 'Manage' },
+    scope: 'Scope', allScope: 'everything', role: 'Role',
+    overview: {
+      title: 'Overview', wall: 'Wall display', exitWall: 'Leave wall display', node: 'Node',
+      asOf: 'Data as of', lag: 'newest data is {d} days old', today: 'Energy on the day', month: 'Energy this month',
+      carbonMonth: 'Carbon this month', carbonYear: 'Carbon year to date', tce: 'Energy use (month)',
+      green: 'Green power share (month)', peak: 'Peak demand this month', alarms: 'Meters not reporting', alarmsNone: 'Every meter is reporting',
+      vsPrev: 'vs last period', vsLastYear: 'vs last year', trend: 'Electricity, last 30 days', lastReport: 'Last report', never: 'never',
+      monitored: '{n} meters monitored', daily: 'Daily electricity', peakNote: 'highest hourly mean load',
+    },
+    explore: {
+      title: 'Tree & meters', tree: 'Organisation', range: 'Range', from: 'From', to: 'To', bucket: 'Bucket',
+      carrier: 'Carrier', all: 'All', compare: 'Compare', none: 'No comparison', prev: 'Previous period', lastYear: 'Last year',
+      apply: 'Query', source: 'Source', meters: 'Meters', current: 'This period', comparison: 'Comparison',
+      presets: { d1: '1 day', d7: '7 days', m1: '1 month', y1: '1 year' }, total: 'Total', expand: 'Expand', collapse: 'Collapse',
+    },
+    sources: { raw: 'raw readings', 'rollup:hour': 'hourly rollups', 'rollup:day': 'daily rollups', 'rollup:month': 'monthly rollups' },
+    bucket: { '15m': '15 min', hour: 'Hour', day: 'Day', week: 'Week', month: 'Month' },
+    carbon: {
+      title: 'Carbon accounts', period: 'Period', node: 'Node', inventory: 'GHG inventory',
+      scope1: 'Scope 1', scope2: 'Scope 2 (location)', scope2m: 'Scope 2 (market)', scope3: 'Scope 3',
+      total: 'Total', bySource: 'By source', source: 'Source', scope: 'Scope', meter: 'Meter', activity: 'Activity',
+      factor: 'Factor', formula: 'Formula', co2e: 'CO₂e', drill: 'Details', back: 'Back',
+      grades: 'Carbon-efficiency grades', enterprise: 'Enterprise', grade: 'Grade', intensity: 'Carbon intensity',
+      downloads: 'Downloads', csv: 'CSV', xlsx: 'Excel', html: 'Printable report', energy: 'Energy use',
+      factorsUsed: 'Factors used', version: 'Version', document: 'Source document', status: 'Status', value: 'Value',
+      noGrades: 'No enterprise below this node can be graded', gradesError: 'Cannot grade', periodHint: 'year (2025), quarter (2025-Q3) or month (2025-03)',
+      periodInvalid: 'The period is 2025, 2025-Q3 or 2025-03', valueAdded: 'Value added', carbonIntensity: 'Carbon per value added', energyIntensity: 'Energy per value added',
+      levels: { low: 'Low carbon', medium: 'Medium carbon', high: 'High carbon' }, rank: 'Rank', k: 'Efficiency index K', lines: 'Lines', downloaded: 'Downloaded',
+      srcs: { stationary_combustion: 'Stationary combustion', mobile_combustion: 'Mobile combustion', process: 'Industrial processes', purchased_electricity: 'Purchased electricity', purchased_heat: 'Purchased heat' },
+    },
+    forecast: {
+      title: 'Forecast vs actual', target: 'Target', horizon: 'Horizon', h24: '24 hours', h168: '7 days',
+      actual: 'Actual', p50: 'Forecast P50', band: 'P10–P90', model: 'Model', run: 'Forecast', history: 'History up to',
+      start: 'Forecast start', hint: 'A start before the newest data shows the forecast against the actual values', wape: 'WAPE', models: { auto: 'Automatic', naive24: 'Previous day', naive168: 'Same hour last week', mstl: 'MSTL decomposition', ridge: 'Ridge regression', ensemble: 'Ensemble' },
+      lower: 'P10', upper: 'P90', chosen: 'Model used', node: 'Node', meter: 'Meter',
+    },
+    manage: {
+      title: 'Manage', meters: 'Meters', factors: 'Factors', certificates: 'Certificates',
+      id: 'Id', name: 'Name', node: 'Node', carrier: 'Carrier', unit: 'Unit', reading: 'Reading',
+      save: 'Save', saved: 'Saved', kind: 'Kind', owner: 'Owner', mwh: 'Quantity (MWh)', vintage: 'Vintage',
+      technology: 'Technology', region: 'Region', serialStart: 'First serial', serialEnd: 'Last serial',
+      retired: 'Retired', active: 'Active', addMeter: 'Add or change a meter', addCert: 'Register a certificate',
+      kinds: { gec: 'GEC', green_power_trade: 'Green-power trade' }, subject: 'Subject', factorsHint: 'The factor library (shipped and user-added versions).', upload: 'Upload a factor file (CSV)', factorKind: 'File kind', factorKinds: { fuels: 'Fuels', grid: 'Grid', process: 'Processes' }, file: 'File', chooseFile: 'Choose a CSV file', added: '{n} rows added', adminOnly: 'Only administrators add factors.',
+      readings: { interval: 'Interval', cumulative: 'Register', instantaneous: 'Instantaneous' },
+      invalid: 'Please check the form', idPattern: 'Letters, digits, dot, dash and underscore only', positive: 'Must be a positive number', year: 'Must be a four-digit year', filter: 'Filter', apiSaid: 'The server refused', count: '{n} rows', readOnly: 'Read only (changes need the operator or admin role)',
+    },
+    carriers: {
+      electricity: 'Electricity', natural_gas: 'Natural gas', coal_raw: 'Raw coal', coal_washed: 'Washed coal', coal_bituminous: 'Bituminous coal',
+      coal_anthracite: 'Anthracite', coal_lignite: 'Lignite', coke: 'Coke', diesel: 'Diesel', gasoline: 'Gasoline', kerosene: 'Kerosene',
+      fuel_oil: 'Fuel oil', lpg: 'LPG', heat: 'Heat', steam: 'Steam', water: 'Water', compressed_air: 'Compressed air',
+      pv_generation: 'PV generation', production_output: 'Output', value_added: 'Value added', other: 'Other',
+    },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂ per 10k yuan', tcePer10k: 'tce per 10k yuan', yuan10k: '10k yuan' },
+  },
+};
+
+const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('shulv.locale') : null;
+export const locale = ref(saved === 'en' ? 'en' : 'zh-CN');
+
+/** Switches between zh-CN and en and remembers the choice. */
+export function toggleLocale() {
+  locale.value = locale.value === 'en' ? 'zh-CN' : 'en';
+  localStorage.setItem('shulv.locale', locale.value);
+  document.documentElement.lang = locale.value;
+}
+
+/** The message at dotted `key`, with `{name}` placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  let v = key.split('.').reduce((o, k) => (o == null ? undefined : o[k]), messages[locale.value]);
+  if (v === undefined) v = key;
+  return String(v).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
+}
+
+/** Carrier name in the locale. */
+export const carrierName = (c) => t(`carriers.${c}`);
+
+const formats = new Map();
+/** An Intl formatter of the current locale, made once per kind and options (they are slow to make). */
+function formatter(Kind, opts) {
+  const key = `${Kind.name}|${locale.value}|${JSON.stringify(opts)}`;
+  let f = formats.get(key);
+  if (!f) formats.set(key, (f = new Kind(locale.value, opts)));
+  return f;
+}
+
+/** A number in the locale with at most `digits` fraction digits and a unit. */
+export function num(value, unit = '', digits = 1) {
+  if (value == null || !Number.isFinite(value)) return '–';
+  const s = formatter(Intl.NumberFormat, { maximumFractionDigits: digits }).format(value);
+  return unit ? `${s} ${unit}` : s;
+}
+
+/** A signed percentage change, or a dash. */
+export function change(now, before) {
+  if (!before || !Number.isFinite(now)) return '–';
+  const p = ((now - before) / Math.abs(before)) * 100;
+  const s = formatter(Intl.NumberFormat, { maximumFractionDigits: 1, signDisplay: 'always' }).format(p);
+  return `${s} %`;
+}
+
+/** A date-time (ms UTC) in the locale and the node's time zone. */
+export function dateTime(ms, timeZone = 'Asia/Shanghai', withTime = true) {
+  if (ms == null) return '–';
+  const opts = withTime
+    ? { dateStyle: 'medium', timeStyle: 'short', timeZone }
+    : { dateStyle: 'medium', timeZone };
+  return formatter(Intl.DateTimeFormat, opts).format(new Date(ms));
+}
+
+/** An axis label for a bucket start (ms UTC). */
+export function bucketLabel(ms, bucket, timeZone = 'Asia/Shanghai') {
+  const o = { timeZone };
+  if (bucket === 'month') Object.assign(o, { year: 'numeric', month: 'short' });
+  else if (bucket === 'day' || bucket === 'week') Object.assign(o, { month: 'short', day: 'numeric' });
+  else Object.assign(o, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return formatter(Intl.DateTimeFormat, o).format(new Date(ms));
+}

@@ -1,0 +1,27 @@
+// The organisation tree visible to the user, from the registry API.
+import { registry } from './api.js';
+
+/** Nodes, meters, children by parent, and the roots of the visible tree. */
+export async function loadTree() {
+  const r = await registry();
+  const nodes = r.node || [];
+  const meters = r.meter || [];
+  const ids = new Set(nodes.map((n) => n.id));
+  const children = {};
+  const roots = [];
+  for (const n of nodes) {
+    if (n.parent && ids.has(n.parent)) (children[n.parent] ||= []).push(n);
+    else roots.push(n);
+  }
+  const metersOf = {};
+  for (const m of meters) (metersOf[m.node] ||= []).push(m);
+  const byId = Object.fromEntries(nodes.map((n) => [n.id, n]));
+  const meterById = Object.fromEntries(meters.map((m) => [m.id, m]));
+  return { nodes, meters, children, roots, metersOf, byId, meterById };
+}
+
+/** The node a page starts on: the first park if there is one, else the first root. */
+export function defaultNode(tree) {
+  const park = tree.nodes.find((n) => n.kind === 'park');
+  return (park || tree.roots[0] || {}).id;
+}
