@@ -21,7 +21,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let dist = manifest.join("../../web/dist");
-    println!("cargo:rerun-if-changed={}", dist.display());
+    // Relative to the package, so a build cache shared by several checkouts watches this one's.
+    println!("cargo:rerun-if-changed=../../web/dist");
     if !dist.join("index.html").is_file() {
         panic!(
             "the web console is not built ({} has no index.html): run `bash scripts/setup.sh` to build the console",
