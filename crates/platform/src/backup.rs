@@ -98,21 +98,15 @@ impl Platform {
     pub fn snapshot(&self, dir: &Path) -> Result<u64, PlatformError> {
         let checkpoint = self.store.checkpoint(&dir.join("store"))?;
         self.registry.read().copy_to(dir)?;
-        // User factor files, the certificate book and the Scope 3 records, each under its lock (no change half-seen).
+        // User factor and tariff files, the certificate book and the Scope 3 records, each
+        // under its lock (no change half-seen).
         {
             let _library = self.library.read();
-            let factors = self.data_dir.join("factors");
-            if factors.is_dir() {
-                let to = dir.join("factors");
-                fs::create_dir_all(&to).map_err(|e| io_err(&to, e))?;
-                for entry in fs::read_dir(&factors).map_err(|e| io_err(&factors, e))? {
-                    let path = entry.map_err(|e| io_err(&factors, e))?.path();
-                    if path.extension().is_some_and(|x| x == "csv") {
-                        let target = to.join(path.file_name().unwrap_or_default());
-                        fs::copy(&path, &target).map_err(|e| io_err(&path, e))?;
-                    }
-                }
-            }
+            copy_files(&self.data_dir.join("factors"), &dir.join("factors"), "csv")?;
+        }
+        {
+            let _tariffs = self.tariffs.read();
+            copy_files(&self.data_dir.join("tariffs"), &dir.join("tariffs"), "toml")?;
         }
         {
             let _book = self.certificates.lock();
@@ -131,6 +125,22 @@ impl Platform {
         }
         Ok(checkpoint.points)
     }
+}
+
+/// Copies the files of `from` with extension `ext` (no temporary files) into `to`.
+fn copy_files(from: &Path, to: &Path, ext: &str) -> Result<(), PlatformError> {
+    if !from.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(to).map_err(|e| io_err(to, e))?;
+    for entry in fs::read_dir(from).map_err(|e| io_err(from, e))? {
+        let path = entry.map_err(|e| io_err(from, e))?.path();
+        if path.extension().is_some_and(|x| x == ext) {
+            let target = to.join(path.file_name().unwrap_or_default());
+            fs::copy(&path, &target).map_err(|e| io_err(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Relative `/`-separated paths of every file below `dir`, sorted.

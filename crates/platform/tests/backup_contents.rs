@@ -1,0 +1,94 @@
+//! A backup snapshot holds every file a user added besides meter data: factor files, tariff
+//! versions and Scope 3 activity records, so a restore loses none of them.
+
+use shulv_model::RegistryFile;
+use shulv_platform::{FactorKind, NewActivityRecord, Platform, PlatformConfig};
+
+/// A two-part tariff (as in crates/cli/tests/e2e_optimise.rs).
+const TARIFF: &str = r#"
+id = "e2e-two-part"
+version = "2025-06"
+name = "e2e"
+windows_provenance = { status = "example", source = "test" }
+[[season]]
+months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+windows = [
+  { period = "valley", from = "00:00", to = "08:00" },
+  { period = "peak", from = "08:00", to = "12:00" },
+  { period = "peak", from = "17:00", to = "21:00" },
+]
+[critical_peak]
+months = [6]
+windows = [{ from = "11:00", to = "12:00" }]
+provenance = { status = "example", source = "test" }
+[[holiday]]
+names = ["端午节"]
+windows = [{ period = "deep_valley", from = "10:00", to = "14:00" }]
+provenance = { status = "example", source = "test" }
+[ratios]
+critical_peak = 2.0
+peak = 1.6
+valley = 0.4
+deep_valley = 0.25
+provenance = { status = "example", source = "test" }
+[[component]]
+name = "energy"
+price = 0.5
+floats = true
+provenance = { status = "example", source = "test" }
+[[component]]
+name = "transmission"
+price = 0.1
+provenance = { status = "example", source = "test" }
+[basic]
+capacity_price = 25.0
+demand_price = 40.0
+provenance = { status = "example", source = "test" }
+"#;
+
+#[test]
+fn a_snapshot_holds_user_factors_tariffs_and_activity_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Platform::open(PlatformConfig::new(dir.path().join("data"))).unwrap();
+    p.apply_registry(
+        RegistryFile::from_toml("[[node]]\nid = \"e1\"\nname = \"e1\"\nkind = \"enterprise\"\n")
+            .unwrap(),
+    )
+    .unwrap();
+    p.add_factors(
+        FactorKind::Fuels,
+        "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\n         e1:coal,1,e1,coal,20,GJ/t,0.027,0.9,S\n",
+    )
+    .unwrap();
+    let tariff = p.add_tariff(TARIFF).unwrap();
+    p.add_activity_records(
+        vec![NewActivityRecord {
+            id: "freight".into(),
+            node: "e1".into(),
+            period: "2025".into(),
+            category: 4,
+            description: "road freight".into(),
+            quantity: 1000.0,
+            unit: "t·km".into(),
+            factor: 0.062,
+            factor_unit: "kgCO2e/t·km".into(),
+            factor_source: "carrier declaration".into(),
+            factor_status: shulv_carbon::Status::S,
+        }],
+        "test",
+    )
+    .unwrap();
+    let snap = dir.path().join("snapshot");
+    p.snapshot(&snap).unwrap();
+    assert!(snap.join("factors/fuels-000001.csv").is_file());
+    assert!(snap
+        .join(format!("tariffs/{}--{}.toml", tariff.id, tariff.version))
+        .is_file());
+    assert!(std::fs::read_to_string(snap.join("activity-data.json"))
+        .unwrap()
+        .contains("freight"));
+    // The snapshot opens as a platform with the same tariff and records.
+    let restored = Platform::open(PlatformConfig::new(&snap)).unwrap();
+    assert!(restored.tariff(&tariff.id, None).is_ok());
+    assert_eq!(restored.activity_records().len(), 1);
+}
