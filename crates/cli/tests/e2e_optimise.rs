@@ -7,47 +7,8 @@ use std::process::Command;
 
 use common::Server;
 
-/// The two-part tariff of the hand computation in crates/tariff/src/tests.rs.
-const TARIFF: &str = r#"
-id = "e2e-two-part"
-version = "2025-06"
-name = "e2e"
-windows_provenance = { status = "example", source = "test" }
-[[season]]
-months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-windows = [
-  { period = "valley", from = "00:00", to = "08:00" },
-  { period = "peak", from = "08:00", to = "12:00" },
-  { period = "peak", from = "17:00", to = "21:00" },
-]
-[critical_peak]
-months = [6]
-windows = [{ from = "11:00", to = "12:00" }]
-provenance = { status = "example", source = "test" }
-[[holiday]]
-names = ["端午节"]
-windows = [{ period = "deep_valley", from = "10:00", to = "14:00" }]
-provenance = { status = "example", source = "test" }
-[ratios]
-critical_peak = 2.0
-peak = 1.6
-valley = 0.4
-deep_valley = 0.25
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "energy"
-price = 0.5
-floats = true
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "transmission"
-price = 0.1
-provenance = { status = "example", source = "test" }
-[basic]
-capacity_price = 25.0
-demand_price = 40.0
-provenance = { status = "example", source = "test" }
-"#;
+/// The two-part tariff of the hand-computed bill (crates/tariff/src/tests.rs).
+const TARIFF: &str = include_str!("../../tariff/tests/fixtures/two_part.toml");
 
 #[test]
 fn bill_and_schedule_over_http() {
@@ -80,7 +41,7 @@ fn bill_and_schedule_over_http() {
 
     // Energy 43 430 yuan + basic 16 000 + 80 kW × 80 = 22 400: 65 830 yuan.
     let b = server.get_json(
-        "/api/v1/bills?node=site&period=2025-06&tariff=e2e-two-part&basic=contract&contract_kw=400&capacity_kva=800&compare=true",
+        "/api/v1/bills?node=site&period=2025-06&tariff=test-two-part&basic=contract&contract_kw=400&capacity_kva=800&compare=true",
     );
     let bill = &b["bill"];
     assert_eq!(bill["tariff_version"], "2025-06");
@@ -102,7 +63,7 @@ fn bill_and_schedule_over_http() {
     let (status, text) = server.get("/api/v1/bills?node=site&period=2025-06&tariff=nope");
     assert_eq!(status, 404, "{text}");
     let (status, text) =
-        server.get("/api/v1/bills?node=site&period=2025-06&tariff=e2e-two-part&basic=contract");
+        server.get("/api/v1/bills?node=site&period=2025-06&tariff=test-two-part&basic=contract");
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("contract_kw"), "{text}");
 
@@ -115,7 +76,7 @@ fn bill_and_schedule_over_http() {
             "--period",
             "2025-06",
             "--tariff",
-            "e2e-two-part",
+            "test-two-part",
         ])
         .args([
             "--basic",
@@ -139,7 +100,7 @@ fn bill_and_schedule_over_http() {
 
     // A day-ahead schedule of a battery on the forecast load (naive: yesterday's day).
     let body = serde_json::json!({
-        "node": "site", "tariff": "e2e-two-part", "start": "2025-07-01", "hours": 24,
+        "node": "site", "tariff": "test-two-part", "start": "2025-07-01", "hours": 24,
         "model": "naive24",
         "basic": {"method": "contract_demand", "contract_kw": 400, "capacity_kva": 800},
         "assets": {"batteries": [{"name": "b", "energy_kwh": 200, "charge_kw": 100,

@@ -4,47 +4,8 @@
 use shulv_model::RegistryFile;
 use shulv_platform::{FactorKind, NewActivityRecord, Platform, PlatformConfig};
 
-/// A two-part tariff (as in crates/cli/tests/e2e_optimise.rs).
-const TARIFF: &str = r#"
-id = "e2e-two-part"
-version = "2025-06"
-name = "e2e"
-windows_provenance = { status = "example", source = "test" }
-[[season]]
-months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-windows = [
-  { period = "valley", from = "00:00", to = "08:00" },
-  { period = "peak", from = "08:00", to = "12:00" },
-  { period = "peak", from = "17:00", to = "21:00" },
-]
-[critical_peak]
-months = [6]
-windows = [{ from = "11:00", to = "12:00" }]
-provenance = { status = "example", source = "test" }
-[[holiday]]
-names = ["端午节"]
-windows = [{ period = "deep_valley", from = "10:00", to = "14:00" }]
-provenance = { status = "example", source = "test" }
-[ratios]
-critical_peak = 2.0
-peak = 1.6
-valley = 0.4
-deep_valley = 0.25
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "energy"
-price = 0.5
-floats = true
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "transmission"
-price = 0.1
-provenance = { status = "example", source = "test" }
-[basic]
-capacity_price = 25.0
-demand_price = 40.0
-provenance = { status = "example", source = "test" }
-"#;
+/// The two-part tariff of the hand-computed bill (crates/tariff/src/tests.rs).
+const TARIFF: &str = include_str!("../../tariff/tests/fixtures/two_part.toml");
 
 #[test]
 fn a_snapshot_holds_user_factors_tariffs_and_activity_data() {

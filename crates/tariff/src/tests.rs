@@ -65,46 +65,7 @@ fn presets_classify_as_their_documents_say() {
 /// | 11–12 (June)  | 尖峰     | 0.5 × 2.0  = 1.0          | 0.1 | 1.1    |
 /// | 12–17, 21–24  | 平段     | 0.5                       | 0.1 | 0.6    |
 /// | 10–14 端午节  | 深谷     | 0.5 × 0.25 = 0.125        | 0.1 | 0.225  |
-const TEST_TARIFF: &str = r#"
-id = "test-two-part"
-version = "2025-06"
-name = "test"
-windows_provenance = { status = "example", source = "test" }
-[[season]]
-months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-windows = [
-  { period = "valley", from = "00:00", to = "08:00" },
-  { period = "peak", from = "08:00", to = "12:00" },
-  { period = "peak", from = "17:00", to = "21:00" },
-]
-[critical_peak]
-months = [6]
-windows = [{ from = "11:00", to = "12:00" }]
-provenance = { status = "example", source = "test" }
-[[holiday]]
-names = ["端午节"]
-windows = [{ period = "deep_valley", from = "10:00", to = "14:00" }]
-provenance = { status = "example", source = "test" }
-[ratios]
-critical_peak = 2.0
-peak = 1.6
-valley = 0.4
-deep_valley = 0.25
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "energy"
-price = 0.5
-floats = true
-provenance = { status = "example", source = "test" }
-[[component]]
-name = "transmission"
-price = 0.1
-provenance = { status = "example", source = "test" }
-[basic]
-capacity_price = 25.0
-demand_price = 40.0
-provenance = { status = "example", source = "test" }
-"#;
+const TEST_TARIFF: &str = include_str!("../tests/fixtures/two_part.toml");
 
 /// June 2025 at a constant 100 kW (25 kWh per 15 minutes), plus one interval at 500 kW on
 /// June 10 at 18:00 (高峰). 端午节 2025 is May 31 – June 2, so June 1 and 2 are holidays.
