@@ -208,7 +208,7 @@ fn coefficient(
         Lpg => shipped("gbt2589:lpg", Unit::T, 1.0),
         CoalBituminous | CoalAnthracite | CoalLignite => from_ncv(None, a.carrier),
         Heat | Steam => shipped("gbt2589:heat", Unit::GJ, 1.0),
-        Water | CompressedAir | ProductionOutput | ValueAdded | Other => Ok(None),
+        Water | CompressedAir | ProductionOutput | ValueAdded | AirTemperature | Other => Ok(None),
     }
 }
 

@@ -54,10 +54,10 @@ pub struct BillArgs {
     /// 2025, 2025-Q2 or 2025-03.
     #[arg(long)]
     period: String,
-    /// Tariff id.
-    #[arg(long)]
-    tariff: String,
-    /// Tariff version (default: the latest).
+    /// Tariff id, or ID@VERSION; repeat it to compare tariffs on the same data.
+    #[arg(long, required = true)]
+    tariff: Vec<String>,
+    /// Tariff version (default: the latest; with one --tariff only).
     #[arg(long)]
     version: Option<String>,
     /// Basic charge (基本电费): capacity, contract or actual.
@@ -75,6 +75,9 @@ pub struct BillArgs {
     /// Critical-peak trigger days, YYYY-MM-DD (repeatable).
     #[arg(long = "critical-day")]
     critical_days: Vec<String>,
+    /// Air-temperature meter whose stored daily maxima fire the critical-peak trigger.
+    #[arg(long)]
+    temperature_meter: Option<String>,
     /// Output: table or json.
     #[arg(long, default_value = "table")]
     output: String,
@@ -105,6 +108,13 @@ pub struct OptimiseArgs {
     /// Forecast model of the load (with --node).
     #[arg(long)]
     model: Option<String>,
+    /// Critical-peak trigger days of the plan, YYYY-MM-DD (repeatable, with --node).
+    #[arg(long = "critical-day")]
+    critical_days: Vec<String>,
+    /// Air-temperature meter (e.g. an imported weather forecast) whose stored daily maxima
+    /// over the plan fire the critical-peak trigger (with --node).
+    #[arg(long)]
+    temperature_meter: Option<String>,
     /// Output: table, json or csv (setpoints per step).
     #[arg(long, default_value = "table")]
     output: String,
@@ -221,7 +231,7 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
     let mut q = vec![
         ("node", a.node.clone()),
         ("period", a.period.clone()),
-        ("tariff", a.tariff.clone()),
+        ("tariff", a.tariff.join(",")),
     ];
     for (k, v) in [
         ("version", a.version.clone()),
@@ -233,20 +243,108 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
             "critical_days",
             (!a.critical_days.is_empty()).then(|| a.critical_days.join(",")),
         ),
+        ("temperature_meter", a.temperature_meter.clone()),
     ] {
         if let Some(v) = v {
             q.push((k, v));
         }
     }
-    let (s, t) = a.server.get_query("/api/v1/bills", &q)?;
+    if a.output != "table" && a.output != "json" {
+        bail!("unknown output {:?} (table or json)", a.output);
+    }
+    let comparing = a.tariff.len() > 1;
+    if comparing && a.version.is_some() {
+        bail!("--version goes with one --tariff; name versions as --tariff ID@VERSION");
+    }
+    let path = if comparing {
+        "/api/v1/bills/comparison"
+    } else {
+        "/api/v1/bills"
+    };
+    let (s, t) = a.server.get_query(path, &q)?;
     let v = ok(s, t)?;
     if a.output == "json" {
         println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+    } else if comparing {
+        print_comparison(&v);
+    } else {
+        print_bill(&v);
     }
-    if a.output != "table" {
-        bail!("unknown output {:?} (table or json)", a.output);
+    Ok(())
+}
+
+fn print_comparison(v: &Value) {
+    println!(
+        "tariffs compared for {} in {} on the same {:.1} kWh (cheapest first):",
+        v["node"].as_str().unwrap_or(""),
+        v["period"].as_str().unwrap_or(""),
+        f(&v["kwh"])
+    );
+    println!(
+        "{:<36} {:<18} {:>14} {:>14} {:>14} {:>10} {:>12}",
+        "tariff", "version", "energy yuan", "basic yuan", "total yuan", "yuan/kWh", "+ yuan"
+    );
+    for r in v["ranking"].as_array().into_iter().flatten() {
+        println!(
+            "{:<36} {:<18} {:>14.2} {:>14} {:>14.2} {:>10.4} {:>12.2}",
+            r["tariff"].as_str().unwrap_or(""),
+            r["tariff_version"].as_str().unwrap_or(""),
+            f(&r["energy_amount"]),
+            r["basic_amount"]
+                .as_f64()
+                .map_or("-".to_string(), |x| format!("{x:.2}")),
+            f(&r["total"]),
+            f(&r["average_price"]),
+            f(&r["above_cheapest"])
+        );
     }
+    if let Some(days) = v["bills"][0]["critical_days"]
+        .as_array()
+        .filter(|d| !d.is_empty())
+    {
+        println!("critical-peak days applied: {}", join_strings(days));
+    }
+}
+
+fn join_strings(values: &[Value]) -> String {
+    values
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_trigger(v: &Value) {
+    let Some(t) = v["critical_peak_trigger"].as_object() else {
+        return;
+    };
+    let days = t["days"].as_array().map_or(&[][..], Vec::as_slice);
+    let fired: Vec<Value> = days
+        .iter()
+        .filter(|d| d["triggered"] == true)
+        .map(|d| d["date"].clone())
+        .collect();
+    println!(
+        "critical-peak trigger: {} ≥ {} °C on {} of {} days with readings{}",
+        t["meter"].as_str().unwrap_or(""),
+        f(&t["trigger_c"]),
+        fired.len(),
+        days.len(),
+        if fired.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", join_strings(&fired))
+        }
+    );
+    let missing = t["days_without_data"].as_array().map_or(0, Vec::len);
+    if missing > 0 {
+        println!(
+            "  note: {missing} days without temperature readings (the trigger cannot fire on them)"
+        );
+    }
+}
+
+fn print_bill(v: &Value) {
     let b = &v["bill"];
     println!(
         "bill of {} for {} under {} version {} ({} meters, {} intervals)",
@@ -300,7 +398,10 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    print_trigger(v);
+    if let Some(days) = v["critical_days"].as_array().filter(|d| !d.is_empty()) {
+        println!("critical-peak days applied: {}", join_strings(days));
+    }
 }
 
 /// Runs `shulv optimise`.
@@ -328,6 +429,12 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
             if let Some(m) = &a.model {
                 body["model"] = json!(m);
             }
+            if !a.critical_days.is_empty() {
+                body["critical_days"] = json!(a.critical_days);
+            }
+            if let Some(m) = &a.temperature_meter {
+                body["temperature_meter"] = json!(m);
+            }
             let (s, t) = a.server.send("POST", "/api/v1/schedules", Some(&body))?;
             let v = ok(s, t)?;
             let plan = v["schedule"].clone();
@@ -338,7 +445,13 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
     match a.output.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
         "csv" => print_csv(&plan),
-        "table" => print_summary(&plan),
+        "table" => {
+            print_trigger(&answer);
+            if let Some(days) = answer["critical_days"].as_array().filter(|d| !d.is_empty()) {
+                println!("critical-peak days applied: {}", join_strings(days));
+            }
+            print_summary(&plan)
+        }
         other => bail!("unknown output {other:?} (table, json or csv)"),
     }
     Ok(())

@@ -126,3 +126,167 @@ fn bill_and_schedule_over_http() {
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Period line `period` of a bill: (kWh, all-in price yuan/kWh).
+fn line(bill: &serde_json::Value, period: &str) -> (f64, f64) {
+    bill["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["period"] == period)
+        .map_or((0.0, 0.0), |p| {
+            (p["kwh"].as_f64().unwrap(), p["price"].as_f64().unwrap())
+        })
+}
+
+#[test]
+fn critical_peaks_from_a_stored_temperature_series_and_tariff_comparison() {
+    const GD: &str = "cn-gd-1-10kv-two-part";
+    const JS: &str = "cn-js-1-10kv-two-part";
+    let data = common::temp_dir("critical-peak");
+    let server = Server::start("serve", &data, &[]);
+    let registry = format!(
+        "{}[[meter]]\nid = \"weather\"\nname = \"气温\"\nnode = \"site\"\ncarrier = \"air_temperature\"\nunit = \"℃\"\nreading = \"interval\"\n",
+        common::site_registry(1)
+    );
+    let (status, text) = server.post("/api/v1/registry", "application/toml", &registry);
+    assert_eq!(status, 200, "{text}");
+    // May 2025 (outside Guangdong's critical-peak months July–September) at a flat 100 kW.
+    // Hourly temperatures from May 2: 30 °C, except 36 °C at 14:00 on May 20 and exactly
+    // 35 °C (the trigger) at 15:00 on May 25. May 1 has no temperature reading.
+    let may1 = 1_746_028_800; // 2025-05-01T00:00:00+08:00
+    let mut lp = String::new();
+    for i in 0..31 * 96 {
+        lp.push_str(&format!("e,meter=m0 value=25 {}\n", may1 + i * 900));
+    }
+    for h in 24..31 * 24 {
+        let t = match h {
+            _ if h == 19 * 24 + 14 => 36.0,
+            _ if h == 24 * 24 + 15 => 35.0,
+            _ => 30.0,
+        };
+        lp.push_str(&format!("t,meter=weather value={t} {}\n", may1 + h * 3600));
+    }
+    let (status, text) = server.post("/api/v2/write?precision=s", "text/plain", &lp);
+    assert_eq!(status, 204, "{text}");
+
+    // Temperature readings are states: never summed, never in a node's roll-up.
+    let (status, text) =
+        server.get("/api/v1/query?meter=weather&from=2025-05-01&to=2025-06-01&bucket=1d");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("air_temperature"), "{text}");
+    let q = server
+        .get_json("/api/v1/query?meter=weather&from=2025-05-20&to=2025-05-21&bucket=1d&agg=max");
+    assert_eq!(q["series"][0]["points"][0]["value"], 36.0, "{q}");
+    let q = server.get_json("/api/v1/query?node=site&from=2025-05-01&to=2025-06-01&bucket=1mo");
+    assert_eq!(q["series"].as_array().unwrap().len(), 1, "{q}");
+    assert_eq!(q["series"][0]["carrier"], "electricity", "{q}");
+
+    let plain = server.get_json(&format!(
+        "/api/v1/bills?node=site&period=2025-05&tariff={GD}"
+    ));
+    assert_eq!(line(&plain["bill"], "critical_peak").0, 0.0, "{plain}");
+    let hot = server.get_json(&format!(
+        "/api/v1/bills?node=site&period=2025-05&tariff={GD}&temperature_meter=weather"
+    ));
+    assert_eq!(
+        hot["critical_days"],
+        serde_json::json!(["2025-05-20", "2025-05-25"]),
+        "{hot}"
+    );
+    let trigger = &hot["critical_peak_trigger"];
+    assert_eq!(trigger["trigger_c"], 35.0);
+    assert_eq!(trigger["days"].as_array().unwrap().len(), 30, "{trigger}");
+    assert_eq!(
+        trigger["days_without_data"],
+        serde_json::json!(["2025-05-01"])
+    );
+    // 尖峰 11–12 and 15–17 on two days at 100 kW: 600 kWh moved from 高峰 to 尖峰.
+    let (critical_kwh, critical_price) = line(&hot["bill"], "critical_peak");
+    let (peak_kwh, peak_price) = line(&hot["bill"], "peak");
+    assert!((critical_kwh - 600.0).abs() < 1e-9, "{hot}");
+    assert!((line(&plain["bill"], "peak").0 - peak_kwh - 600.0).abs() < 1e-9);
+    let extra = hot["bill"]["total"].as_f64().unwrap() - plain["bill"]["total"].as_f64().unwrap();
+    assert!(
+        (extra - 600.0 * (critical_price - peak_price)).abs() < 1e-6,
+        "{extra} yuan"
+    );
+    // A tariff without a temperature trigger, and a meter that is not a temperature, are refused.
+    let (status, text) = server.get(&format!(
+        "/api/v1/bills?node=site&period=2025-05&tariff={JS}&temperature_meter=weather"
+    ));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("temperature_trigger_c"), "{text}");
+    let (status, text) = server.get(&format!(
+        "/api/v1/bills?node=site&period=2025-05&tariff={GD}&temperature_meter=m0"
+    ));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not air_temperature"), "{text}");
+
+    // One call compares tariffs on the same data: each bill equals its own request.
+    let cmp = server.get_json(&format!(
+        "/api/v1/bills/comparison?node=site&period=2025-05&tariff={GD},{JS}&temperature_meter=weather&critical_days=2025-05-30"
+    ));
+    let ranking = cmp["ranking"].as_array().unwrap();
+    assert_eq!(ranking.len(), 2, "{cmp}");
+    assert!(ranking[0]["total"].as_f64() <= ranking[1]["total"].as_f64());
+    assert_eq!(ranking[0]["above_cheapest"], 0.0);
+    let alone = server.get_json(&format!(
+        "/api/v1/bills?node=site&period=2025-05&tariff={JS}&critical_days=2025-05-30"
+    ));
+    let js = ranking.iter().find(|r| r["tariff"] == JS).unwrap();
+    assert_eq!(js["total"], alone["bill"]["total"], "{cmp}");
+    assert_eq!(cmp["bills"][0]["bill"]["tariff"], GD);
+    assert_eq!(
+        cmp["bills"][0]["critical_days"],
+        serde_json::json!(["2025-05-20", "2025-05-25", "2025-05-30"])
+    );
+    let (status, text) = server.get(&format!(
+        "/api/v1/bills/comparison?node=site&period=2025-05&tariff={GD}"
+    ));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("at least two"), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(["bill", "--node", "site", "--period", "2025-05"])
+        .args([
+            "--tariff",
+            GD,
+            "--tariff",
+            JS,
+            "--temperature-meter",
+            "weather",
+        ])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("cheapest first") && stdout.contains(JS),
+        "{stdout}"
+    );
+
+    // A schedule of May 20 applies the triggered critical peak: 12 steps of 尖峰.
+    let body = serde_json::json!({
+        "node": "site", "tariff": GD, "start": "2025-05-20", "hours": 24,
+        "load_kw": vec![100.0; 96], "temperature_meter": "weather",
+    });
+    let (status, text) = server.post("/api/v1/schedules", "application/json", &body.to_string());
+    assert_eq!(status, 200, "{text}");
+    let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(s["critical_days"], serde_json::json!(["2025-05-20"]));
+    let critical_steps = s["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| *p == "critical_peak")
+        .count();
+    assert_eq!(critical_steps, 12, "{text}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(&data);
+}

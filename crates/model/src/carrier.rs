@@ -54,6 +54,9 @@ pub enum Carrier {
     ProductionOutput,
     /// 增加值
     ValueAdded,
+    /// 气温: outdoor air temperature (observed or forecast), a covariate of forecasts and the
+    /// trigger of temperature-driven critical peaks; not energy, never summed.
+    AirTemperature,
     /// 其他
     Other,
 }
@@ -65,7 +68,7 @@ pub struct UnknownCarrier(pub String);
 
 impl Carrier {
     /// All carriers, in a stable order.
-    pub const ALL: [Carrier; 21] = [
+    pub const ALL: [Carrier; 22] = [
         Carrier::Electricity,
         Carrier::NaturalGas,
         Carrier::CoalRaw,
@@ -86,6 +89,7 @@ impl Carrier {
         Carrier::PvGeneration,
         Carrier::ProductionOutput,
         Carrier::ValueAdded,
+        Carrier::AirTemperature,
         Carrier::Other,
     ];
 
@@ -113,6 +117,7 @@ impl Carrier {
             PvGeneration => "pv_generation",
             ProductionOutput => "production_output",
             ValueAdded => "value_added",
+            AirTemperature => "air_temperature",
             Other => "other",
         }
     }
@@ -141,6 +146,7 @@ impl Carrier {
             PvGeneration => "光伏发电",
             ProductionOutput => "产量",
             ValueAdded => "增加值",
+            AirTemperature => "气温",
             Other => "其他",
         }
     }
@@ -154,16 +160,23 @@ impl Carrier {
                 | Carrier::CompressedAir
                 | Carrier::ProductionOutput
                 | Carrier::ValueAdded
+                | Carrier::AirTemperature
                 | Carrier::Other
         )
     }
 
+    /// False for states (air temperature), whose readings are neither summed over time nor
+    /// rolled up over the meters of a node; true for every quantity carrier.
+    pub fn is_additive(self) -> bool {
+        self != Carrier::AirTemperature
+    }
+
     /// Unit in which quantities of this carrier are reported and rolled up:
     /// electricity and PV kWh; natural gas m3; coals, coke, oils and LPG t; heat and steam GJ;
-    /// water and compressed air m3; value added 10k yuan (万元).
+    /// water and compressed air m3; value added 10k yuan (万元); air temperature ℃.
     /// Production output has no fixed unit: `Pcs` is returned as the default, while any
     /// count, mass or volume unit is accepted (see [`Carrier::accepts`]). `Other` returns `Pcs`
-    /// and accepts any quantity dimension.
+    /// and accepts any quantity dimension but temperature.
     pub fn canonical_unit(self) -> Unit {
         use Carrier::*;
         match self {
@@ -173,19 +186,20 @@ impl Carrier {
             | Diesel | Gasoline | Kerosene | FuelOil | Lpg => Unit::T,
             Heat | Steam => Unit::GJ,
             ValueAdded => Unit::TenKYuan,
+            AirTemperature => Unit::DegC,
             ProductionOutput | Other => Unit::Pcs,
         }
     }
 
     /// Whether a quantity of `dim` (not a rate) is acceptable for this carrier:
     /// the dimension of the canonical unit, any of count/mass/volume for production output,
-    /// and any quantity dimension for `other`.
+    /// and any quantity dimension but temperature for `other`.
     pub fn accepts(self, dim: Dimension) -> bool {
         match self {
             Carrier::ProductionOutput => {
                 matches!(dim, Dimension::Count | Dimension::Mass | Dimension::Volume)
             }
-            Carrier::Other => !dim.is_rate(),
+            Carrier::Other => !dim.is_rate() && dim != Dimension::Temperature,
             // Steam meters usually read tonnes; converting t to GJ needs the steam's enthalpy,
             // which is an accounting factor, not a unit conversion.
             Carrier::Steam => matches!(dim, Dimension::Energy | Dimension::Mass),
@@ -339,6 +353,12 @@ mod tests {
         assert!(Carrier::ProductionOutput.accepts(Dimension::Count));
         assert!(!Carrier::ProductionOutput.accepts(Dimension::Energy));
         assert!(Carrier::ValueAdded.accepts(Dimension::Money));
+        assert!(Carrier::AirTemperature.accepts(Dimension::Temperature));
+        assert!(!Carrier::AirTemperature.is_energy());
+        assert!(!Carrier::AirTemperature.is_additive());
+        assert!(!Carrier::Other.accepts(Dimension::Temperature));
+        assert!(!Carrier::Electricity.accepts(Dimension::Temperature));
+        assert_eq!("气温".parse::<Carrier>().unwrap(), Carrier::AirTemperature);
         assert!(!Carrier::Electricity.accepts(Dimension::Volume));
         assert!(Carrier::Other.accepts(Dimension::Energy));
         assert!(Carrier::Steam.accepts(Dimension::Mass));

@@ -547,6 +547,26 @@ fn check_meter(m: &MeterSpec) -> Result<(), RegistryError> {
         field,
         message,
     };
+    if !m.carrier.is_additive() {
+        if m.reading != ReadingKind::Interval {
+            return Err(setting(
+                "reading",
+                format!(
+                    "{} readings are values at their timestamps: use reading = \"interval\", not {}",
+                    m.carrier, m.reading
+                ),
+            ));
+        }
+        if m.emission_source.is_some() || m.fuel.is_some() {
+            return Err(setting(
+                "emission_source",
+                format!(
+                    "{} meters are not accounted: leave emission_source and fuel out",
+                    m.carrier
+                ),
+            ));
+        }
+    }
     if let Some(r) = m.rollover {
         if m.reading != ReadingKind::Cumulative {
             return Err(setting(
@@ -1036,6 +1056,30 @@ interval_s = 86400
         assert!(matches!(e, RegistryError::UnitNotAllowed { .. }), "{e}");
         assert!(e.to_string().contains("natural_gas"), "{e}");
         let e = err_of(|f| f.meters[1].unit = Unit::TPerH);
+        assert!(matches!(e, RegistryError::UnitNotAllowed { .. }), "{e}");
+        // Air temperature: ℃ interval readings only, never accounted.
+        let temperature = |m: &mut MeterSpec| {
+            m.carrier = Carrier::AirTemperature;
+            m.unit = Unit::DegC;
+            m.reading = ReadingKind::Interval;
+            m.rollover = None;
+            m.emission_source = None;
+            m.fuel = None;
+        };
+        let mut f = RegistryFile::from_toml(TOML).unwrap();
+        temperature(&mut f.meters[0]);
+        Tree::new(f).expect("an interval ℃ temperature meter is valid");
+        let e = err_of(|f| {
+            temperature(&mut f.meters[0]);
+            f.meters[0].reading = ReadingKind::Cumulative;
+        });
+        assert!(e.to_string().contains("use reading = \"interval\""), "{e}");
+        let e = err_of(|f| {
+            temperature(&mut f.meters[0]);
+            f.meters[0].unit = Unit::KWh;
+        });
+        assert!(matches!(e, RegistryError::UnitNotAllowed { .. }), "{e}");
+        let e = err_of(|f| f.meters[0].unit = Unit::DegC);
         assert!(matches!(e, RegistryError::UnitNotAllowed { .. }), "{e}");
         let e = err_of(|f| f.meters[0].rollover = Some(-1.0));
         assert!(matches!(

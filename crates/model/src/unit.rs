@@ -30,6 +30,8 @@ pub enum Dimension {
     VolumeFlow,
     /// Mass flow; base unit kg/h.
     MassFlow,
+    /// Temperature; base unit °C. A state, not a quantity: never summed over meters or time.
+    Temperature,
 }
 
 impl Dimension {
@@ -53,6 +55,7 @@ impl fmt::Display for Dimension {
             Dimension::Power => "power",
             Dimension::VolumeFlow => "volume flow",
             Dimension::MassFlow => "mass flow",
+            Dimension::Temperature => "temperature",
         })
     }
 }
@@ -108,13 +111,15 @@ pub enum Unit {
     TPerH,
     /// Kilograms per hour.
     KgPerH,
+    /// Degree Celsius (℃), of temperature readings (weather covariates, critical-peak triggers).
+    DegC,
 }
 
 /// Errors of unit parsing and conversion.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UnitError {
     /// The text is not a known unit.
-    #[error("unknown unit {0:?} (known: Wh, kWh, MWh, GWh, J, kJ, MJ, GJ, m3, Nm3, 10^4 Nm3, L, kg, t, yuan, 10k yuan, pcs, W, kW, MW, m3/h, Nm3/h, t/h, kg/h)")]
+    #[error("unknown unit {0:?} (known: Wh, kWh, MWh, GWh, J, kJ, MJ, GJ, m3, Nm3, 10^4 Nm3, L, kg, t, yuan, 10k yuan, pcs, W, kW, MW, m3/h, Nm3/h, t/h, kg/h, degC)")]
     Unknown(String),
     /// Conversion between different dimensions.
     #[error("cannot convert {from} ({from_dim}) to {to} ({to_dim})")]
@@ -132,7 +137,7 @@ pub enum UnitError {
 
 impl Unit {
     /// All units, in a stable order.
-    pub const ALL: [Unit; 24] = [
+    pub const ALL: [Unit; 25] = [
         Unit::Wh,
         Unit::KWh,
         Unit::MWh,
@@ -157,6 +162,7 @@ impl Unit {
         Unit::Nm3PerH,
         Unit::TPerH,
         Unit::KgPerH,
+        Unit::DegC,
     ];
 
     /// The unit's dimension.
@@ -171,10 +177,11 @@ impl Unit {
             W | KW | MW => Dimension::Power,
             M3PerH | Nm3PerH => Dimension::VolumeFlow,
             TPerH | KgPerH => Dimension::MassFlow,
+            DegC => Dimension::Temperature,
         }
     }
 
-    /// Factor to the dimension's base unit (J, m3, kg, yuan, pcs, W, m3/h, kg/h).
+    /// Factor to the dimension's base unit (J, m3, kg, yuan, pcs, W, m3/h, kg/h, °C).
     pub fn factor(self) -> f64 {
         use Unit::*;
         match self {
@@ -200,6 +207,7 @@ impl Unit {
             M3PerH | Nm3PerH => 1.0,
             TPerH => 1e3,
             KgPerH => 1.0,
+            DegC => 1.0,
         }
     }
 
@@ -231,6 +239,7 @@ impl Unit {
             Nm3PerH => "Nm3/h",
             TPerH => "t/h",
             KgPerH => "kg/h",
+            DegC => "degC",
         }
     }
 
@@ -282,7 +291,7 @@ impl FromStr for Unit {
     type Err = UnitError;
 
     /// Parses a unit as users write it: case-insensitive, spaces ignored, `³` = `3`,
-    /// Chinese names accepted (度, 千瓦时, 立方米, 方, 标方, 万Nm3, 吨, 千克, 公斤, 升, 元, 万元, 件, 台, 个).
+    /// Chinese names accepted (度, 千瓦时, 立方米, 方, 标方, 万Nm3, 吨, 千克, 公斤, 升, 元, 万元, 件, 台, 个, ℃, 摄氏度).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm: String = s
             .chars()
@@ -320,6 +329,7 @@ impl FromStr for Unit {
             "nm3/h" | "nm^3/h" => Nm3PerH,
             "t/h" => TPerH,
             "kg/h" => KgPerH,
+            "degc" | "°c" | "℃" | "摄氏度" | "celsius" => DegC,
             _ => return Err(UnitError::Unknown(s.to_string())),
         };
         Ok(unit)
@@ -369,6 +379,11 @@ mod tests {
         assert_eq!(" m3/h ".parse::<Unit>().unwrap(), Unit::M3PerH);
         assert_eq!("Nm³/h".parse::<Unit>().unwrap(), Unit::Nm3PerH);
         assert_eq!("T/h".parse::<Unit>().unwrap(), Unit::TPerH);
+        for t in ["degC", "°C", "℃", "摄氏度"] {
+            assert_eq!(t.parse::<Unit>().unwrap(), Unit::DegC, "{t}");
+        }
+        assert!(!Unit::DegC.is_rate());
+        assert!(Unit::DegC.convert(1.0, Unit::KWh).is_err());
         assert!(matches!(
             "furlong".parse::<Unit>(),
             Err(UnitError::Unknown(_))

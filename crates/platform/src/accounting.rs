@@ -313,6 +313,8 @@ impl Platform {
                         t.timezone_of_node(node),
                         t.subtree_meters(node)
                             .into_iter()
+                            // Weather sensors (air temperature) are not part of an account.
+                            .filter(|m| m.carrier.is_additive())
                             .cloned()
                             .collect::<Vec<_>>(),
                     )

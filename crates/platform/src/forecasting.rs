@@ -215,7 +215,12 @@ impl Platform {
                     if tree.node(id).is_none() {
                         return Err(PlatformError::NotFound(format!("node '{id}'")));
                     }
-                    let meters = tree.subtree_meters(id).into_iter().cloned().collect();
+                    let meters = tree
+                        .subtree_meters(id)
+                        .into_iter()
+                        .filter(|m| m.carrier.is_additive())
+                        .cloned()
+                        .collect();
                     (id.clone(), "node", tree.timezone_of_node(id), meters)
                 }
             }

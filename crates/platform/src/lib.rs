@@ -5,6 +5,7 @@ mod accounting;
 mod activity_data;
 pub mod backup;
 mod certificates;
+mod critical_peak;
 mod forecasting;
 mod freshness;
 mod ingest;
@@ -25,6 +26,7 @@ pub use accounting::{
 };
 pub use activity_data::{ActivityRecord, NewActivityRecord};
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
+pub use critical_peak::{DayMaximum, TemperatureTrigger};
 pub use forecasting::{
     ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, SkippedMeter,
 };
@@ -33,8 +35,8 @@ pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Ta
 pub use registry::{MeterSeries, ReplacementRecord};
 pub use shulv_forecast::ModelKind;
 pub use tariffs::{
-    Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, ScheduleRequest,
-    TariffSummary,
+    Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, RankedTariff,
+    ScheduleRequest, TariffComparison, TariffSummary,
 };
 
 /// Errors of the platform, each phrased for the person who sent the request.

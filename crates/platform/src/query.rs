@@ -202,6 +202,12 @@ impl Platform {
                 let meter = tree
                     .meter(id)
                     .ok_or_else(|| PlatformError::NotFound(format!("meter '{id}'")))?;
+                if !meter.carrier.is_additive() && spec.aggregate == Aggregate::Sum {
+                    return Err(PlatformError::Invalid(format!(
+                        "aggregate 'sum' is not defined for {} meter '{id}'; use agg=mean, min, max or last",
+                        meter.carrier
+                    )));
+                }
                 (
                     id.clone(),
                     "meter",
@@ -222,6 +228,8 @@ impl Platform {
                 let meters = tree
                     .subtree_meters(id)
                     .into_iter()
+                    // States such as air temperature are not rolled up over meters.
+                    .filter(|m| m.carrier.is_additive())
                     .filter(|m| spec.carrier.is_none_or(|c| m.carrier == c))
                     .collect();
                 (id.clone(), "node", tree.timezone_of_node(id), meters)

@@ -20,6 +20,7 @@ use shulv_tariff::{
     Provenance, Tariff, TariffFile, TariffLibrary,
 };
 
+use crate::critical_peak::TemperatureTrigger;
 use crate::{
     Aggregate, ForecastRequest, ModelKind, Period, Platform, PlatformError, QuerySpec, Target,
 };
@@ -161,8 +162,10 @@ pub struct BillRequest {
     pub version: Option<String>,
     /// Basic charge (two-part users).
     pub basic: Option<BasicMethod>,
-    /// Days on which the critical-peak temperature trigger fired.
+    /// Days on which the critical-peak temperature trigger fired (named by the caller).
     pub critical_days: BTreeSet<NaiveDate>,
+    /// Air-temperature meter whose stored daily maxima fire the trigger (with `critical_days`).
+    pub temperature_meter: Option<String>,
     /// Also compare the basic-charge methods (needs the capacity).
     pub compare_capacity_kva: Option<f64>,
 }
@@ -178,11 +181,51 @@ pub struct NodeBill {
     pub meters: Vec<String>,
     /// Where the energy came from (`raw` 15-minute sums).
     pub source: String,
+    /// The temperature trigger evaluated on `temperature_meter`, if one was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_peak_trigger: Option<TemperatureTrigger>,
+    /// Critical-peak (尖峰) days applied besides the tariff's critical-peak months: the
+    /// caller's `critical_days` and the days the temperature trigger fired.
+    pub critical_days: Vec<String>,
     /// The bill.
     pub bill: Bill,
     /// Basic-charge methods compared on the same data, if asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub basic_comparison: Option<BasicComparison>,
+}
+
+/// Bills of one node and period under several tariffs.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TariffComparison {
+    /// Node id.
+    pub node: String,
+    /// Period.
+    pub period: String,
+    /// Energy billed (the same under every tariff), kWh.
+    pub kwh: f64,
+    /// The tariffs, cheapest first.
+    pub ranking: Vec<RankedTariff>,
+    /// The complete bills, in the order the tariffs were named.
+    pub bills: Vec<NodeBill>,
+}
+
+/// One tariff's place in a [`TariffComparison`].
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RankedTariff {
+    /// Tariff id.
+    pub tariff: String,
+    /// Tariff version.
+    pub tariff_version: String,
+    /// Total, yuan.
+    pub total: f64,
+    /// Energy charge (电度电费), yuan.
+    pub energy_amount: f64,
+    /// Basic charge (基本电费), yuan, if billed.
+    pub basic_amount: Option<f64>,
+    /// Total per kWh, yuan/kWh.
+    pub average_price: f64,
+    /// Total minus the cheapest total, yuan.
+    pub above_cheapest: f64,
 }
 
 /// A site's flexible assets (what `shulv optimise --assets` reads).
@@ -230,6 +273,11 @@ pub struct ScheduleRequest {
     pub hours: usize,
     /// Basic-charge method: contract or actual demand make the peak import cost.
     pub basic: Option<BasicMethod>,
+    /// Days of the plan on which the critical-peak temperature trigger fires (named by the caller).
+    pub critical_days: BTreeSet<NaiveDate>,
+    /// Air-temperature meter (e.g. an imported weather forecast) whose stored daily maxima over
+    /// the plan fire the trigger.
+    pub temperature_meter: Option<String>,
     /// The load, kW per 15-minute step (default: the P50 forecast of the stored data).
     pub load_kw: Option<Vec<f64>>,
     /// Forecast model for the load (default `auto`).
@@ -257,6 +305,11 @@ pub struct NodeSchedule {
     pub load_source: String,
     /// Grid factor used and its id.
     pub grid_factor: String,
+    /// The temperature trigger evaluated on `temperature_meter` over the plan, if one was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_peak_trigger: Option<TemperatureTrigger>,
+    /// Critical-peak (尖峰) days applied besides the tariff's critical-peak months.
+    pub critical_days: Vec<String>,
     /// Period of each step.
     pub periods: Vec<PeriodKind>,
     /// Import price of each step, yuan/kWh.
@@ -373,6 +426,72 @@ impl Platform {
     /// The bill of a node and period from the stored 15-minute data.
     pub fn bill(&self, req: &BillRequest) -> Result<NodeBill, PlatformError> {
         let tariff = self.tariff_obj(&req.tariff, req.version.as_deref())?;
+        let (from, to) = self.bill_range(req)?;
+        let intervals = self.electricity_intervals(&req.node, from, to)?;
+        let temperature_meter = req.temperature_meter.as_deref();
+        self.bill_of(req, &tariff, temperature_meter, &intervals, from, to)
+    }
+
+    /// The bills of one node and period under several tariffs (the same stored data, basic
+    /// method and critical-peak days), cheapest first in `ranking`. The temperature meter
+    /// applies to the tariffs with a temperature trigger, each with its own threshold.
+    pub fn compare_tariffs(
+        &self,
+        req: &BillRequest,
+        tariffs: &[(String, Option<String>)],
+    ) -> Result<TariffComparison, PlatformError> {
+        if tariffs.len() < 2 {
+            return Err(PlatformError::Invalid(format!(
+                "tariffs: name at least two tariffs to compare, got {}",
+                tariffs.len()
+            )));
+        }
+        let chosen = tariffs
+            .iter()
+            .map(|(id, version)| self.tariff_obj(id, version.as_deref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (from, to) = self.bill_range(req)?;
+        let intervals = self.electricity_intervals(&req.node, from, to)?;
+        let bills = chosen
+            .iter()
+            .map(|t| {
+                let triggered = t
+                    .file()
+                    .critical_peak
+                    .as_ref()
+                    .is_some_and(|c| c.temperature_trigger_c.is_some());
+                let temperature_meter = req.temperature_meter.as_deref().filter(|_| triggered);
+                self.bill_of(req, t, temperature_meter, &intervals, from, to)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cheapest = bills
+            .iter()
+            .map(|b| b.bill.total)
+            .fold(f64::INFINITY, f64::min);
+        let mut ranking: Vec<RankedTariff> = bills
+            .iter()
+            .map(|b| RankedTariff {
+                tariff: b.bill.tariff.clone(),
+                tariff_version: b.bill.tariff_version.clone(),
+                total: b.bill.total,
+                energy_amount: b.bill.energy_amount,
+                basic_amount: b.bill.basic.as_ref().map(|x| x.amount),
+                average_price: b.bill.average_price,
+                above_cheapest: b.bill.total - cheapest,
+            })
+            .collect();
+        ranking.sort_by(|a, b| a.total.total_cmp(&b.total));
+        Ok(TariffComparison {
+            node: req.node.clone(),
+            period: req.period.to_string(),
+            kwh: bills.first().map_or(0.0, |b| b.bill.kwh),
+            ranking,
+            bills,
+        })
+    }
+
+    /// `[from, to)` (ms UTC) of a bill's period in the node's time zone.
+    fn bill_range(&self, req: &BillRequest) -> Result<(i64, i64), PlatformError> {
         let tz = self
             .with_tree(|t| t.node(&req.node).map(|_| t.timezone_of_node(&req.node)))
             .ok_or_else(|| PlatformError::NotFound(format!("node '{}'", req.node)))?;
@@ -381,23 +500,33 @@ impl Platform {
             local_to_utc(d.and_hms_opt(0, 0, 0).unwrap_or_default(), tz)
                 .map_err(|e| PlatformError::Invalid(format!("period {}: {e}", req.period)))
         };
-        let (from, to) = (at(start)?, at(end)?);
-        let Intervals {
-            points: intervals,
-            meters,
-            source,
-        } = self.electricity_intervals(&req.node, from, to)?;
+        Ok((at(start)?, at(end)?))
+    }
+
+    /// The bill of `req` under `tariff` on the node's 15-minute import `intervals`, with the
+    /// critical peaks `temperature_meter` triggers.
+    fn bill_of(
+        &self,
+        req: &BillRequest,
+        tariff: &Tariff,
+        temperature_meter: Option<&str>,
+        intervals: &Intervals,
+        from: i64,
+        to: i64,
+    ) -> Result<NodeBill, PlatformError> {
+        let (critical_days, critical_peak_trigger) =
+            self.critical_days_of(tariff, &req.critical_days, temperature_meter, from, to)?;
         let cal = HolidayCalendar::china();
         let input = BillInput {
-            intervals: &intervals,
+            intervals: &intervals.points,
             step_minutes: 15,
             from_ms: from,
             to_ms: to,
             basic: req.basic.clone(),
-            critical_days: req.critical_days.clone(),
+            critical_days: critical_days.clone(),
         };
         let invalid = |e: shulv_tariff::BillError| PlatformError::Invalid(e.to_string());
-        let b = bill(&tariff, &cal, &input).map_err(invalid)?;
+        let b = bill(tariff, &cal, &input).map_err(invalid)?;
         let basic_comparison = match req.compare_capacity_kva {
             None => None,
             Some(cap) => {
@@ -405,14 +534,16 @@ impl Platform {
                     Some(BasicMethod::ContractDemand { contract_kw, .. }) => Some(*contract_kw),
                     _ => None,
                 };
-                Some(compare_basic(&tariff, &cal, &input, cap, contract).map_err(invalid)?)
+                Some(compare_basic(tariff, &cal, &input, cap, contract).map_err(invalid)?)
             }
         };
         Ok(NodeBill {
             node: req.node.clone(),
             period: req.period.to_string(),
-            meters,
-            source,
+            meters: intervals.meters.clone(),
+            source: intervals.source.clone(),
+            critical_peak_trigger,
+            critical_days: critical_days.iter().map(|d| d.to_string()).collect(),
             bill: b,
             basic_comparison,
         })
@@ -488,6 +619,14 @@ impl Platform {
                 load_kw.len()
             )));
         }
+        let plan_end = req.start + steps as i64 * STEP_MS;
+        let (critical_days, critical_peak_trigger) = self.critical_days_of(
+            &tariff,
+            &req.critical_days,
+            req.temperature_meter.as_deref(),
+            req.start,
+            plan_end,
+        )?;
         let cal = HolidayCalendar::china();
         let names = tariff.component_names();
         let mut periods = Vec::with_capacity(steps);
@@ -507,7 +646,10 @@ impl Platform {
                 .single()
                 .map(|d| d.naive_local())
                 .unwrap_or_default();
-            let p = tariff.period_at(local, &cal, DayFlags::default());
+            let flags = DayFlags {
+                critical: critical_days.contains(&local.date()),
+            };
+            let p = tariff.period_at(local, &cal, flags);
             let prices = tariff.prices(p).unwrap_or_default();
             for (c, v) in components.iter_mut().zip(prices) {
                 c.price.push(*v);
@@ -563,11 +705,35 @@ impl Platform {
             start: shulv_model::format_local(req.start, tz),
             load_source,
             grid_factor,
+            critical_peak_trigger,
+            critical_days: critical_days.iter().map(|d| d.to_string()).collect(),
             periods,
             buy_price: buy,
             load_kw,
             schedule,
         })
+    }
+
+    /// The critical-peak days of `[from, to)`: the caller's, plus those on which the tariff's
+    /// temperature trigger fires on the stored `temperature_meter`.
+    fn critical_days_of(
+        &self,
+        tariff: &Tariff,
+        named: &BTreeSet<NaiveDate>,
+        temperature_meter: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<(BTreeSet<NaiveDate>, Option<TemperatureTrigger>), PlatformError> {
+        let mut days = named.clone();
+        let trigger = match temperature_meter {
+            None => None,
+            Some(meter) => {
+                let t = self.temperature_trigger(tariff, meter, from, to)?;
+                days.extend(t.triggered_days());
+                Some(t)
+            }
+        };
+        Ok((days, trigger))
     }
 
     /// The demand charge of a plan: the tariff's demand price under the request's method, with

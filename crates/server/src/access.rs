@@ -53,7 +53,13 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/api/v1/overview") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
         ("GET", "/api/v1/certificates" | "/api/v1/activity-data") => Read,
-        ("GET", "/api/v1/tariffs" | "/api/v1/tariffs/{id}" | "/api/v1/bills") => Read,
+        (
+            "GET",
+            "/api/v1/tariffs"
+            | "/api/v1/tariffs/{id}"
+            | "/api/v1/bills"
+            | "/api/v1/bills/comparison",
+        ) => Read,
         ("POST", "/api/v1/schedules") => Read,
         ("POST", "/api/v1/tariffs") => Manage,
         ("POST", "/api/v1/registry") | ("POST", "/api/v1/meters/{id}/replacements") => Manage,

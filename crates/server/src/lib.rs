@@ -145,6 +145,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(optimisation::get_tariff))
         .routes(routes!(optimisation::bill))
+        .routes(routes!(optimisation::compare_tariffs))
         .routes(routes!(optimisation::schedule))
         .routes(routes!(overview::overview))
         .routes(routes!(admin::login))

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use shulv_auth::{Principal, Scope};
 use shulv_optimise::{Event, Problem, Schedule, Settings};
 use shulv_platform::{
-    Assets, BillRequest, ModelKind, NodeBill, NodeSchedule, Period, ScheduleRequest, TariffSummary,
+    Assets, BillRequest, ModelKind, NodeBill, NodeSchedule, Period, ScheduleRequest,
+    TariffComparison, TariffSummary,
 };
 use shulv_tariff::{BasicMethod, TariffFile};
 
@@ -108,9 +109,11 @@ pub struct BillParams {
     pub node: String,
     /// `2025`, `2025-Q2` or `2025-03`, in the node's time zone.
     pub period: String,
-    /// Tariff id.
+    /// Tariff id. In `GET /api/v1/bills/comparison`: two or more, comma-separated, each
+    /// `ID` (the latest version) or `ID@VERSION`.
     pub tariff: String,
-    /// Tariff version (default: the latest).
+    /// Tariff version (default: the latest; not with the comparison, which names versions in
+    /// `tariff`).
     pub version: Option<String>,
     /// Basic charge (基本电费): `capacity` (needs `capacity_kva`), `contract` (needs
     /// `contract_kw` and `capacity_kva`) or `actual`; absent = energy charge only.
@@ -123,6 +126,52 @@ pub struct BillParams {
     pub compare: Option<bool>,
     /// Days (`YYYY-MM-DD`, comma-separated) on which the critical-peak temperature trigger fired.
     pub critical_days: Option<String>,
+    /// Air-temperature meter (carrier `air_temperature`) whose stored daily maxima fire the
+    /// tariff's critical-peak temperature trigger.
+    pub temperature_meter: Option<String>,
+}
+
+fn critical_days_of<'a>(
+    days: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<NaiveDate>, ApiError> {
+    let mut out = BTreeSet::new();
+    for d in days.into_iter().filter(|s| !s.trim().is_empty()) {
+        out.insert(
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                ApiError::bad_request(format!("critical_days: {d:?} is not a date YYYY-MM-DD"))
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+impl BillParams {
+    /// The platform request (tariff and version as given).
+    fn request(self) -> Result<BillRequest, ApiError> {
+        let period: Period = self
+            .period
+            .parse()
+            .map_err(|e: String| ApiError::bad_request(format!("period: {e}")))?;
+        let basic = basic_of(self.basic.as_deref(), self.capacity_kva, self.contract_kw)?;
+        let compare_capacity_kva = match self.compare {
+            Some(true) => Some(self.capacity_kva.ok_or_else(|| {
+                ApiError::bad_request("compare=true needs capacity_kva (the installed capacity)")
+            })?),
+            _ => None,
+        };
+        Ok(BillRequest {
+            node: self.node,
+            period,
+            tariff: self.tariff,
+            version: self.version,
+            basic,
+            critical_days: critical_days_of(
+                self.critical_days.as_deref().unwrap_or("").split(','),
+            )?,
+            temperature_meter: self.temperature_meter,
+            compare_capacity_kva,
+        })
+    }
 }
 
 fn basic_of(
@@ -163,46 +212,48 @@ pub async fn bill(
     Extension(principal): Extension<Principal>,
     Query(params): Query<BillParams>,
 ) -> Result<Json<NodeBill>, ApiError> {
-    let period: Period = params
-        .period
-        .parse()
-        .map_err(|e: String| ApiError::bad_request(format!("period: {e}")))?;
-    let basic = basic_of(
-        params.basic.as_deref(),
-        params.capacity_kva,
-        params.contract_kw,
-    )?;
-    let mut critical_days = BTreeSet::new();
-    for d in params
-        .critical_days
-        .iter()
-        .flat_map(|s| s.split(','))
-        .filter(|s| !s.is_empty())
-    {
-        critical_days.insert(
-            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                ApiError::bad_request(format!("critical_days: {d:?} is not a date YYYY-MM-DD"))
-            })?,
-        );
-    }
-    let compare_capacity_kva = match params.compare {
-        Some(true) => Some(params.capacity_kva.ok_or_else(|| {
-            ApiError::bad_request("compare=true needs capacity_kva (the installed capacity)")
-        })?),
-        _ => None,
-    };
-    let req = BillRequest {
-        node: params.node,
-        period,
-        tariff: params.tariff,
-        version: params.version,
-        basic,
-        critical_days,
-        compare_capacity_kva,
-    };
+    let req = params.request()?;
     let answer = blocking(&state.platform, move |p| {
         check_node(p, &principal, &req.node)?;
         Ok(p.bill(&req)?)
+    })
+    .await?;
+    Ok(Json(answer))
+}
+
+/// The bills of one node and period under two or more tariffs (`tariff=A,B@VERSION`), on the
+/// same stored data, basic-charge method and critical-peak days: a ranking cheapest first and
+/// every complete bill, each naming its tariff id and version.
+#[utoipa::path(get, path = "/api/v1/bills/comparison", tag = "optimisation", params(BillParams),
+    responses((status = 200, body = TariffComparison), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn compare_tariffs(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<BillParams>,
+) -> Result<Json<TariffComparison>, ApiError> {
+    if params.version.is_some() {
+        return Err(ApiError::bad_request(
+            "version: name versions in tariff (tariff=ID@VERSION,ID2)",
+        ));
+    }
+    let mut tariffs = Vec::new();
+    for t in params.tariff.split(',').map(str::trim) {
+        let (id, version) = match t.split_once('@') {
+            Some((id, v)) => (id, Some(v.to_string())),
+            None => (t, None),
+        };
+        if id.is_empty() || version.as_deref() == Some("") {
+            return Err(ApiError::bad_request(format!(
+                "tariff: {t:?} is not ID or ID@VERSION"
+            )));
+        }
+        tariffs.push((id.to_string(), version));
+    }
+    let req = params.request()?;
+    let answer = blocking(&state.platform, move |p| {
+        check_node(p, &principal, &req.node)?;
+        Ok(p.compare_tariffs(&req, &tariffs)?)
     })
     .await?;
     Ok(Json(answer))
@@ -227,6 +278,12 @@ pub struct ScheduleBody {
     pub hours: Option<usize>,
     /// Basic-charge method (`{"method": "contract_demand", ...}`): makes the peak import cost.
     pub basic: Option<BasicMethod>,
+    /// Days of the plan (`YYYY-MM-DD`) on which the critical-peak temperature trigger fires.
+    #[serde(default)]
+    pub critical_days: Vec<String>,
+    /// Air-temperature meter (e.g. an imported weather forecast) whose stored daily maxima
+    /// over the plan fire the tariff's critical-peak temperature trigger.
+    pub temperature_meter: Option<String>,
     /// The load, kW per 15-minute step (default: the P50 forecast of the stored data).
     pub load_kw: Option<Vec<f64>>,
     /// Forecast model of the load (default `auto`).
@@ -293,6 +350,8 @@ pub async fn schedule(
                     start,
                     hours: body.hours.unwrap_or(24),
                     basic: body.basic,
+                    critical_days: critical_days_of(body.critical_days.iter().map(String::as_str))?,
+                    temperature_meter: body.temperature_meter,
                     load_kw: body.load_kw,
                     model,
                     assets: body.assets,

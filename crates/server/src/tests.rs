@@ -260,6 +260,10 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             "/api/v1/bills?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part".into(),
             String::new(),
         ),
+        ("GET", "/api/v1/bills/comparison") => (
+            "/api/v1/bills/comparison?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part,cn-zj-1-10kv-two-part".into(),
+            String::new(),
+        ),
         ("POST", "/api/v1/schedules") => (
             path.into(),
             r#"{"node":"ent-b","tariff":"cn-js-1-10kv-two-part","start":"2025-03-02","load_kw":[]}"#

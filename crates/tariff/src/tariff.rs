@@ -156,8 +156,9 @@ pub struct CriticalPeak {
     pub months: Vec<u32>,
     /// The windows (period is 尖峰).
     pub windows: Vec<Window>,
-    /// Other days also get the windows when the day's maximum temperature reaches this (°C);
-    /// the caller names those days (a bill request's `critical_days`).
+    /// Other days also get the windows when the day's maximum temperature reaches this (°C):
+    /// [`DayFlags::critical`], which the platform sets from a stored temperature series or
+    /// from the days a request names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature_trigger_c: Option<f64>,
     /// Station whose temperature counts (e.g. `广州`).
