@@ -17,7 +17,7 @@ const messages = {
       carbonMonth: '本月碳排放', carbonYear: '年初至今碳排放', tce: '综合能耗（本月）',
       green: '绿电占比（本月）', peak: '本月最大需量', alarms: '停报计量', alarmsNone: '所有计量点均正常上报',
       vsPrev: '环比', vsLastYear: '同比', trend: '近 30 日用电', lastReport: '最后上报', never: '从未上报',
-      monitored: '监测 {n} 个计量点', daily: '日用电量', peakNote: '最大 15 分钟平均负荷（最大需量）',
+      monitored: '监测 {n} 个计量点', daily: '日用电量', peakNote: '按小时平均负荷（15 分钟最大需量见电费页）',
     },
     explore: {
       title: '组织与计量', tree: '组织树', range: '时间范围', from: '开始', to: '结束', bucket: '粒度',
@@ -125,7 +125,7 @@ const messages = {
       carbonMonth: 'Carbon this month', carbonYear: 'Carbon year to date', tce: 'Energy use (month)',
       green: 'Green power share (month)', peak: 'Peak demand this month', alarms: 'Meters not reporting', alarmsNone: 'Every meter is reporting',
       vsPrev: 'vs last period', vsLastYear: 'vs last year', trend: 'Electricity, last 30 days', lastReport: 'Last report', never: 'never',
-      monitored: '{n} meters monitored', daily: 'Daily electricity', peakNote: 'highest 15-minute mean load (maximum demand)',
+      monitored: '{n} meters monitored', daily: 'Daily electricity', peakNote: 'highest hourly mean load (the 15-minute maximum demand is on the bill page)',
     },
     explore: {
       title: 'Tree & meters', tree: 'Organisation', range: 'Range', from: 'From', to: 'To', bucket: 'Bucket',

@@ -37,3 +37,8 @@ export function timezoneOf(tree, id) {
   for (let n = tree.byId[id]; n; n = tree.byId[n.parent]) if (n.timezone) return n.timezone;
   return 'Asia/Shanghai';
 }
+
+/** The first enterprise of the visible tree (where a site's battery sits), else `defaultNode`. */
+export function defaultEnterprise(tree) {
+  return tree.nodes.find((n) => n.kind === 'enterprise')?.id || defaultNode(tree);
+}
