@@ -8,6 +8,7 @@ const messages = {
     lang: 'English', langLabel: '切换语言',
     login: '登录', logout: '退出', username: '用户名', password: '密码',
     loginFailed: '登录失败', loginHint: '使用管理员分配的账号登录',
+    quarter: '{y} 年第 {q} 季度',
     required: '必填', datePlaceholder: '年-月-日', dateInvalid: '日期格式为 2025-03-01', loading: '加载中…', error: '出错了', noData: '无数据',
     nav: { overview: '总览', explore: '组织与计量', carbon: '碳核算', forecast: '预测', tariffs: '分时电价', bill: '电费', schedule: '优化调度', manage: '管理' },
     scope: '范围', allScope: '全部', role: '角色',
@@ -116,6 +117,7 @@ const messages = {
     lang: '中文', langLabel: 'Switch language',
     login: 'Log in', logout: 'Log out', username: 'User name', password: 'Password',
     loginFailed: 'Login failed', loginHint: 'Log in with the account your administrator gave you',
+    quarter: 'Q{q} {y}',
     required: 'Required', datePlaceholder: 'yyyy-mm-dd', dateInvalid: 'A date is written 2025-03-01', loading: 'Loading…', error: 'Error', noData: 'No data',
     nav: { overview: 'Overview', explore: 'Tree & meters', carbon: 'Carbon', forecast: 'Forecast', tariffs: 'Tariffs', bill: 'Bills', schedule: 'Schedule', manage: 'Manage' },
     scope: 'Scope', allScope: 'everything', role: 'Role',
@@ -290,3 +292,12 @@ export function monthName(m) {
 
 /** A time-of-use period (尖峰 … 深谷) in the locale. */
 export const periodName = (p) => t(`periods.${p}`);
+
+/** A period or date as the API writes it (`2025`, `2025-Q3`, `2025-06`, `2025-06-01`) in the locale. */
+export function periodLabel(s) {
+  const [y, m, d] = s.split('-');
+  if (m === undefined) return y;
+  if (m.startsWith('Q')) return t('quarter', { y, q: m.slice(1) });
+  const opts = d === undefined ? { year: 'numeric', month: 'long', timeZone: 'UTC' } : { dateStyle: 'medium', timeZone: 'UTC' };
+  return formatter(Intl.DateTimeFormat, opts).format(new Date(Date.UTC(Number(y), Number(m) - 1, Number(d || 1))));
+}
