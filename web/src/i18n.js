@@ -75,7 +75,7 @@ const messages = {
     tariffForm: {
       title: '新增电价版本', hint: '以当前版本为基础：填写新的月度价格表，时段划分沿用；版本一经保存不再修改。', base: '基础版本',
       version: '新版本号', validFrom: '生效日期（可选）', name: '名称', price: '平段价格（元/kWh）', byPeriod: '按时段定价（在 TOML 中修改）',
-      ratios: '浮动比例（相对平段）', basic: '基本电费', priceSource: '价格来源（文件或价格表）', priceStatus: '价格状态',
+      ratios: '浮动比例（相对平段）', priceSource: '价格来源（文件或价格表）', priceStatus: '价格状态',
       tomlMode: '直接编辑 TOML', formMode: '返回表单', toml: 'TOML 文件', save: '保存新版本', saved: '已保存版本 {version}',
       versionPattern: '只允许字母、数字、点、短横线和下划线', versionExists: '该电价已有此版本', range: '须在 {min} 到 {max} 之间',
       number: '须为数字',
@@ -84,7 +84,7 @@ const messages = {
       title: '电费账单', node: '节点', period: '账期', tariff: '电价', basic: '基本电费方式', capacity: '变压器容量（kVA）',
       contract: '合同最大需量（kW）', compare: '比较基本电费方式', run: '计算', methods: { none: '不计基本电费', capacity: '按容量', contract_demand: '按合同最大需量', actual_demand: '按实际最大需量' },
       total: '电费合计', energy: '用电量', energyAmount: '电度电费', basicAmount: '基本电费', average: '平均电价', byPeriod: '按时段',
-      share: '占比', price: '电价', amount: '金额', byComponent: '按电价构成', component: '构成', months: '各月基本电费',
+      share: '占比', price: '电价', amount: '金额', months: '各月基本电费',
       month: '月份', maxDemand: '最大需量（15 分钟平均）', billed: '计费容量/需量', excessKw: '超需量', notes: '说明',
       comparison: '基本电费方式比较', method: '方式', cheapest: '最低', bestContract: '按本期数据最经济的合同需量：{kw}',
       usedTariff: '电价 {id} · 版本 {version} · 时区 {tz}', meters: '{n} 个电表', intervals: '{n} 个 15 分钟区间', needsCapacity: '比较需要变压器容量',
@@ -110,7 +110,7 @@ const messages = {
       fuel_oil: '燃料油', lpg: '液化石油气', heat: '热力', steam: '蒸汽', water: '水', compressed_air: '压缩空气',
       pv_generation: '光伏发电', production_output: '产量', value_added: '增加值', other: '其他',
     },
-    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂/万元', tcePer10k: 'tce/万元', yuan10k: '万元', yuan: '元', yuanPerKwh: '元/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: '元/(kVA·月)', yuanPerKwMonth: '元/(kW·月)', kgco2: 'kg CO₂', h: '小时' },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂/万元', tcePer10k: 'tce/万元', yuan10k: '万元', yuan: '元', yuanPerKwh: '元/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: '元/(kVA·月)', yuanPerKwMonth: '元/(kW·月)', kgco2: 'kg CO₂' },
   },
   en: {
     app: 'shulv · Energy & Carbon',
@@ -184,7 +184,7 @@ const messages = {
     tariffForm: {
       title: 'Add a tariff version', hint: 'Based on the version shown: enter the new monthly price table, the windows stay; a saved version is never changed.', base: 'Based on',
       version: 'New version', validFrom: 'Valid from (optional)', name: 'Name', price: 'Flat price (yuan/kWh)', byPeriod: 'priced by period (change it in TOML)',
-      ratios: 'Ratios (to the flat price)', basic: 'Basic charge', priceSource: 'Source of the prices (document or table)', priceStatus: 'Status of the prices',
+      ratios: 'Ratios (to the flat price)', priceSource: 'Source of the prices (document or table)', priceStatus: 'Status of the prices',
       tomlMode: 'Edit the TOML', formMode: 'Back to the form', toml: 'TOML file', save: 'Save the new version', saved: 'Version {version} saved',
       versionPattern: 'Letters, digits, dot, dash and underscore only', versionExists: 'This tariff already has that version', range: 'Must be between {min} and {max}',
       number: 'Must be a number',
@@ -193,7 +193,7 @@ const messages = {
       title: 'Electricity bill', node: 'Node', period: 'Period', tariff: 'Tariff', basic: 'Basic charge', capacity: 'Transformer capacity (kVA)',
       contract: 'Contract demand (kW)', compare: 'Compare basic-charge methods', run: 'Compute', methods: { none: 'No basic charge', capacity: 'By capacity', contract_demand: 'By contract demand', actual_demand: 'By actual demand' },
       total: 'Total', energy: 'Energy', energyAmount: 'Energy charge', basicAmount: 'Basic charge', average: 'Average price', byPeriod: 'By period',
-      share: 'Share', price: 'Price', amount: 'Amount', byComponent: 'By component', component: 'Component', months: 'Basic charge by month',
+      share: 'Share', price: 'Price', amount: 'Amount', months: 'Basic charge by month',
       month: 'Month', maxDemand: 'Maximum demand (15-minute mean)', billed: 'Billed capacity / demand', excessKw: 'Excess demand', notes: 'Notes',
       comparison: 'Basic-charge methods compared', method: 'Method', cheapest: 'cheapest', bestContract: 'Cheapest contract demand for this data: {kw}',
       usedTariff: 'Tariff {id} · version {version} · time zone {tz}', meters: '{n} meters', intervals: '{n} intervals of 15 minutes', needsCapacity: 'The comparison needs the transformer capacity',
@@ -219,7 +219,7 @@ const messages = {
       fuel_oil: 'Fuel oil', lpg: 'LPG', heat: 'Heat', steam: 'Steam', water: 'Water', compressed_air: 'Compressed air',
       pv_generation: 'PV generation', production_output: 'Output', value_added: 'Value added', other: 'Other',
     },
-    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂ per 10k yuan', tcePer10k: 'tce per 10k yuan', yuan10k: '10k yuan', yuan: 'yuan', yuanPerKwh: 'yuan/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: 'yuan/(kVA·month)', yuanPerKwMonth: 'yuan/(kW·month)', kgco2: 'kg CO₂', h: 'h' },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂ per 10k yuan', tcePer10k: 'tce per 10k yuan', yuan10k: '10k yuan', yuan: 'yuan', yuanPerKwh: 'yuan/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: 'yuan/(kVA·month)', yuanPerKwMonth: 'yuan/(kW·month)', kgco2: 'kg CO₂' },
   },
 };
 

@@ -13,10 +13,10 @@ const SHADES = {
   valley: 'rgba(111,168,220,0.14)', deep_valley: 'rgba(47,95,158,0.18)',
 };
 
-export const SLOTS_PER_DAY = 96;
+const SLOTS_PER_DAY = 96;
 
 /** The 15-minute slot of a window bound `HH:MM` (`24:00` = 96). */
-export function slotOf(hhmm) {
+function slotOf(hhmm) {
   const [h, m] = hhmm.split(':').map(Number);
   return h * 4 + Math.floor(m / 15);
 }
