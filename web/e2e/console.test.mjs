@@ -54,14 +54,46 @@ async function startDemo(dataDir, port) {
 }
 
 const problems = [];
+/**
+ * Refusals a step provokes on purpose (a form the server refuses): each one excuses exactly one
+ * HTTP response with that method, path and status, and the console error Chromium logs for
+ * that response; anything else of status 400 or more is a problem.
+ */
+const expected = [];
+const pathOf = (url) => new URL(url).pathname;
 function watch(page) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()} (${page.url()})`); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location()?.url || '';
+    const e = expected.find((x) => !x.console && url && pathOf(url) === x.path && m.text().includes(`status of ${x.status}`));
+    if (e) e.console = true;
+    else problems.push(`console error: ${m.text()} (${page.url()})`);
+  });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message} (${page.url()})`));
   page.on('requestfailed', (r) => {
     // A download's navigation or an aborted chart fetch on page change is not a failure of the app.
     if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('response', (r) => {
+    if (r.status() < 400) return;
+    const e = expected.find((x) => !x.response && x.method === r.request().method() && pathOf(r.url()) === x.path && x.status === r.status());
+    if (e) e.response = true;
+    else problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+}
+
+/** Runs `step`, which must provoke exactly one `status` answer to `method path`. */
+async function expectRefusal(method, path, status, step) {
+  const e = { method, path, status, response: false, console: false };
+  expected.push(e);
+  try {
+    await step();
+    // Chromium logs the refused request on the console; give that message time to arrive.
+    for (let i = 0; i < 20 && !e.console; i++) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    expected.splice(expected.indexOf(e), 1);
+  }
+  check(e.response, `expected ${method} ${path} to be refused with ${status}`);
 }
 
 function check(cond, message) {
@@ -73,6 +105,9 @@ const READY = {
   explore: ['[data-source]', '.chart[data-rendered=yes]'],
   carbon: ['[data-total]', '[data-grades] table', '.chart[data-rendered=yes]'],
   forecast: ['[data-forecast-info]', '.chart[data-rendered=yes]'],
+  tariffs: ['[data-tou-grid] [data-month="12"]', '[data-tariff-prices] tbody tr', '[data-tariff-provenance] tbody tr'],
+  bill: ['[data-bill-total]', '[data-bill-periods] tbody tr', '.chart[data-rendered=yes]'],
+  schedule: ['[data-schedule-used]', '[data-schedule-power] .chart[data-rendered=yes]', '[data-schedule-battery] .chart[data-rendered=yes]'],
   manage: ['table tbody tr'],
 };
 
@@ -90,6 +125,153 @@ async function timedLoad(page, base, path, name) {
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const CJK = /[\u3400-\u9fff]/;
+/** What the printable inventory of the park holds: the entity, the totals, the lines, the factors. */
+const HTML_INVENTORY = ['<html', '<code>shulv-park</code>', 'id="totals"', 'id="lines"', 'id="factors"'];
+
+
+/** Counts the requests `method path` made while `step` runs (forms that must not send). */
+async function requestsDuring(page, method, path, step) {
+  let n = 0;
+  const seen = (r) => { if (r.method() === method && pathOf(r.url()) === path) n += 1; };
+  page.on('request', seen);
+  try {
+    await step();
+  } finally {
+    page.off('request', seen);
+  }
+  return n;
+}
+
+/** Saves the download a click on `selector` starts and returns its bytes. */
+async function downloadOf(page, selector, path) {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  await d.saveAs(path);
+  return readFileSync(path);
+}
+
+const ZJ = 'cn-zj-1-10kv-two-part';
+const E2E_VERSION = 'e2e-2026-03';
+
+/**
+ * Tariffs: the Zhejiang preset's grid against its document, component prices against the
+ * server's all-in prices, the add-version form (a browser check, a file the server refuses
+ * with 400 and its message, then a new version). Answers the period grid of the preset.
+ */
+async function tariffPages(page, shot) {
+  await page.click('[data-nav=tariffs]');
+  await ready(page, 'tariffs');
+  await page.click(`[data-open-tariff^="${ZJ}@"]`);
+  await page.waitForFunction((id) => document.querySelector('[data-tariff-identity]')?.textContent.includes(id), ZJ);
+  const grid = await page.$$eval('[data-tou-grid] [data-month]', (els) => els.map((e) => e.dataset.slots.split(',')));
+  check(grid.length === 12 && grid.every((r) => r.length === 96), 'the tariff grid is not 12 months × 96 slots');
+  // 浙发改价格〔2024〕21号: January 09:00–11:00 critical peak, 00:00–08:00 valley; March 08:00–11:00 peak.
+  check(grid[0][36] === 'critical_peak' && grid[0][0] === 'valley' && grid[2][32] === 'peak', `Zhejiang grid: ${grid[0].slice(32, 44)}`);
+  const prices = await page.$$eval('[data-tariff-prices] tbody tr', (trs) => trs.map((tr) => ({
+    period: tr.dataset.period, allIn: Number(tr.dataset.allIn), parts: [...tr.querySelectorAll('[data-component-price]')].map((td) => Number(td.dataset.value)),
+  })));
+  check(prices.length >= 4, `tariff prices: ${JSON.stringify(prices)}`);
+  for (const r of prices) check(Math.abs(r.parts.reduce((a, b) => a + b, 0) - r.allIn) < 1e-9, `components of ${r.period} do not add up to ${r.allIn}`);
+  check(await page.$('[data-tariff-provenance] [data-part="component.purchase"]'), 'no provenance of the purchase price');
+  await shot('tariffs-zh');
+
+  // The browser checks the form first: nothing is sent without a version.
+  const sent = await requestsDuring(page, 'POST', '/api/v1/tariffs', async () => {
+    await page.click('[data-save-tariff]');
+    await page.waitForFunction(() => document.querySelector('[data-error=version]')?.textContent === '必填');
+  });
+  check(sent === 0, 'the tariff form sent an incomplete version');
+  // A window off the 15-minute grid: the server refuses the file and the form shows why.
+  await page.click('[data-toml-mode]');
+  const toml = await page.inputValue('[data-tariff-toml]');
+  check(toml.includes(`id = "${ZJ}"`) && toml.includes('[[season]]'), `TOML of the tariff: ${toml.slice(0, 120)}`);
+  await page.fill('[data-tariff-toml]', toml.replace('to = "13:00"', 'to = "12:10"').replace(/^version = .*$/m, `version = "${E2E_VERSION}"`));
+  await expectRefusal('POST', '/api/v1/tariffs', 400, async () => {
+    await page.click('[data-save-tariff]');
+    await page.waitForSelector('[data-tariff-error]');
+  });
+  const refusal = await page.textContent('[data-tariff-error]');
+  check(/HTTP 400.*season\[0\]\.windows\[\d\]\.to.*12:10/.test(refusal), `tariff refusal shown as: ${refusal}`);
+  await shot('tariffs-refused-zh');
+  // A new version with a new purchase price, from the form.
+  await page.click('[data-toml-mode]');
+  await page.fill('[data-tariff-version]', E2E_VERSION);
+  await page.fill('[data-price=purchase]', '0.45');
+  await page.fill('[data-tariff-source]', 'e2e 测试价格表');
+  const flatBefore = Number(await page.getAttribute('[data-tariff-prices] tr[data-period=flat]', 'data-all-in'));
+  await page.click('[data-save-tariff]');
+  await page.waitForSelector(`[data-tariff="${ZJ}@${E2E_VERSION}"]`);
+  await page.waitForFunction((v) => document.querySelector('[data-tariff-identity]')?.textContent.includes(v), E2E_VERSION);
+  const flatAfter = Number(await page.getAttribute('[data-tariff-prices] tr[data-period=flat]', 'data-all-in'));
+  check(Math.abs(flatAfter - flatBefore - 0.02) < 1e-9, `flat price ${flatBefore} → ${flatAfter}, expected +0.02`);
+  const purchase = await page.textContent('[data-tariff-provenance] [data-part="component.purchase"]');
+  check(purchase.includes('V1') && purchase.includes('e2e 测试价格表'), `provenance of the new price: ${purchase}`);
+  return grid;
+}
+
+/** Bills: the default bill names the new version; a browser check; the methods compared. */
+async function billPage(page, shot) {
+  await page.click('[data-nav=bill]');
+  await ready(page, 'bill');
+  const used = await page.textContent('[data-bill-used]');
+  check(used.includes(ZJ) && used.includes(E2E_VERSION), `the bill does not name the newest version: ${used}`);
+  const node = await page.inputValue('[data-bill-node]');
+  const period = await page.inputValue('[data-bill-period]');
+  const maxDemand = Number(await page.getAttribute(`[data-bill-basic-months] tr[data-month="${period}"]`, 'data-max-demand'));
+  check(maxDemand > 0, `maximum demand of ${period}: ${maxDemand}`);
+  const rows = await page.$$eval('[data-bill-periods] tbody tr[data-period]', (trs) => trs.map((tr) => tr.dataset.period));
+  check(rows.includes('peak') && rows.includes('valley'), `bill periods: ${rows}`);
+  // The comparison needs the capacity: checked in the browser.
+  await page.check('[data-bill-compare]');
+  await page.fill('[data-bill-capacity]', '');
+  const sent = await requestsDuring(page, 'GET', '/api/v1/bills', async () => {
+    await page.click('[data-bill-run]');
+    await page.waitForFunction(() => document.querySelector('[data-error=capacity]')?.textContent.length > 0);
+  });
+  check(sent === 0, 'the bill form sent a comparison without capacity');
+  await page.selectOption('[data-bill-basic]', 'contract');
+  await page.fill('[data-bill-capacity]', String(Math.ceil(maxDemand * 2)));
+  await page.fill('[data-bill-contract]', String(Math.ceil(maxDemand * 0.8)));
+  await page.click('[data-bill-run]');
+  await page.waitForSelector('[data-bill-comparison] tbody tr');
+  const options = await page.$$eval('[data-bill-comparison] tbody tr', (trs) => trs.map((tr) => tr.dataset.option));
+  check(options.includes('capacity') && options.includes('actual_demand') && options.includes('contract_demand'), `compared methods: ${options}`);
+  await shot('bill-zh');
+  return { node, period, maxDemand };
+}
+
+/**
+ * The schedule: a browser check, then a July day with a shiftable load, shaded by the
+ * tariff's periods; the steps' periods (from the server) against the tariff grid (from the file).
+ */
+async function schedulePage(page, shot, grid) {
+  await page.click('[data-nav=schedule]');
+  await ready(page, 'schedule');
+  const sent = await requestsDuring(page, 'POST', '/api/v1/schedules', async () => {
+    await page.fill('[data-schedule-hours]', '60');
+    await page.click('[data-schedule-run]');
+    await page.waitForFunction(() => document.querySelector('[data-error=hours]')?.textContent.length > 0);
+  });
+  check(sent === 0, 'the schedule form sent 60 hours');
+  await page.fill('[data-schedule-hours]', '24');
+  await page.fill('[data-schedule-start]', '2025-07-15');
+  await page.check('[data-use-shiftable]');
+  await page.click('[data-schedule-run]');
+  await page.waitForFunction(() => (document.querySelector('[data-schedule-power]')?.dataset.start || '').startsWith('2025-07-15T00:00'));
+  await page.waitForSelector('[data-schedule-run]:not([disabled])');
+  const power = await page.$eval('[data-schedule-power]', (e) => ({ ...e.dataset }));
+  const steps = power.stepPeriods.split(',');
+  check(steps.length === 96, `schedule steps: ${steps.length}`);
+  check(steps.join() === grid[6].join(), `the schedule's periods of 2025-07-15 differ from the tariff grid of July:\n${steps}\n${grid[6]}`);
+  const shaded = power.shadedPeriods.split(',');
+  check(Number(power.shadedRuns) >= 5 && ['critical_peak', 'peak', 'valley'].every((p) => shaded.includes(p)), `shading: ${JSON.stringify(power)}`);
+  const method = await page.getAttribute('[data-kpi=method] [data-method]', 'data-method');
+  check(method === 'optimal' || method === 'time_limit', `solver status ${method}`);
+  const savings = Number(await page.getAttribute('[data-kpi=savings]', 'data-value'));
+  check(savings >= 0, `savings ${savings}`);
+  check((await page.$$('[data-schedule-costs] tr[data-cost^="component."]')).length >= 2, 'no cost by tariff component');
+  await page.waitForSelector('[data-schedule-battery] .chart[data-rendered=yes]');
+  await shot('schedule-zh');
+}
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'shulv-console-data-'));
@@ -158,11 +340,25 @@ async function main() {
     const csv = readFileSync(csvPath, 'utf8');
     check(csv.startsWith('node,period,regime'), `inventory CSV: ${csv.slice(0, 80)}`);
     check(csv.split('\n').length > 10, 'inventory CSV has no lines');
+    const xlsx = await downloadOf(page, '[data-download=xlsx]', join(artifacts, 'inventory.xlsx'));
+    check(xlsx.subarray(0, 2).toString('latin1') === 'PK' && xlsx.length > 2000, `inventory XLSX starts with ${xlsx.subarray(0, 4).toString('hex')}`);
+    const html = (await downloadOf(page, '[data-download=html]', join(artifacts, 'inventory.html'))).toString('utf8');
+    check(HTML_INVENTORY.every((x) => html.includes(x)), `inventory HTML lacks ${HTML_INVENTORY.filter((x) => !html.includes(x))}`);
 
     // Forecast and the forms (validation messages in the browser).
     await page.click('[data-nav=forecast]');
     await ready(page, 'forecast');
     await shot('forecast-zh');
+
+    // Tariffs, the bill (its maximum demand bounds the overview's peak), the optimised schedule.
+    const grid = await tariffPages(page, shot);
+    const bill = await billPage(page, shot);
+    await page.goto(`${base}/overview?node=${encodeURIComponent(bill.node)}`);
+    await ready(page, 'overview');
+    // The overview's peak is an hourly mean: above 0 and never above the 15-minute maximum.
+    const peak = Number(await page.getAttribute('[data-kpi=peak]', 'data-peak-kw'));
+    check(peak > 0 && peak <= bill.maxDemand * (1 + 1e-9), `overview peak ${peak} kW, bill maximum demand ${bill.maxDemand} kW (${bill.period})`);
+    await schedulePage(page, shot, grid);
     await page.click('[data-nav=manage]');
     await ready(page, 'manage');
     await page.click('[data-tab=certificates]');
@@ -184,7 +380,7 @@ async function main() {
     for (const name of Object.keys(READY)) {
       await page.goto(`${base}/${name}`);
       await ready(page, name);
-      const ui = await page.$$eval('nav, h2, th, main button:not(.tree button), .kpi .label', (els) => els.map((e) => e.textContent).join(' '));
+      const ui = await page.$$eval('nav, h2, th, legend, .legend, main button:not(.tree button), .kpi .label', (els) => els.map((e) => e.textContent).join(' '));
       check(!CJK.test(ui), `${name} (en) shows Chinese UI text: ${ui.match(/.{0,30}[\u3400-\u9fff].{0,30}/)}`);
       await shot(`${name}-en`);
     }

@@ -25,3 +25,20 @@ export function defaultNode(tree) {
   const park = tree.nodes.find((n) => n.kind === 'park');
   return (park || tree.roots[0] || {}).id;
 }
+
+/** The province (ISO 3166-2, e.g. `CN-ZJ`) of a node: its own attribute or its nearest ancestor's. */
+export function provinceOf(tree, id) {
+  for (let n = tree.byId[id]; n; n = tree.byId[n.parent]) if (n.attributes?.province) return n.attributes.province;
+  return null;
+}
+
+/** The IANA time zone of a node: its own or its nearest ancestor's (default `Asia/Shanghai`). */
+export function timezoneOf(tree, id) {
+  for (let n = tree.byId[id]; n; n = tree.byId[n.parent]) if (n.timezone) return n.timezone;
+  return 'Asia/Shanghai';
+}
+
+/** The first enterprise of the visible tree (where a site's battery sits), else `defaultNode`. */
+export function defaultEnterprise(tree) {
+  return tree.nodes.find((n) => n.kind === 'enterprise')?.id || defaultNode(tree);
+}
