@@ -16,6 +16,8 @@ pub mod backtest;
 pub mod calendar;
 pub mod clean;
 pub mod csv;
+mod gbdt;
+mod gbm;
 mod linalg;
 pub mod metrics;
 pub mod model;
