@@ -44,11 +44,11 @@ pub(crate) struct Gbdt {
     trees: Vec<Vec<Node>>,
 }
 
-/// Quantile bins of the training matrix, column-major.
+/// Quantile bins of the training matrix, row-major.
 struct Binned {
-    n: usize,
-    /// Bin of row `i` in feature `j` at `j * n + i`.
-    bins: Vec<u8>,
+    p: usize,
+    /// Histogram slot (`offsets[j]` + bin) of row `i` in feature `j` at `i * p + j`.
+    slots: Vec<u32>,
     /// Cut points of feature `j`: bin `b` holds `cuts[b - 1] <= x < cuts[b]`.
     cuts: Vec<Vec<f64>>,
     /// Start of feature `j`'s bins in a node histogram.
@@ -58,7 +58,7 @@ struct Binned {
 impl Binned {
     fn new(x: &[f64], p: usize, max_bins: usize) -> Binned {
         let n = x.len() / p;
-        let mut bins = vec![0u8; n * p];
+        let mut bins = vec![0u32; n * p];
         let mut cuts = Vec::with_capacity(p);
         let mut col = Vec::with_capacity(n);
         for j in 0..p {
@@ -76,11 +76,11 @@ impl Binned {
                 c
             };
             for (i, r) in x.chunks_exact(p).enumerate() {
-                bins[j * n + i] = c.partition_point(|&cut| cut <= r[j]) as u8;
+                bins[i * p + j] = c.partition_point(|&cut| cut <= r[j]) as u32;
             }
             cuts.push(c);
         }
-        let offsets = cuts
+        let offsets: Vec<usize> = cuts
             .iter()
             .scan(0, |acc, c| {
                 let o = *acc;
@@ -88,9 +88,14 @@ impl Binned {
                 Some(o)
             })
             .collect();
+        for r in bins.chunks_exact_mut(p) {
+            for (b, &o) in r.iter_mut().zip(&offsets) {
+                *b += o as u32;
+            }
+        }
         Binned {
-            n,
-            bins,
+            p,
+            slots: bins,
             cuts,
             offsets,
         }
@@ -120,14 +125,13 @@ impl Sums {
 fn build_hist(data: &Binned, rows: &[u32], grad: &[f64], hess: &[f64], hist: &mut Vec<Sums>) {
     hist.clear();
     hist.resize(data.hist_len(), Sums::default());
-    for (j, &offset) in data.offsets.iter().enumerate() {
-        let col = &data.bins[j * data.n..(j + 1) * data.n];
-        let h = &mut hist[offset..];
-        for &i in rows {
-            let i = i as usize;
-            let s = &mut h[col[i] as usize];
-            s.g += grad[i];
-            s.h += hess[i];
+    for &i in rows {
+        let i = i as usize;
+        let (g, h) = (grad[i], hess[i]);
+        for &slot in &data.slots[i * data.p..(i + 1) * data.p] {
+            let s = &mut hist[slot as usize];
+            s.g += g;
+            s.h += h;
             s.count += 1;
         }
     }
@@ -178,14 +182,54 @@ impl Gbdt {
     /// Fits `y ≈ f(x)` (`x` row-major with `p` columns, weights `w`), starting from the
     /// weighted mean of `y`.
     pub fn fit(x: &[f64], p: usize, y: &[f64], w: &[f64], params: &Params) -> Gbdt {
+        Gbdt::boost(x, p, y, w, params, |_| true)
+    }
+
+    /// Fits like [`Gbdt::fit`] while tracking the absolute error on held-out rows (`hx`
+    /// row-major, targets `hy`); stops once `patience` trees in a row have not improved it and
+    /// keeps the best number of trees, at least `min_trees`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_early_stopped(
+        x: &[f64],
+        p: usize,
+        y: &[f64],
+        w: &[f64],
+        params: &Params,
+        (hx, hy): (&[f64], &[f64]),
+        patience: usize,
+        min_trees: usize,
+    ) -> Gbdt {
+        let mut hpred = vec![weighted_mean(y, w); hy.len()];
+        let mut best = (f64::INFINITY, 0);
+        let mut count = 0;
+        let mut m = Gbdt::boost(x, p, y, w, params, |tree| {
+            count += 1;
+            let mut err = 0.0;
+            for ((v, row), t) in hpred.iter_mut().zip(hx.chunks_exact(p)).zip(hy) {
+                *v += tree_value(tree, row);
+                err += (t - *v).abs();
+            }
+            if count <= min_trees || err < best.0 {
+                best = (err, count);
+            }
+            count - best.1 < patience
+        });
+        m.trees.truncate(best.1);
+        m
+    }
+
+    /// The boosting loop; `on_tree` sees each new tree and returns false to stop.
+    fn boost(
+        x: &[f64],
+        p: usize,
+        y: &[f64],
+        w: &[f64],
+        params: &Params,
+        mut on_tree: impl FnMut(&[Node]) -> bool,
+    ) -> Gbdt {
         let n = y.len();
         debug_assert_eq!(x.len(), n * p);
-        let sw: f64 = w.iter().sum();
-        let base = if sw > 0.0 {
-            y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw
-        } else {
-            0.0
-        };
+        let base = weighted_mean(y, w);
         let data = Binned::new(x, p, params.bins.clamp(2, 256));
         let mut pred = vec![base; n];
         let mut grad = vec![0.0; n];
@@ -232,11 +276,11 @@ impl Gbdt {
                         }
                         continue;
                     };
-                    let col = &data.bins[j * n..(j + 1) * n];
                     // Partition the node's rows: left (bin <= split bin) first.
+                    let last_left = (data.offsets[j] + bin) as u32;
                     let mut m = 0;
                     for k in 0..rows.len() {
-                        if col[rows[k] as usize] as usize <= bin {
+                        if data.slots[rows[k] as usize * p + j] <= last_left {
                             rows.swap(m, k);
                             m += 1;
                         }
@@ -278,24 +322,33 @@ impl Gbdt {
                 }
                 level = next;
             }
+            let go_on = on_tree(&nodes);
             trees.push(nodes);
+            if !go_on {
+                break;
+            }
         }
         Gbdt { base, trees }
+    }
+
+    /// Number of trees.
+    pub fn len(&self) -> usize {
+        self.trees.len()
     }
 
     /// Prediction for one row.
     pub fn predict(&self, row: &[f64]) -> f64 {
         self.base + self.trees.iter().map(|t| tree_value(t, row)).sum::<f64>()
     }
+}
 
-    /// Predictions for one row after each number of trees (`out[k]`: the first `k + 1` trees).
-    pub fn predict_staged(&self, row: &[f64], out: &mut Vec<f64>) {
-        out.clear();
-        let mut acc = self.base;
-        for t in &self.trees {
-            acc += tree_value(t, row);
-            out.push(acc);
-        }
+/// Weighted mean of `y` (0 without weight).
+fn weighted_mean(y: &[f64], w: &[f64]) -> f64 {
+    let sw: f64 = w.iter().sum();
+    if sw > 0.0 {
+        y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw
+    } else {
+        0.0
     }
 }
 
@@ -370,10 +423,24 @@ mod tests {
         assert!((m.predict(&[50.0, 4.0, 1.0]) - 5.0).abs() < 1e-6);
         assert!(m.predict(&[50.0, 4.0, 0.0]).abs() < 1e-6);
         assert!(m.predict(&[50.0, 1.0, 1.0]).abs() < 1e-6);
-        let mut staged = Vec::new();
-        m.predict_staged(&[50.0, 4.0, 1.0], &mut staged);
-        assert_eq!(staged.len(), PARAMS.trees);
-        assert!((staged[PARAMS.trees - 1] - m.predict(&[50.0, 4.0, 1.0])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_trees_that_help_the_holdout() {
+        let x: Vec<f64> = (0..240).map(|i| (i % 24) as f64).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|&h| if h < 12.0 { 0.0 } else { 10.0 })
+            .collect();
+        let w = vec![1.0; 240];
+        // A holdout like the training data: boosting goes on and fits it.
+        let hx = [3.0, 15.0];
+        let m = Gbdt::fit_early_stopped(&x, 1, &y, &w, &PARAMS, (&hx, &[0.0, 10.0]), 10, 3);
+        assert!(m.trees.len() > 20, "{}", m.trees.len());
+        assert!((m.predict(&[15.0]) - 10.0).abs() < 1e-6);
+        // A holdout at the mean: every tree makes it worse, so the fewest trees are kept.
+        let m = Gbdt::fit_early_stopped(&x, 1, &y, &w, &PARAMS, (&hx, &[5.0, 5.0]), 10, 3);
+        assert_eq!(m.trees.len(), 3);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const HOLDOUT_DAYS: usize = 14;
 const MAX_TREES: usize = 100;
 /// Fewest trees used.
 const MIN_TREES: usize = 10;
+/// Boosting stops after this many trees without a better holdout error.
+const PATIENCE: usize = 15;
 /// Holdout errors of steps this far from a step are pooled for its interval.
 const STEP_POOL: usize = 2;
 
@@ -136,27 +138,27 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
             model: format!("gbm ({need_rows} training samples before {HOLDOUT_DAYS} holdout days)"),
         });
     }
-    let a = Gbdt::fit(&xa, p, &ya, &wa, &PARAMS);
-    // Holdout absolute error after each number of trees.
-    let mut err = vec![0.0; MAX_TREES];
-    let mut staged = Vec::new();
-    for &i in &hold {
-        a.predict_staged(&s.x[i * p..(i + 1) * p], &mut staged);
-        for (e, v) in err.iter_mut().zip(&staged) {
-            *e += (s.y[i] - v).abs();
-        }
-    }
-    let trees = MIN_TREES
-        + err[MIN_TREES - 1..]
-            .iter()
-            .enumerate()
-            .min_by(|x, y| x.1.total_cmp(y.1))
-            .map_or(0, |(k, _)| k);
+    let hold_x: Vec<f64> = hold
+        .iter()
+        .flat_map(|&i| &s.x[i * p..(i + 1) * p])
+        .copied()
+        .collect();
+    let hold_y: Vec<f64> = hold.iter().map(|&i| s.y[i]).collect();
+    let a = Gbdt::fit_early_stopped(
+        &xa,
+        p,
+        &ya,
+        &wa,
+        &PARAMS,
+        (&hold_x, &hold_y),
+        PATIENCE,
+        MIN_TREES,
+    );
+    let trees = a.len();
     // Holdout errors of the chosen size, by step.
     let mut by_step: Vec<Vec<f64>> = vec![Vec::new(); input.lead + input.horizon + 1];
-    for &i in &hold {
-        a.predict_staged(&s.x[i * p..(i + 1) * p], &mut staged);
-        by_step[s.step[i]].push(s.y[i] - staged[trees - 1]);
+    for (r, &i) in hold_x.chunks_exact(p).zip(&hold) {
+        by_step[s.step[i]].push(s.y[i] - a.predict(r));
     }
     let b = Gbdt::fit(&s.x, p, &s.y, &s.w, &Params { trees, ..PARAMS });
     let k = if relative { level(y, n - 1) } else { 1.0 };
