@@ -4,8 +4,9 @@
 //!
 //! Training samples are the forecasts the model would have made at the earlier origins of the
 //! window (24 h apart, recent days weighted [`DAY_DECAY`]`^age`), with the target and the load
-//! features as ratios to the level of the last observed day. The number of trees is chosen on
-//! the latest [`HOLDOUT_DAYS`] origins by a model fitted only on targets observed before them;
+//! features as ratios to the level of the last observed day. The number of trees is chosen by
+//! early stopping on the latest [`HOLDOUT_DAYS`] origins, with a model fitted only on targets
+//! observed before them;
 //! the P10/P90 are the quantiles of that model's holdout errors at the same and the neighbouring
 //! steps, and the forecast itself comes from a refit on every sample.
 
@@ -113,7 +114,7 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let p = s.p;
     let steps = input.lead + 1..=input.lead + input.horizon;
     // Fit on targets observed at the oldest holdout origin; measure on the holdout origins.
-    let cut = n - 1 - 24 * HOLDOUT_DAYS;
+    let cut = n.saturating_sub(1 + 24 * HOLDOUT_DAYS);
     let (mut xa, mut ya, mut wa) = (Vec::new(), Vec::new(), Vec::new());
     let mut hold = Vec::new();
     for i in 0..s.y.len() {
