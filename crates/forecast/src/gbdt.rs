@@ -2,8 +2,9 @@
 //! forecast model.
 //!
 //! Squared error with sample weights; each tree is grown level by level to a fixed depth on
-//! per-feature quantile bins (at most [`Params::bins`] per feature; a feature with fewer
-//! distinct values gets one bin per value, so a step function of the hour is learnt exactly),
+//! per-feature bins cut at quantiles of the feature's distinct values (at most
+//! [`Params::bins`] per feature; a feature with fewer distinct values gets one bin per value,
+//! so a step function of the hour is learnt exactly),
 //! with L2-regularised leaf values and a least leaf size. The training sets of the forecast
 //! models are small (a few thousand rows, a few dozen features), so a single-threaded learner
 //! of this size beats a general library on a shared two-core machine and keeps the dependency
@@ -44,7 +45,7 @@ pub(crate) struct Gbdt {
     trees: Vec<Vec<Node>>,
 }
 
-/// Quantile bins of the training matrix, row-major.
+/// Bins of the training matrix, row-major.
 struct Binned {
     p: usize,
     /// Histogram slot (`offsets[j]` + bin) of row `i` in feature `j` at `i * p + j`.
@@ -228,7 +229,7 @@ impl Gbdt {
         mut on_tree: impl FnMut(&[Node]) -> bool,
     ) -> Gbdt {
         let n = y.len();
-        debug_assert_eq!(x.len(), n * p);
+        debug_assert!(p > 0 && x.len() == n * p, "rows of p > 0 features");
         let base = weighted_mean(y, w);
         let data = Binned::new(x, p, params.bins.clamp(2, 256));
         let mut pred = vec![base; n];
