@@ -55,6 +55,10 @@ if [[ $ACCURACY == 1 ]]; then
   run gefcom-h168 "${GEF[@]}" --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
   run gefcom-T-h24 "${GEF[@]}" --covariate T --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
   run gefcom-T-h168 "${GEF[@]}" --covariate T --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
+  # The gradient-boosting model alone (auto does not choose it on these series).
+  run pjm-h24-gbm "${PJM[@]}" --model gbm --horizon 24 --origins daily --from 2017-08-03 --to 2018-08-02
+  run gefcom-h24-gbm "${GEF[@]}" --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
+  run gefcom-T-h24-gbm "${GEF[@]}" --covariate T --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
 fi
 
 # Speed: the same weekly origins (h = 24, 12-week window) for shulv and statsforecast.
@@ -66,7 +70,7 @@ speed() { # name, from, peer args, shulv args...
   # shellcheck disable=SC2086
   "$VENV/bin/python" bench/forecast_peer.py $peer "$from" "$SPEED_ORIGINS" 7 24 > "$OUT/forecast-speed-$name-peer.json"
   cat "$OUT/forecast-speed-$name-peer.json"
-  for model in ridge mstl ensemble; do
+  for model in ridge mstl gbm ensemble; do
     local ms=()
     for _ in $(seq "$RUNS"); do
       ms+=("$("$SHULV" forecast backtest "$@" --model $model --horizon 24 --origins weekly \
@@ -80,6 +84,23 @@ speed() { # name, from, peer args, shulv args...
         for (i = 1; i <= NR; i++) printf " %.2f", a[i];
         printf ")  statsforecast MSTL median %.1f ms  ratio %.1fx\n", s * 1000, s * 1000 / m }'
   done
+  # Cost of the automatic choice (the 28-origin backtest of every candidate, once per series):
+  # wall time of a one-origin run with --model auto minus one with --model naive24 (same CSV
+  # reading and cleaning), medians of RUNS runs.
+  local auto=() base=()
+  for _ in $(seq "$RUNS"); do
+    local t0 t1 t2
+    t0=$(date +%s%N)
+    "$SHULV" forecast backtest "$@" --model auto --horizon 24 --origins daily --from "$from" --to "$from" > /dev/null
+    t1=$(date +%s%N)
+    "$SHULV" forecast backtest "$@" --model naive24 --horizon 24 --origins daily --from "$from" --to "$from" > /dev/null
+    t2=$(date +%s%N)
+    auto+=($(( (t1 - t0) / 1000000 ))); base+=($(( (t2 - t1) / 1000000 )))
+  done
+  local ma mb
+  ma=$(printf '%s\n' "${auto[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
+  mb=$(printf '%s\n' "${base[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
+  echo "speed $name auto choice: one-origin run ${ma} ms (runs: ${auto[*]}), naive24 run ${mb} ms (runs: ${base[*]}), choice ≈ $(( ma - mb )) ms"
 }
 [[ $SPEED == 1 ]] || exit 0
 {

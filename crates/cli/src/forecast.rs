@@ -51,7 +51,7 @@ pub struct SeriesArgs {
     /// day-ahead forecast issued at 10:00 the day before).
     #[arg(long, default_value_t = 0)]
     lead_hours: usize,
-    /// Model: auto, naive (naive24), naive168, mstl, ridge or ensemble.
+    /// Model: auto, naive (naive24), naive168, mstl, ridge, gbm or ensemble.
     #[arg(long, default_value = "auto")]
     model: String,
     /// Trailing fit window in hours (12 weeks).

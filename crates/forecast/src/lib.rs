@@ -1,8 +1,8 @@
 //! # shulv-forecast
 //!
 //! Energy-use forecasting (用能预测) for hourly series: cleaning of real meter data
-//! ([`clean`]), models (seasonal naive, MSTL decomposition, a direct ridge regression on lags,
-//! calendar and covariates; [`model`]), automatic choice per series by rolling-origin backtest
+//! ([`clean`]), models (seasonal naive, MSTL decomposition, a direct ridge regression and
+//! gradient-boosted trees on lags, calendar and covariates; [`model`]), automatic choice per series by rolling-origin backtest
 //! and the backtest itself with its metrics ([`backtest`], [`metrics`]), and a CSV reader for
 //! backtests on files ([`csv`]).
 //!
@@ -16,6 +16,8 @@ pub mod backtest;
 pub mod calendar;
 pub mod clean;
 pub mod csv;
+mod gbdt;
+mod gbm;
 mod linalg;
 pub mod metrics;
 pub mod model;

@@ -13,6 +13,10 @@
 //!   day's mean), calendar (weekday, Chinese holidays and 调休 workdays) and covariates
 //!   (e.g. temperature); the penalty is chosen per step by exact leave-one-out error, and the
 //!   intervals are the leave-one-out residual quantiles of that step.
+//! - [`ModelKind::Gbm`]: gradient-boosted trees (a small histogram learner of this crate) on
+//!   the ridge's features plus step and hour, one model for all steps; the number of trees is
+//!   chosen and the P10/P90 are measured on a 14-day holdout.
+//! - [`ModelKind::Ensemble`]: the equal-weight average of the ridge and MSTL quantiles.
 //! - [`ModelKind::Auto`]: chosen per series by a rolling-origin backtest
 //!   ([`crate::backtest::choose_model`]).
 
@@ -20,17 +24,20 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use shulv_model::{DayType, HolidayCalendar};
 
-use crate::{clean, linalg, ForecastError};
+use crate::{clean, gbm, linalg, ForecastError};
 
 /// Trailing fit window of the protocol: 12 weeks of hours.
 pub const WINDOW_HOURS: usize = 12 * 168;
-/// A level shift cuts the fit window when at least this many days follow it.
+/// A level shift cuts the fit window when at least this many days (and the model's least
+/// history) follow it.
 pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
 /// Fewest hours of history the ridge model accepts (4 weeks).
 pub const RIDGE_MIN_HOURS: usize = 4 * 168;
+/// Fewest hours of history the gbm model accepts (6 weeks: 4 of training, 2 held out).
+pub const GBM_MIN_HOURS: usize = 6 * 168;
 /// Ridge penalties tried per step (relative to the number of samples), chosen by LOO error.
 /// Weight decay per day of age of a ridge training sample (recent days count more).
-const DAY_DECAY: f64 = 0.98;
+pub(crate) const DAY_DECAY: f64 = 0.98;
 const RIDGE_PENALTIES: [f64; 6] = [0.001, 0.01, 0.03, 0.1, 0.3, 1.0];
 
 /// Which model to run.
@@ -45,6 +52,8 @@ pub enum ModelKind {
     Mstl,
     /// Direct ridge regression on lags, calendar and covariates.
     Ridge,
+    /// Gradient-boosted trees on lags, calendar, step, hour and covariates.
+    Gbm,
     /// Equal-weight average of the ridge and MSTL quantiles.
     Ensemble,
     /// Chosen per series by rolling-origin backtest.
@@ -53,11 +62,12 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// All concrete models, the candidates of [`ModelKind::Auto`].
-    pub const CANDIDATES: [ModelKind; 5] = [
+    pub const CANDIDATES: [ModelKind; 6] = [
         ModelKind::Naive24,
         ModelKind::Naive168,
         ModelKind::Mstl,
         ModelKind::Ridge,
+        ModelKind::Gbm,
         ModelKind::Ensemble,
     ];
 
@@ -68,6 +78,7 @@ impl ModelKind {
             ModelKind::Naive168 => "naive168",
             ModelKind::Mstl => "mstl",
             ModelKind::Ridge => "ridge",
+            ModelKind::Gbm => "gbm",
             ModelKind::Ensemble => "ensemble",
             ModelKind::Auto => "auto",
         }
@@ -80,13 +91,14 @@ impl ModelKind {
             "naive168" => ModelKind::Naive168,
             "mstl" => ModelKind::Mstl,
             "ridge" => ModelKind::Ridge,
+            "gbm" => ModelKind::Gbm,
             "ensemble" => ModelKind::Ensemble,
             "auto" => ModelKind::Auto,
             _ => {
                 return Err(ForecastError::Setting {
                     setting: "model",
                     message: format!(
-                        "unknown model {s:?} (expected auto, naive, naive24, naive168, mstl, ridge or ensemble)"
+                        "unknown model {s:?} (expected auto, naive, naive24, naive168, mstl, ridge, gbm or ensemble)"
                     ),
                 })
             }
@@ -100,6 +112,7 @@ impl ModelKind {
             ModelKind::Naive168 => 168,
             ModelKind::Mstl => 2 * 168,
             ModelKind::Ridge | ModelKind::Ensemble | ModelKind::Auto => RIDGE_MIN_HOURS,
+            ModelKind::Gbm => GBM_MIN_HOURS,
         }
     }
 }
@@ -168,11 +181,11 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
     let mut input = *input;
     if matches!(
         kind,
-        ModelKind::Ridge | ModelKind::Mstl | ModelKind::Ensemble
+        ModelKind::Ridge | ModelKind::Gbm | ModelKind::Mstl | ModelKind::Ensemble
     ) {
         if let Some((day, before, after)) = clean::level_shifts(input.history).last().copied() {
             let days_after = input.history.len() / 24 - day;
-            if days_after >= MIN_DAYS_AFTER_SHIFT {
+            if days_after >= MIN_DAYS_AFTER_SHIFT && 24 * days_after >= need {
                 let cut = day * 24;
                 notes.push(format!(
                     "fit window starts at the level shift of {} (daily mean {before:.3} → {after:.3})",
@@ -201,6 +214,10 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         ModelKind::Ridge => {
             let (p10, p50, p90) = ridge(&input)?;
             (ridge_name(&input), p10, p50, p90)
+        }
+        ModelKind::Gbm => {
+            let ((p10, p50, p90), trees) = gbm::gbm(&input)?;
+            (gbm::name(&input, trees), p10, p50, p90)
         }
         ModelKind::Ensemble => {
             let r = ridge(&input)?;
@@ -335,11 +352,11 @@ pub(crate) fn quantiles_10_90(residuals: &mut [f64]) -> (f64, f64) {
 
 /// Index distance back to the same hour on the latest observed period for a step `g` hours
 /// past the last observation.
-fn seasonal_lag(g: usize, period: usize) -> usize {
+pub(crate) fn seasonal_lag(g: usize, period: usize) -> usize {
     period * g.div_ceil(period)
 }
 
-type Quantiles = (Vec<f64>, Vec<f64>, Vec<f64>);
+pub(crate) type Quantiles = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn seasonal_naive(input: &Input, period: usize, notes: &mut Vec<String>) -> Quantiles {
     let y = input.history;
@@ -454,7 +471,7 @@ fn push_calendar(row: &mut Vec<f64>, date: NaiveDate, calendar: Option<&HolidayC
 /// (indices into the history, extended by covariates into the horizon).
 /// With `relative`, load features are divided by the last observed day's mean (the target is
 /// too, in [`ridge`]); series whose daily mean can be zero or negative stay absolute.
-fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, row: &mut Vec<f64>) {
+pub(crate) fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, row: &mut Vec<f64>) {
     let y = input.history;
     let g = t - last;
     let lag_day = t - seasonal_lag(g, 24);
@@ -544,6 +561,16 @@ fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, row: &mut Vec
     }
 }
 
+/// Whether load features and targets can be ratios to the level: when every level used (the
+/// 24 hours before each training origin, which lie whole days before the last observation)
+/// is clearly positive.
+pub(crate) fn level_relative(y: &[f64]) -> bool {
+    let overall = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64;
+    overall > 0.0
+        && y.rchunks_exact(24)
+            .all(|w| w.iter().sum::<f64>() / 24.0 > 1e-3 * overall)
+}
+
 fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
     let n = input.history.len();
     let y = input.history;
@@ -552,12 +579,7 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
     let mut targets: Vec<f64> = Vec::new();
     let mut weights: Vec<f64> = Vec::new();
     let mut row = Vec::new();
-    // Ratios to the level only when every level used (the 24 hours before each training
-    // origin, which lie whole days before the last observation) is clearly positive.
-    let overall = y.iter().map(|v| v.abs()).sum::<f64>() / n as f64;
-    let relative = overall > 0.0
-        && y.rchunks_exact(24)
-            .all(|w| w.iter().sum::<f64>() / 24.0 > 1e-3 * overall);
+    let relative = level_relative(y);
     for s in 1..=input.horizon {
         let g = s + input.lead;
         let t_real = n - 1 + g;

@@ -110,9 +110,9 @@ fn check(r: &BacktestReport, max_mape: f64) {
     assert!(m.mape.unwrap() < r.baseline.mape.unwrap());
 }
 
-/// The issue asks for MAPE ≤ 4.0 % here; the automatic choice reaches 4.23 % (MSTL in
-/// forecasting.md: 4.76 %). This asserts the level reached, so that a regression fails; the
-/// gap to 4.0 % is recorded in BENCHMARKS.md.
+/// The issue asks for MAPE ≤ 4.0 % here; the automatic choice (ridge, with gbm among the
+/// candidates) reaches 4.23 % (MSTL in forecasting.md: 4.76 %). This asserts the level
+/// reached, so that a regression fails; the gap to 4.0 % is recorded in BENCHMARKS.md.
 #[test]
 fn pjm_east_day_ahead() {
     let Some(s) = pjm() else { return };
@@ -128,7 +128,31 @@ fn pjm_east_day_ahead() {
         Some(nerc),
     );
     assert_eq!(r.origins, 365);
-    check(&r, 4.3);
+    check(&r, 4.25);
+}
+
+/// The gradient-boosting model alone, at the level it reaches (PJM 5.27 %, GEFCom2014-E with
+/// observed temperature 2.72 %): worse than the ridge on these series, better than naive.
+#[test]
+fn gbm_day_ahead() {
+    let Some(s) = pjm() else { return };
+    let nerc = shulv_forecast::calendar::nerc_holidays(2002, 2018);
+    let r = run(
+        &s,
+        ModelKind::Gbm,
+        24,
+        OriginPlan::Daily,
+        "2017-08-03",
+        "2018-08-02",
+        Some(nerc),
+    );
+    assert!(r.model.starts_with("gbm(trees="), "{}", r.model);
+    check(&r, 5.35);
+    let Some(s) = gefcom(true) else { return };
+    let (from, to) = ("2014-01-01", "2014-12-31");
+    let r = run(&s, ModelKind::Gbm, 24, OriginPlan::Daily, from, to, None);
+    assert!(r.model.contains("covariates=[T]"), "{}", r.model);
+    check(&r, 2.8);
 }
 
 #[test]
@@ -148,5 +172,6 @@ fn gefcom_day_ahead_with_observed_temperature() {
     let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, from, to, None);
     assert!(r.covariates_observed);
     assert_eq!(r.covariates, vec!["T".to_string()]);
-    check(&r, 2.2);
+    // The issue asks for 2.2 %; 2.00 % is reached.
+    check(&r, 2.05);
 }
