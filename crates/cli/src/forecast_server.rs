@@ -19,8 +19,8 @@ pub struct StoredTarget {
     /// A node id of the server (bottom-up forecast of every meter below it).
     #[arg(long)]
     node: Option<String>,
-    /// Node forecasts: P10/P90 from the node's summed series (summed) or by root sum of
-    /// squares of the meters' deviations (independent) [default: the server's, summed].
+    /// Node forecasts: P10/P90 by root sum of squares of the meters' deviations (independent,
+    /// the server's default) or from the node's summed series (summed).
     #[arg(long)]
     intervals: Option<String>,
     #[command(flatten)]

@@ -5,11 +5,10 @@
 //! A node's forecast is bottom-up (自下而上): every meter of the subtree is forecast on its own
 //! series, converted to its carrier's unit, and the P50s are summed per carrier, so the node's
 //! P50 equals the sum of its meters' P50 exactly. Quantiles do not add (the sum of the meters'
-//! P10s is not the P10 of the sum). The node's P10/P90 are, by default, the spread of a forecast
-//! of the node's summed series with the same model, placed around the bottom-up P50
-//! ([`NodeIntervals::Summed`]); [`NodeIntervals::Independent`] combines the meters' deviations
-//! by root sum of squares instead, which assumes independent meter errors (docs/forecasting.md
-//! has the backtest of both).
+//! P10s is not the P10 of the sum). The node's P10/P90 are, by default, the root sum of squares
+//! of the meters' deviations around the bottom-up P50 ([`NodeIntervals::Independent`], which
+//! assumes independent meter errors); [`NodeIntervals::Summed`] takes the spread of a forecast
+//! of the node's summed series instead (docs/forecasting.md has the backtest of both).
 
 use chrono::{DateTime, Duration, NaiveDateTime};
 use chrono_tz::Tz;
@@ -45,10 +44,12 @@ type Hourly = Vec<(NaiveDateTime, f64)>;
 #[serde(rename_all = "snake_case")]
 pub enum NodeIntervals {
     /// The spread (P50 − P10, P90 − P50) of a forecast of the node's summed series with the
-    /// same model, around the bottom-up P50: it carries the errors the meters make together.
-    #[default]
+    /// same model, around the bottom-up P50: it carries the errors the meters make together,
+    /// but was too wide on the demo park's electricity (99.7 % coverage in the backtest).
     Summed,
-    /// Root sum of squares of the meters' deviations: right for independent meter errors.
+    /// Root sum of squares of the meters' deviations: right for independent meter errors (the
+    /// default: 75.4 % coverage on the demo park's electricity, nominal 80 %).
+    #[default]
     Independent,
 }
 

@@ -34,8 +34,9 @@ pub struct ForecastParams {
     /// after the last stored hour). A `to` in the past issues the forecast as of that time, to
     /// compare it with what happened.
     pub to: Option<String>,
-    /// Node forecasts: `summed` (default: the spread of the node's summed series around the
-    /// bottom-up P50) or `independent` (root sum of squares of the meters' deviations).
+    /// Node forecasts: `independent` (default: root sum of squares of the meters' deviations)
+    /// or `summed` (the spread of a forecast of the node's summed series around the bottom-up
+    /// P50).
     pub intervals: Option<String>,
     /// Keep the forecast (default `true`); its id is in the answer.
     pub store: Option<bool>,
@@ -43,8 +44,9 @@ pub struct ForecastParams {
 
 /// Forecast of a meter or of a node's subtree from the stored hourly sums, with P10/P50/P90 per
 /// hour, the model and its settings, and the cleaning notes. A node is forecast bottom-up: each
-/// meter on its own series, P50 summed per carrier, P10/P90 from the spread of the node's
-/// summed series (or, with `intervals=independent`, by root sum of squares; see `method`).
+/// meter on its own series, P50 summed per carrier, P10/P90 by root sum of squares of the
+/// meters' deviations (or, with `intervals=summed`, from the spread of the node's summed
+/// series; see `method`).
 /// The forecast is stored unless `store=false` (`id` in the answer).
 #[utoipa::path(get, path = "/api/v1/forecast", tag = "forecast", params(ForecastParams),
     responses((status = 200, body = ForecastAnswer),
@@ -75,7 +77,7 @@ pub async fn forecast(
     };
     let model = ModelKind::parse(params.model.as_deref().unwrap_or("auto"))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let intervals = NodeIntervals::parse(params.intervals.as_deref().unwrap_or("summed"))
+    let intervals = NodeIntervals::parse(params.intervals.as_deref().unwrap_or("independent"))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let store = params.store.unwrap_or(true);
     if principal.aggregates_only && matches!(target, Target::Meter(_)) {

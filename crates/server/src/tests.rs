@@ -645,7 +645,7 @@ async fn forecast_of_a_meter_and_of_a_node_adds_up() {
         assert!(h["p10"].as_f64().unwrap() <= total[i] && total[i] <= h["p90"].as_f64().unwrap());
     }
     assert!(
-        park["method"].as_str().unwrap().contains("summed series"),
+        park["method"].as_str().unwrap().contains("independent"),
         "{park}"
     );
 
@@ -827,13 +827,25 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     let id = issued["id"].as_str().expect("stored").to_string();
     let (status, park) = get("/api/v1/forecast?node=park&model=naive24".into(), admin.clone()).await;
     assert_eq!(status, StatusCode::OK, "{park}");
-    assert_eq!(park["intervals"], "summed", "{park}");
+    assert_eq!(park["intervals"], "independent", "{park}");
     let (_, unstored) = get(
         "/api/v1/forecast?meter=a.main&model=naive24&store=false".into(),
         admin.clone(),
     )
     .await;
     assert!(unstored["id"].is_null(), "{unstored}");
+    let (status, summed) = get(
+        "/api/v1/forecast?node=park&model=naive24&intervals=summed&store=false".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{summed}");
+    assert_eq!(summed["intervals"], "summed", "{summed}");
+    // Only the interval combination differs: the P50s are the same bottom-up sums.
+    assert_eq!(p50s(&summed["series"][0]), p50s(&park["series"][0]));
+    let (status, bad) = get("/api/v1/forecast?node=park&intervals=nope".into(), admin.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["error"].as_str().unwrap().contains("intervals"), "{bad}");
     let (status, list) = get("/api/v1/forecasts".into(), admin.clone()).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
