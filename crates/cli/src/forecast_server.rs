@@ -285,7 +285,9 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
                         h["p10"],
                         h["p50"],
                         h["p90"],
-                        h["actual"].as_f64().map_or(String::new(), |a| a.to_string())
+                        h["actual"]
+                            .as_f64()
+                            .map_or(String::new(), |a| a.to_string())
                     );
                 }
             }
@@ -306,7 +308,11 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
             for s in cmp["series"].as_array().into_iter().flatten() {
                 let unit = text(&s["unit"]);
                 let scores: Scores = serde_json::from_value(s["scores"].clone())?;
-                println!("\n{} [{unit}] model {}", text(&s["carrier"]), text(&s["model"]));
+                println!(
+                    "\n{} [{unit}] model {}",
+                    text(&s["carrier"]),
+                    text(&s["model"])
+                );
                 println!("  {}", scores_line(&scores, unit));
                 println!(
                     "  {:<27} {:>12} {:>12} {:>12} {:>12}",

@@ -129,7 +129,10 @@ fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     ));
     let id = issued["id"].as_str().expect("stored").to_string();
     let cmp = server.get_json(&format!("/api/v1/forecasts/{id}"));
-    assert_eq!(cmp["forecast"]["origin"], "2025-12-20T00:00:00+08:00", "{cmp}");
+    assert_eq!(
+        cmp["forecast"]["origin"], "2025-12-20T00:00:00+08:00",
+        "{cmp}"
+    );
     let s = &cmp["series"][0];
     assert_eq!(s["model"], "naive24", "{cmp}");
 
@@ -153,9 +156,16 @@ fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     for (i, h) in hours.iter().enumerate() {
         let y = hourly[24 + i];
         let p50 = h["p50"].as_f64().unwrap();
-        assert!((h["actual"].as_f64().unwrap() - y).abs() <= 1e-9 * y.abs().max(1.0), "{h}");
+        assert!(
+            (h["actual"].as_f64().unwrap() - y).abs() <= 1e-9 * y.abs().max(1.0),
+            "{h}"
+        );
         // naive24: the same hour of the day before.
-        assert!((p50 - hourly[i]).abs() <= 1e-9 * p50.abs().max(1.0), "{h} vs {}", hourly[i]);
+        assert!(
+            (p50 - hourly[i]).abs() <= 1e-9 * p50.abs().max(1.0),
+            "{h} vs {}",
+            hourly[i]
+        );
         abs_e += (p50 - y).abs();
         e += p50 - y;
         abs_y += y.abs();
@@ -170,7 +180,10 @@ fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     let sc = &s["scores"];
     let close = |key: &str, want: f64| {
         let got = sc[key].as_f64().unwrap();
-        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{key}: {got} vs {want}");
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{key}: {got} vs {want}"
+        );
     };
     assert_eq!(sc["hours_with_actuals"], 24, "{sc}");
     close("wape", 100.0 * abs_e / abs_y);
@@ -188,8 +201,17 @@ fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     let bt: Value = serde_json::from_str(&cli(
         server,
         &[
-            "forecast", "backtest", "--meter", meter, "--model", "naive24", "--from",
-            "2025-12-20", "--to", "2025-12-21", "--json",
+            "forecast",
+            "backtest",
+            "--meter",
+            meter,
+            "--model",
+            "naive24",
+            "--from",
+            "2025-12-20",
+            "--to",
+            "2025-12-21",
+            "--json",
         ],
     ))
     .unwrap();
@@ -198,7 +220,11 @@ fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     // Nothing of the backtest was stored.
     let stored = server.get_json("/api/v1/forecasts");
     assert!(
-        stored.as_array().unwrap().iter().all(|f| f["origin"] != "2025-12-21T00:00:00+08:00"),
+        stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["origin"] != "2025-12-21T00:00:00+08:00"),
         "{stored}"
     );
 }

@@ -189,7 +189,8 @@ pub fn score(hours: &[ComparedHour]) -> Scores {
         .map(|(h, y)| ((h.p50 - y) / y).abs())
         .collect();
     s.zero_actuals = pairs.len() - nonzero.len();
-    s.mape = (!nonzero.is_empty()).then(|| 100.0 * nonzero.iter().sum::<f64>() / nonzero.len() as f64);
+    s.mape =
+        (!nonzero.is_empty()).then(|| 100.0 * nonzero.iter().sum::<f64>() / nonzero.len() as f64);
     s.wape = (abs_y > 0.0).then(|| 100.0 * abs_e / abs_y);
     s.bias = Some(e / n);
     s.bias_pct = (abs_y > 0.0).then(|| 100.0 * e / abs_y);

@@ -551,10 +551,7 @@ impl Platform {
                 continue;
             }
             let mut notes = plan.notes;
-            let fallbacks = comps
-                .iter()
-                .filter(|c| c.model != plan.kind.name())
-                .count();
+            let fallbacks = comps.iter().filter(|c| c.model != plan.kind.name()).count();
             if fallbacks > 0 {
                 notes.push(format!(
                     "{fallbacks} of {} meters fell back to another model (see meters)",
@@ -611,7 +608,12 @@ fn summed(data: &[Hourly], members: &[(usize, f64)]) -> Hourly {
 
 /// Chooses the model of a group on its summed series (with `auto`) and forecasts that series
 /// (for `summed` intervals).
-fn plan_group(carrier: Carrier, y: &[(NaiveDateTime, f64)], req: &ForecastRequest, ctx: &Ctx) -> GroupPlan {
+fn plan_group(
+    carrier: Carrier,
+    y: &[(NaiveDateTime, f64)],
+    req: &ForecastRequest,
+    ctx: &Ctx,
+) -> GroupPlan {
     let mut plan = GroupPlan {
         kind: req.model,
         selection: None,
@@ -656,7 +658,10 @@ fn combine(comps: &[MeterComponent], h: usize, spread: Option<&MeterRun>) -> [Ve
             hi += (c.p90[i] - c.p50[i]).max(0.0).powi(2);
         }
         let (down, up) = match spread {
-            Some(s) => ((s.p50[i] - s.p10[i]).max(0.0), (s.p90[i] - s.p50[i]).max(0.0)),
+            Some(s) => (
+                (s.p50[i] - s.p10[i]).max(0.0),
+                (s.p90[i] - s.p50[i]).max(0.0),
+            ),
             None => (lo.sqrt(), hi.sqrt()),
         };
         p10[i] = p50[i] - down;
@@ -672,8 +677,10 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         .clamp(1, 4)
         .min(items.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<parking_lot::Mutex<Option<R>>> =
-        items.iter().map(|_| parking_lot::Mutex::new(None)).collect();
+    let slots: Vec<parking_lot::Mutex<Option<R>>> = items
+        .iter()
+        .map(|_| parking_lot::Mutex::new(None))
+        .collect();
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {

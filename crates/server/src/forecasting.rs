@@ -7,8 +7,8 @@ use axum::Json;
 use serde::Deserialize;
 use shulv_auth::Principal;
 use shulv_platform::{
-    ForecastAnswer, ForecastComparison, ForecastRequest, ForecastSummary, ModelKind,
-    NodeIntervals, StoredForecast, Target,
+    ForecastAnswer, ForecastComparison, ForecastRequest, ForecastSummary, ModelKind, NodeIntervals,
+    StoredForecast, Target,
 };
 
 use crate::access;
@@ -211,7 +211,8 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<ForecastComparison>, ApiError> {
     let answer = blocking(&state.platform, move |p| {
-        let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("forecast '{id}' not found"));
+        let not_found =
+            || ApiError::new(StatusCode::NOT_FOUND, format!("forecast '{id}' not found"));
         let f = p.stored_forecast(&id).map_err(|_| not_found())?;
         if !visible(p, &principal, &f.target_kind, &f.target) {
             return Err(not_found());

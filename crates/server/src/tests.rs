@@ -825,7 +825,11 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     .await;
     assert_eq!(status, StatusCode::OK, "{issued}");
     let id = issued["id"].as_str().expect("stored").to_string();
-    let (status, park) = get("/api/v1/forecast?node=park&model=naive24".into(), admin.clone()).await;
+    let (status, park) = get(
+        "/api/v1/forecast?node=park&model=naive24".into(),
+        admin.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{park}");
     assert_eq!(park["intervals"], "independent", "{park}");
     let (_, unstored) = get(
@@ -843,9 +847,16 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     assert_eq!(summed["intervals"], "summed", "{summed}");
     // Only the interval combination differs: the P50s are the same bottom-up sums.
     assert_eq!(p50s(&summed["series"][0]), p50s(&park["series"][0]));
-    let (status, bad) = get("/api/v1/forecast?node=park&intervals=nope".into(), admin.clone()).await;
+    let (status, bad) = get(
+        "/api/v1/forecast?node=park&intervals=nope".into(),
+        admin.clone(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-    assert!(bad["error"].as_str().unwrap().contains("intervals"), "{bad}");
+    assert!(
+        bad["error"].as_str().unwrap().contains("intervals"),
+        "{bad}"
+    );
     let (status, list) = get("/api/v1/forecasts".into(), admin.clone()).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
@@ -872,12 +883,19 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
         let h_index = first + i as i64;
         let actual = h["actual"].as_f64().unwrap();
         assert!((actual - value(h_index)).abs() < 1e-9, "{h}");
-        assert!((h["p50"].as_f64().unwrap() - value(h_index - 24)).abs() < 1e-9, "{h}");
+        assert!(
+            (h["p50"].as_f64().unwrap() - value(h_index - 24)).abs() < 1e-9,
+            "{h}"
+        );
         err += (value(h_index - 24) - actual).abs();
         sum += actual;
     }
     let wape = s["scores"]["wape"].as_f64().unwrap();
-    assert!((wape - 100.0 * err / sum).abs() < 1e-9, "{wape} vs {}", 100.0 * err / sum);
+    assert!(
+        (wape - 100.0 * err / sum).abs() < 1e-9,
+        "{wape} vs {}",
+        100.0 * err / sum
+    );
 
     // Scopes: a reader of ent-b sees neither the meter forecast of ent-a nor the park's.
     let b_reader = f.token(Role::Analyst, "ent-b");
