@@ -337,6 +337,10 @@ pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One carrier of a stored-data backtest: carrier, unit, the hours of every origin, the models
+/// used, the number of origins.
+type Pooled = (String, String, Vec<ComparedHour>, Vec<String>, usize);
+
 /// `shulv forecast backtest --meter|--node`: at each origin day (00:00 in the target's time
 /// zone) a forecast from the data before it (`to` = the origin, not stored), set against the
 /// stored hourly sums; scores pooled over every origin × hour per carrier.
@@ -350,8 +354,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
     };
     let base = target.params()?;
     let is_node = target.node.is_some();
-    // carrier/unit → (pooled hours, models used, origins)
-    let mut pooled: Vec<(String, String, Vec<ComparedHour>, Vec<String>, usize)> = Vec::new();
+    let mut pooled: Vec<Pooled> = Vec::new();
     let mut origins = 0;
     let mut day = plan.from;
     let mut method = String::new();
