@@ -1,4 +1,6 @@
-//! `shulv forecast`: energy-use forecasts (用能预测) and rolling-origin backtests on CSV files.
+//! `shulv forecast`: energy-use forecasts (用能预测) and rolling-origin backtests on CSV files
+//! or on a running server's stored data, and the server's stored forecasts against what
+//! happened.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,10 +18,18 @@ use shulv_model::HolidayCalendar;
 /// `shulv forecast …`
 #[derive(Subcommand)]
 pub enum ForecastCommand {
-    /// Rolling-origin backtest of a model on a CSV file, with the seasonal naive baseline.
+    /// Rolling-origin backtest of a model on a CSV file (with the seasonal naive baseline), or
+    /// on a meter's or node's stored data of a running server (--meter, --node).
     Backtest(BacktestArgs),
     /// Forecast the hours after the end of a CSV file (P10/P50/P90 as CSV on stdout).
     Predict(PredictArgs),
+    /// Forecast a meter or node of a running server from its stored data (stored unless
+    /// --no-store).
+    Issue(crate::forecast_server::IssueArgs),
+    /// List the server's stored forecasts.
+    List(crate::forecast_server::ListArgs),
+    /// A stored forecast against what happened: actuals per hour, MAPE, WAPE, bias, coverage.
+    Show(crate::forecast_server::ShowArgs),
 }
 
 /// Where the series comes from and how to read it.
@@ -27,16 +37,16 @@ pub enum ForecastCommand {
 pub struct SeriesArgs {
     /// CSV file with a header line.
     #[arg(long)]
-    csv: PathBuf,
+    csv: Option<PathBuf>,
     /// Time column (local time; or the date column together with --hour-column).
     #[arg(long)]
-    time_column: String,
+    time_column: Option<String>,
     /// Hour-ending column (1…24, as in GEFCom) combined with a date in --time-column.
     #[arg(long)]
     hour_column: Option<String>,
     /// Value column (the load).
     #[arg(long)]
-    value_column: String,
+    value_column: Option<String>,
     /// Holiday calendar for the calendar features: none, cn (法定节假日 and 调休 make-up
     /// workdays) or nerc (the six US NERC holidays).
     #[arg(long, default_value = "none")]
@@ -82,6 +92,8 @@ pub struct BacktestArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    stored: crate::forecast_server::StoredTarget,
 }
 
 /// `shulv forecast predict`
@@ -94,8 +106,28 @@ pub struct PredictArgs {
 /// Runs a forecast subcommand.
 pub fn run(command: &ForecastCommand) -> anyhow::Result<()> {
     match command {
+        ForecastCommand::Backtest(args) if args.stored.is_given() => {
+            let s = &args.series;
+            if s.csv.is_some() || s.lead_hours != 0 || !args.covariate.is_empty() {
+                bail!("a backtest on the server's data (--meter, --node) takes no --csv, --lead-hours or --covariate: the server forecasts from the data before each origin");
+            }
+            crate::forecast_server::backtest(
+                &args.stored,
+                &crate::forecast_server::BacktestPlan {
+                    horizon: s.horizon,
+                    model: s.model.clone(),
+                    origins: OriginPlan::parse(&args.origins)?,
+                    from: args.from,
+                    to: args.to,
+                    json: args.json,
+                },
+            )
+        }
         ForecastCommand::Backtest(args) => run_backtest(args),
         ForecastCommand::Predict(args) => run_predict(args),
+        ForecastCommand::Issue(args) => crate::forecast_server::issue(args),
+        ForecastCommand::List(args) => crate::forecast_server::list(args),
+        ForecastCommand::Show(args) => crate::forecast_server::show(args),
     }
 }
 
@@ -120,19 +152,23 @@ fn load(
     args: &SeriesArgs,
     covariates: &[String],
 ) -> anyhow::Result<(shulv_forecast::HourlySeries, Vec<String>)> {
+    let (Some(csv), Some(time), Some(value)) = (&args.csv, &args.time_column, &args.value_column)
+    else {
+        bail!("give --csv FILE with --time-column and --value-column (or, for a backtest on a server's data, --meter or --node)");
+    };
     let cols = CsvColumns {
-        time: args.time_column.clone(),
+        time: time.clone(),
         hour: args.hour_column.clone(),
-        value: args.value_column.clone(),
+        value: value.clone(),
         covariates: covariates.to_vec(),
     };
-    let raw = read_csv(&args.csv, &cols)?;
+    let raw = read_csv(csv, &cols)?;
     let (series, report) = clean(&raw.times, &raw.values, &raw.covariates)
-        .with_context(|| args.csv.display().to_string())?;
+        .with_context(|| csv.display().to_string())?;
     eprintln!(
         "series: {} column {:?}: {} readings → {} hours, {} to {}",
-        args.csv.display(),
-        args.value_column,
+        csv.display(),
+        value,
         report.readings,
         series.len(),
         series.start,

@@ -10,6 +10,7 @@ mod client;
 mod demo;
 mod evaluate;
 mod forecast;
+mod forecast_server;
 mod optimise;
 mod serve;
 
@@ -106,7 +107,8 @@ enum Command {
         #[arg(long, default_value = "recovery admin")]
         name: String,
     },
-    /// Energy-use forecasts (用能预测) and rolling-origin backtests on CSV files.
+    /// Energy-use forecasts (用能预测): backtests on CSV files or stored data, forecasts of a
+    /// server's meters and nodes, stored forecasts against what happened.
     #[command(subcommand)]
     Forecast(forecast::ForecastCommand),
     /// Regional dual-synergy evaluation (区域双化协同成效评价) and coupling coordination.

@@ -1,5 +1,7 @@
 //! End to end: `shulv demo` serves forecasts (用能预测) of a demo meter and of the park over
-//! HTTP; the park's P50 is the sum of its meters' P50 per carrier.
+//! HTTP; the park's P50 is the sum of its meters' P50 per carrier. A forecast issued as of a
+//! past day is stored, and its comparison with the stored actuals (over the API and the CLI)
+//! matches a hand computation from the 15-minute readings.
 
 mod common;
 
@@ -100,6 +102,129 @@ fn demo_meter_and_park_forecasts_add_up() {
             assert!((comp["p50"][i].as_f64().unwrap() - v).abs() <= 1e-9 * v.abs().max(1.0));
         }
     }
+    stored_forecast_against_the_readings(&server, id);
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Runs `shulv ARGS --url … --token …` and returns its stdout, asserting success.
+fn cli(server: &Server, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(args)
+        .args(["--url", &server.url, "--token", &server.token])
+        .output()
+        .expect("run shulv");
+    assert!(
+        out.status.success(),
+        "shulv {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
+    // Issued as of 2025-12-20 00:00 (the demo's data run to the end of 2025), naive24.
+    let issued = server.get_json(&format!(
+        "/api/v1/forecast?meter={meter}&model=naive24&to=2025-12-20"
+    ));
+    let id = issued["id"].as_str().expect("stored").to_string();
+    let cmp = server.get_json(&format!("/api/v1/forecasts/{id}"));
+    assert_eq!(
+        cmp["forecast"]["origin"], "2025-12-20T00:00:00+08:00",
+        "{cmp}"
+    );
+    let s = &cmp["series"][0];
+    assert_eq!(s["model"], "naive24", "{cmp}");
+
+    // By hand: the 15-minute readings of 2025-12-19 and 2025-12-20, summed per hour.
+    let raw = server.get_json(&format!(
+        "/api/v1/query?meter={meter}&from=2025-12-19&to=2025-12-21&bucket=15m"
+    ));
+    let mut hourly = [0.0f64; 48];
+    let mut counted = [0usize; 48];
+    let t0 = raw["series"][0]["points"][0]["ts"].as_i64().unwrap();
+    for p in raw["series"][0]["points"].as_array().unwrap() {
+        let i = ((p["ts"].as_i64().unwrap() - t0) / 3_600_000) as usize;
+        hourly[i] += p["value"].as_f64().unwrap();
+        counted[i] += 1;
+    }
+    assert!(counted.iter().all(|&c| c == 4), "{counted:?}");
+    let hours = s["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    let (mut abs_e, mut e, mut abs_y, mut ape, mut nonzero, mut inside) =
+        (0.0, 0.0, 0.0, 0.0, 0, 0);
+    for (i, h) in hours.iter().enumerate() {
+        let y = hourly[24 + i];
+        let p50 = h["p50"].as_f64().unwrap();
+        assert!(
+            (h["actual"].as_f64().unwrap() - y).abs() <= 1e-9 * y.abs().max(1.0),
+            "{h}"
+        );
+        // naive24: the same hour of the day before.
+        assert!(
+            (p50 - hourly[i]).abs() <= 1e-9 * p50.abs().max(1.0),
+            "{h} vs {}",
+            hourly[i]
+        );
+        abs_e += (p50 - y).abs();
+        e += p50 - y;
+        abs_y += y.abs();
+        if y != 0.0 {
+            ape += ((p50 - y) / y).abs();
+            nonzero += 1;
+        }
+        if h["p10"].as_f64().unwrap() <= y && y <= h["p90"].as_f64().unwrap() {
+            inside += 1;
+        }
+    }
+    let sc = &s["scores"];
+    let close = |key: &str, want: f64| {
+        let got = sc[key].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{key}: {got} vs {want}"
+        );
+    };
+    assert_eq!(sc["hours_with_actuals"], 24, "{sc}");
+    close("wape", 100.0 * abs_e / abs_y);
+    close("mape", 100.0 * ape / nonzero as f64);
+    close("bias", e / 24.0);
+    close("coverage_p10_p90", 100.0 * inside as f64 / 24.0);
+
+    // The CLI shows the same comparison and lists the forecast.
+    let shown: Value =
+        serde_json::from_str(&cli(server, &["forecast", "show", &id, "--output", "json"])).unwrap();
+    assert_eq!(shown["series"][0]["scores"], *sc);
+    let list = cli(server, &["forecast", "list", "--meter", meter]);
+    assert!(list.contains(&id), "{list}");
+    // A backtest of the stored data over two origins: 48 hours scored, the first day's as above.
+    let bt: Value = serde_json::from_str(&cli(
+        server,
+        &[
+            "forecast",
+            "backtest",
+            "--meter",
+            meter,
+            "--model",
+            "naive24",
+            "--from",
+            "2025-12-20",
+            "--to",
+            "2025-12-21",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(bt["origins"], 2, "{bt}");
+    assert_eq!(bt["series"][0]["scores"]["hours_with_actuals"], 48, "{bt}");
+    // Nothing of the backtest was stored.
+    let stored = server.get_json("/api/v1/forecasts");
+    assert!(
+        stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["origin"] != "2025-12-21T00:00:00+08:00"),
+        "{stored}"
+    );
 }

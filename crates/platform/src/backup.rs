@@ -98,8 +98,8 @@ impl Platform {
     pub fn snapshot(&self, dir: &Path) -> Result<u64, PlatformError> {
         let checkpoint = self.store.checkpoint(&dir.join("store"))?;
         self.registry.read().copy_to(dir)?;
-        // User factor and tariff files, the certificate book and the Scope 3 records, each
-        // under its lock (no change half-seen).
+        // User factor and tariff files, the certificate book, the Scope 3 records and the
+        // stored forecasts, each under its lock (no change half-seen).
         {
             let _library = self.library.read();
             copy_files(&self.data_dir.join("factors"), &dir.join("factors"), "csv")?;
@@ -122,6 +122,11 @@ impl Platform {
             if book.is_file() {
                 fs::copy(&book, dir.join(name)).map_err(|e| io_err(&book, e))?;
             }
+        }
+        {
+            let _book = self.forecasts.lock();
+            let name = crate::forecast_store::ForecastBook::DIR;
+            copy_files(&self.data_dir.join(name), &dir.join(name), "json")?;
         }
         Ok(checkpoint.points)
     }

@@ -5,20 +5,22 @@
 //! A node's forecast is bottom-up (自下而上): every meter of the subtree is forecast on its own
 //! series, converted to its carrier's unit, and the P50s are summed per carrier, so the node's
 //! P50 equals the sum of its meters' P50 exactly. Quantiles do not add (the sum of the meters'
-//! P10s is not the P10 of the sum), so the node's P10/P90 are the summed P50 minus/plus the
-//! root of the summed squared deviations of the meters' P10/P90 from their P50, which assumes
-//! independent meter errors (it understates the spread when meters err together).
+//! P10s is not the P10 of the sum). The node's P10/P90 are, by default, the root sum of squares
+//! of the meters' deviations around the bottom-up P50 ([`NodeIntervals::Independent`], which
+//! assumes independent meter errors); [`NodeIntervals::Summed`] takes the spread of a forecast
+//! of the node's summed series instead (docs/forecasting.md has the backtest of both).
 
 use chrono::{DateTime, Duration, NaiveDateTime};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shulv_forecast::{
     choose_model, clean, forecast, BacktestSpec, ForecastError, HourlySeries, Input, ModelKind,
     OriginPlan, Selection,
 };
 use shulv_model::{Bucket, Carrier, HolidayCalendar, MeterSpec, Unit};
+use shulv_store::Level;
 
-use crate::query::group_unit;
+use crate::query::{group_unit, whole_hour_offsets};
 use crate::{Aggregate, Platform, PlatformError, QuerySpec, Target};
 
 /// Default history: the 12 weeks before the last stored hour.
@@ -30,8 +32,47 @@ pub const MAX_LEAD_HOURS: usize = 168;
 
 const HOUR_MS: i64 = 3_600_000;
 
-/// A carrier group of a node: carrier, unit, meters with their conversion factor.
-type Group<'a> = (Carrier, Unit, Vec<(&'a MeterSpec, f64)>);
+/// A carrier group of a node: carrier, unit, meters (index into the node's meters) with their
+/// conversion factor into the unit.
+type Group = (Carrier, Unit, Vec<(usize, f64)>);
+
+/// Hourly readings of one series as local hours.
+type Hourly = Vec<(NaiveDateTime, f64)>;
+
+/// How a node's P10/P90 are made from its meters' forecasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeIntervals {
+    /// The spread (P50 − P10, P90 − P50) of a forecast of the node's summed series with the
+    /// same model, around the bottom-up P50: it carries the errors the meters make together,
+    /// but was too wide on the demo park's electricity (99.7 % coverage in the backtest).
+    Summed,
+    /// Root sum of squares of the meters' deviations: right for independent meter errors (the
+    /// default: 75.4 % coverage on the demo park's electricity, nominal 80 %).
+    #[default]
+    Independent,
+}
+
+impl NodeIntervals {
+    /// Parses `summed` or `independent`.
+    pub fn parse(s: &str) -> Result<NodeIntervals, PlatformError> {
+        match s {
+            "summed" => Ok(NodeIntervals::Summed),
+            "independent" => Ok(NodeIntervals::Independent),
+            other => Err(PlatformError::Invalid(format!(
+                "intervals: {other:?} is not offered (expected summed or independent)"
+            ))),
+        }
+    }
+
+    /// The name used in requests and answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeIntervals::Summed => "summed",
+            NodeIntervals::Independent => "independent",
+        }
+    }
+}
 
 /// What a forecast asks for.
 #[derive(Clone, Debug)]
@@ -47,11 +88,16 @@ pub struct ForecastRequest {
     /// End of the history, exclusive (ms UTC), which is also the first forecast hour; default
     /// the hour after the last stored hour of the target.
     pub to: Option<i64>,
+    /// How a node's P10/P90 are combined (ignored for a meter).
+    pub intervals: NodeIntervals,
 }
 
 /// A forecast of a meter or node.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ForecastAnswer {
+    /// Id of the stored forecast (`GET /api/v1/forecasts/{id}` compares it with the actuals);
+    /// absent when it was not stored.
+    pub id: Option<String>,
     /// The meter or node id.
     pub target: String,
     /// `meter` or `node`.
@@ -68,6 +114,8 @@ pub struct ForecastAnswer {
     pub model_requested: String,
     /// Holiday calendar of the calendar features.
     pub calendar: String,
+    /// Node forecasts: how P10/P90 were combined (`summed` or `independent`).
+    pub intervals: Option<String>,
     /// How the numbers were made (and, for nodes, how meters are combined).
     pub method: String,
     /// One forecast per carrier (a meter has one).
@@ -104,7 +152,7 @@ pub struct ForecastSeries {
 }
 
 /// One forecast hour.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ForecastHour {
     /// Start of the hour (RFC 3339, local offset).
     pub start: String,
@@ -315,125 +363,34 @@ impl Platform {
                     }
                 );
             }
-            Target::Node(node) => {
-                // Carrier groups as in the node query: (carrier, unit) with the meters converted.
-                let mut groups: Vec<Group> = Vec::new();
-                for m in &meters {
-                    let unit = m.quantity_unit();
-                    let target_unit = group_unit(m.carrier, unit);
-                    let factor = unit.convert(1.0, target_unit).unwrap_or(1.0);
-                    match groups
-                        .iter_mut()
-                        .find(|g| g.0 == m.carrier && g.1 == target_unit)
-                    {
-                        Some(g) => g.2.push((m, factor)),
-                        None => groups.push((m.carrier, target_unit, vec![(m, factor)])),
-                    }
-                }
-                groups.sort_by_key(|g| (g.0.to_string(), g.1.to_string()));
-                for (carrier, unit, members) in groups {
-                    // With `auto`, one choice per carrier on the carrier's summed series, then
-                    // that model on every meter (a backtest per meter would take minutes on a
-                    // park).
-                    let mut selection = None;
-                    let mut kind = req.model;
-                    let mut group_notes = Vec::new();
-                    if kind == ModelKind::Auto {
-                        match self.node_history(node, carrier, unit, &ctx) {
-                            Ok(y) => match select(&y, &ctx) {
-                                Ok(sel) => {
-                                    kind = sel.chosen;
-                                    group_notes.push(format!(
-                                        "model chosen on the summed {carrier} series of the node: {}",
-                                        kind.name()
-                                    ));
-                                    selection = Some(sel);
-                                }
-                                Err(e) => {
-                                    kind = ModelKind::Naive24;
-                                    group_notes.push(format!(
-                                        "automatic choice not possible ({e}); naive24 used"
-                                    ));
-                                }
-                            },
-                            Err(e) => {
-                                kind = ModelKind::Naive24;
-                                group_notes.push(format!(
-                                    "automatic choice not possible ({e}); naive24 used"
-                                ));
-                            }
-                        }
-                    }
-                    let runs = self.run_meters(&members, kind, &ctx);
-                    let mut comps: Vec<MeterComponent> = Vec::new();
-                    for ((m, factor), run) in members.iter().zip(runs) {
-                        match run {
-                            Ok(r) => {
-                                let scale = |v: &[f64]| v.iter().map(|x| x * factor).collect();
-                                let mut notes = r.cleaning;
-                                notes.extend(r.notes);
-                                comps.push(MeterComponent {
-                                    meter: m.id.clone(),
-                                    model: r.kind.name().into(),
-                                    settings: r.settings,
-                                    p10: scale(&r.p10),
-                                    p50: scale(&r.p50),
-                                    p90: scale(&r.p90),
-                                    notes,
-                                });
-                            }
-                            Err(e) => skipped.push(SkippedMeter {
-                                meter: m.id.clone(),
-                                carrier,
-                                reason: e.to_string(),
-                            }),
-                        }
-                    }
-                    if comps.is_empty() {
-                        continue;
-                    }
-                    let h = req.horizon;
-                    let mut p10 = vec![0.0; h];
-                    let mut p50 = vec![0.0; h];
-                    let mut p90 = vec![0.0; h];
-                    for i in 0..h {
-                        let mut lo = 0.0;
-                        let mut hi = 0.0;
-                        for c in &comps {
-                            p50[i] += c.p50[i];
-                            lo += (c.p50[i] - c.p10[i]).max(0.0).powi(2);
-                            hi += (c.p90[i] - c.p50[i]).max(0.0).powi(2);
-                        }
-                        p10[i] = p50[i] - lo.sqrt();
-                        p90[i] = p50[i] + hi.sqrt();
-                    }
+            Target::Node(_) => {
+                let parts = self.node_forecast(&meters, req, &ctx)?;
+                skipped = parts.1;
+                for (carrier, unit, p, group_notes, selection, comps) in parts.0 {
                     let first = comps[0].model.clone();
                     let model = if comps.iter().all(|c| c.model == first) {
                         first
                     } else {
                         "mixed".into()
                     };
-                    let fallbacks = comps.iter().filter(|c| c.model != kind.name()).count();
-                    if fallbacks > 0 {
-                        group_notes.push(format!(
-                            "{fallbacks} of {} meters fell back to another model (see meters)",
-                            comps.len()
-                        ));
-                    }
                     series.push(ForecastSeries {
                         carrier,
                         unit: unit.to_string(),
                         model,
                         settings: None,
                         selection,
-                        hours: hours(&p10, &p50, &p90),
+                        hours: hours(&p[0], &p[1], &p[2]),
                         cleaning: Vec::new(),
                         notes: group_notes,
                         meters: comps,
                     });
                 }
+                let spread = match req.intervals {
+                    NodeIntervals::Summed => "P10/P90 = that P50 minus/plus the spread (P50 − P10, P90 − P50) of a forecast of the node's summed series with the same model, which carries the errors the meters make together",
+                    NodeIntervals::Independent => "P10 = P50 − sqrt(Σ(P50ᵢ − P10ᵢ)²) and P90 = P50 + sqrt(Σ(P90ᵢ − P50ᵢ)²), which assumes independent meter errors and understates the spread when meters err together",
+                };
                 method = format!(
-                    "bottom-up (自下而上): each meter of the subtree forecast on its hourly sums from {} to {} ({}{}), converted to its carrier's unit; per carrier P50 = the sum of the meters' P50 (so the node's P50 equals the sum of its meters'); quantiles do not add, so P10 = P50 − sqrt(Σ(P50ᵢ − P10ᵢ)²) and P90 = P50 + sqrt(Σ(P90ᵢ − P50ᵢ)²), which assumes independent meter errors and understates the spread when meters err together",
+                    "bottom-up (自下而上): each meter of the subtree forecast on its hourly sums from {} to {} ({}{}), converted to its carrier's unit; per carrier P50 = the sum of the meters' P50 (so the node's P50 equals the sum of its meters'); quantiles do not add, so {spread}",
                     shulv_model::format_local(from, tz),
                     shulv_model::format_local(to, tz),
                     req.model.name(),
@@ -446,6 +403,7 @@ impl Platform {
             }
         }
         Ok(ForecastAnswer {
+            id: None,
             target: target_id,
             target_kind: kind.into(),
             timezone: tz.name().into(),
@@ -454,6 +412,7 @@ impl Platform {
             horizon: req.horizon,
             model_requested: req.model.name().into(),
             calendar: cal_name.into(),
+            intervals: (kind == "node").then(|| req.intervals.name().into()),
             method,
             series,
             skipped,
@@ -482,64 +441,266 @@ impl Platform {
             .collect())
     }
 
-    /// Hourly sums of a node's meters of one carrier and unit group.
-    fn node_history(
+    /// Hourly sums of every meter of `meters` over the history, as local hours, in the order
+    /// given: one read of the hour rollups for all of them (a query per meter would read the
+    /// same rollup files once per meter).
+    fn meters_history(
         &self,
-        node: &str,
-        carrier: Carrier,
-        unit: Unit,
+        meters: &[MeterSpec],
         ctx: &Ctx,
-    ) -> Result<Vec<(NaiveDateTime, f64)>, PlatformError> {
-        let answer = self.query(&QuerySpec {
-            target: Target::Node(node.into()),
-            from: ctx.from,
-            to: ctx.to,
-            bucket: Bucket::Hour,
-            aggregate: Aggregate::Sum,
-            carrier: Some(carrier),
-        })?;
-        Ok(answer
-            .series
-            .into_iter()
-            .filter(|s| s.unit == unit.to_string())
-            .flat_map(|s| s.points)
-            .map(|p| (local(p.ts, ctx.tz), p.value))
+    ) -> Result<Vec<Hourly>, PlatformError> {
+        if !whole_hour_offsets(ctx.tz, ctx.from, ctx.to) {
+            return meters
+                .iter()
+                .map(|m| self.meter_history(&m.id, ctx))
+                .collect();
+        }
+        let ids: Vec<Option<u32>> = {
+            let registry = self.registry.read();
+            meters
+                .iter()
+                .map(|m| registry.series_of(&m.id).map(|s| s.quantity))
+                .collect()
+        };
+        let wanted: Vec<u32> = ids.iter().flatten().copied().collect();
+        let mut by_series: std::collections::HashMap<u32, std::collections::BTreeMap<i64, f64>> =
+            std::collections::HashMap::new();
+        for r in self.store.rollups(&wanted, Level::Hour, ctx.from, ctx.to)? {
+            *by_series
+                .entry(r.series)
+                .or_default()
+                .entry(r.bucket_start)
+                .or_default() += r.sum;
+        }
+        Ok(ids
+            .iter()
+            .map(|id| {
+                id.and_then(|s| by_series.remove(&s))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(ts, v)| (local(ts, ctx.tz), v))
+                    .collect()
+            })
             .collect())
     }
 
-    /// Forecasts meters with one model on up to 4 threads, in the order given.
-    fn run_meters(
+    /// The carrier series of a node: per (carrier, unit) group the bottom-up P50 with its
+    /// P10/P90, the notes, the automatic choice and each meter's part; and the skipped meters.
+    fn node_forecast(
         &self,
-        members: &[(&MeterSpec, f64)],
-        kind: ModelKind,
+        meters: &[MeterSpec],
+        req: &ForecastRequest,
         ctx: &Ctx,
-    ) -> Vec<Result<MeterRun, PlatformError>> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 4)
-            .min(members.len().max(1));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut out: Vec<Option<Result<MeterRun, PlatformError>>> =
-            (0..members.len()).map(|_| None).collect();
-        let results = parking_lot::Mutex::new(&mut out);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= members.len() {
-                        break;
-                    }
-                    let r = self
-                        .meter_history(&members[i].0.id, ctx)
-                        .and_then(|y| run_meter(&y, kind, ctx));
-                    results.lock()[i] = Some(r);
-                });
+    ) -> Result<(Vec<NodeSeries>, Vec<SkippedMeter>), PlatformError> {
+        let data = self.meters_history(meters, ctx)?;
+        // Carrier groups as in the node query: (carrier, unit) with the meters converted.
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, m) in meters.iter().enumerate() {
+            let unit = m.quantity_unit();
+            let target_unit = group_unit(m.carrier, unit);
+            let factor = unit.convert(1.0, target_unit).unwrap_or(1.0);
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == m.carrier && g.1 == target_unit)
+            {
+                Some(g) => g.2.push((i, factor)),
+                None => groups.push((m.carrier, target_unit, vec![(i, factor)])),
             }
+        }
+        groups.sort_by_key(|g| (g.0.to_string(), g.1.to_string()));
+        // Phase 1, per group in parallel: the summed series, the automatic choice on it (one
+        // per carrier: a backtest per meter would take minutes on a park) and, for `summed`
+        // intervals, the forecast of the summed series.
+        let plans = par_map(&groups, |(carrier, _, members)| {
+            let y = summed(&data, members);
+            plan_group(*carrier, &y, req, ctx)
         });
-        out.into_iter()
-            .map(|r| r.expect("every meter run"))
-            .collect()
+        // Phase 2, every meter in parallel with its group's model.
+        let jobs: Vec<(usize, usize, f64)> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (_, _, members))| members.iter().map(move |&(i, f)| (g, i, f)))
+            .collect();
+        let runs = par_map(&jobs, |&(g, i, _)| run_meter(&data[i], plans[g].kind, ctx));
+        let mut out = Vec::new();
+        let mut skipped = Vec::new();
+        let mut runs = jobs.iter().zip(runs);
+        for (g, ((carrier, unit, members), plan)) in groups.iter().zip(plans).enumerate() {
+            let mut comps: Vec<MeterComponent> = Vec::new();
+            for (&(jg, i, factor), run) in runs.by_ref().take(members.len()) {
+                debug_assert_eq!(jg, g);
+                let m = &meters[i];
+                match run {
+                    Ok(r) => {
+                        let scale = |v: &[f64]| v.iter().map(|x| x * factor).collect();
+                        let mut notes = r.cleaning;
+                        notes.extend(r.notes);
+                        comps.push(MeterComponent {
+                            meter: m.id.clone(),
+                            model: r.kind.name().into(),
+                            settings: r.settings,
+                            p10: scale(&r.p10),
+                            p50: scale(&r.p50),
+                            p90: scale(&r.p90),
+                            notes,
+                        });
+                    }
+                    Err(e) => skipped.push(SkippedMeter {
+                        meter: m.id.clone(),
+                        carrier: *carrier,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            if comps.is_empty() {
+                continue;
+            }
+            let mut notes = plan.notes;
+            let fallbacks = comps.iter().filter(|c| c.model != plan.kind.name()).count();
+            if fallbacks > 0 {
+                notes.push(format!(
+                    "{fallbacks} of {} meters fell back to another model (see meters)",
+                    comps.len()
+                ));
+            }
+            let spread = match (req.intervals, plan.summed) {
+                (NodeIntervals::Summed, Some(s)) => Some(s),
+                (NodeIntervals::Summed, None) => {
+                    notes.push(
+                        "the node's summed series could not be forecast: P10/P90 by root sum of squares of the meters' deviations (independent errors) instead".into(),
+                    );
+                    None
+                }
+                (NodeIntervals::Independent, _) => None,
+            };
+            let p = combine(&comps, req.horizon, spread.as_ref());
+            out.push((*carrier, *unit, p, notes, plan.selection, comps));
+        }
+        Ok((out, skipped))
     }
+}
+
+/// A node's forecast of one carrier group: carrier, unit, [P10, P50, P90], notes, the
+/// automatic choice, each meter's part.
+type NodeSeries = (
+    Carrier,
+    Unit,
+    [Vec<f64>; 3],
+    Vec<String>,
+    Option<Selection>,
+    Vec<MeterComponent>,
+);
+
+/// What a carrier group of a node runs: the model of its meters, the automatic choice, the
+/// forecast of its summed series (for `summed` intervals) and notes.
+struct GroupPlan {
+    kind: ModelKind,
+    selection: Option<Selection>,
+    summed: Option<MeterRun>,
+    notes: Vec<String>,
+}
+
+/// The hourly sum of a group's meters (each converted by its factor), hour by hour.
+fn summed(data: &[Hourly], members: &[(usize, f64)]) -> Hourly {
+    let mut sum: std::collections::BTreeMap<NaiveDateTime, f64> = Default::default();
+    for &(i, factor) in members {
+        for &(t, v) in &data[i] {
+            *sum.entry(t).or_default() += v * factor;
+        }
+    }
+    sum.into_iter().collect()
+}
+
+/// Chooses the model of a group on its summed series (with `auto`) and forecasts that series
+/// (for `summed` intervals).
+fn plan_group(
+    carrier: Carrier,
+    y: &[(NaiveDateTime, f64)],
+    req: &ForecastRequest,
+    ctx: &Ctx,
+) -> GroupPlan {
+    let mut plan = GroupPlan {
+        kind: req.model,
+        selection: None,
+        summed: None,
+        notes: Vec::new(),
+    };
+    if req.model == ModelKind::Auto {
+        match select(y, ctx) {
+            Ok(sel) => {
+                plan.kind = sel.chosen;
+                plan.notes.push(format!(
+                    "model chosen on the summed {carrier} series of the node: {}",
+                    plan.kind.name()
+                ));
+                plan.selection = Some(sel);
+            }
+            Err(e) => {
+                plan.kind = ModelKind::Naive24;
+                plan.notes
+                    .push(format!("automatic choice not possible ({e}); naive24 used"));
+            }
+        }
+    }
+    if req.intervals == NodeIntervals::Summed {
+        plan.summed = run_meter(y, plan.kind, ctx).ok();
+    }
+    plan
+}
+
+/// Sums the meters' P50s hour by hour and makes P10/P90 around it: from the summed series'
+/// spread when given, else by root sum of squares of the meters' deviations.
+fn combine(comps: &[MeterComponent], h: usize, spread: Option<&MeterRun>) -> [Vec<f64>; 3] {
+    let mut p10 = vec![0.0; h];
+    let mut p50 = vec![0.0; h];
+    let mut p90 = vec![0.0; h];
+    for i in 0..h {
+        let mut lo = 0.0;
+        let mut hi = 0.0;
+        for c in comps {
+            p50[i] += c.p50[i];
+            lo += (c.p50[i] - c.p10[i]).max(0.0).powi(2);
+            hi += (c.p90[i] - c.p50[i]).max(0.0).powi(2);
+        }
+        let (down, up) = match spread {
+            Some(s) => (
+                (s.p50[i] - s.p10[i]).max(0.0),
+                (s.p90[i] - s.p50[i]).max(0.0),
+            ),
+            None => (lo.sqrt(), hi.sqrt()),
+        };
+        p10[i] = p50[i] - down;
+        p90[i] = p50[i] + up;
+    }
+    [p10, p50, p90]
+}
+
+/// `f` over `items` on up to 4 threads (the machine's cores), results in the order given.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<parking_lot::Mutex<Option<R>>> = items
+        .iter()
+        .map(|_| parking_lot::Mutex::new(None))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= items.len() {
+                    break;
+                }
+                *slots[i].lock() = Some(f(&items[i]));
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|r| r.into_inner().expect("every item run"))
+        .collect()
 }
 
 /// Settings shared by the meters of one request.

@@ -6,6 +6,7 @@ mod activity_data;
 pub mod backup;
 mod certificates;
 mod critical_peak;
+mod forecast_store;
 mod forecasting;
 mod freshness;
 mod ingest;
@@ -27,8 +28,13 @@ pub use accounting::{
 pub use activity_data::{ActivityRecord, NewActivityRecord};
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
 pub use critical_peak::{DayMaximum, TemperatureTrigger};
+pub use forecast_store::{
+    score, summary, ComparedHour, ComparedSeries, ForecastComparison, ForecastSummary, Scores,
+    StoredForecast, StoredSeries,
+};
 pub use forecasting::{
-    ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, SkippedMeter,
+    ForecastAnswer, ForecastHour, ForecastRequest, ForecastSeries, MeterComponent, NodeIntervals,
+    SkippedMeter,
 };
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
@@ -104,6 +110,8 @@ pub struct Platform {
     activity_data: Mutex<activity_data::ActivityBook>,
     /// Tariffs: shipped presets plus the user's versions under `tariffs/`.
     tariffs: RwLock<tariffs::Tariffs>,
+    /// Forecasts kept as issued, under `forecasts/`.
+    forecasts: Mutex<forecast_store::ForecastBook>,
 }
 
 impl Platform {
@@ -129,6 +137,7 @@ impl Platform {
             certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
             activity_data: Mutex::new(activity_data::ActivityBook::open(&config.data_dir)?),
             tariffs: RwLock::new(tariffs),
+            forecasts: Mutex::new(forecast_store::ForecastBook::open(&config.data_dir)?),
         };
         platform.register_all_series()?;
         Ok(platform)

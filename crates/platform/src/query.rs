@@ -377,7 +377,7 @@ fn level_name(level: Level) -> &'static str {
 }
 
 /// True if `tz` is a whole number of hours from UTC over the range, so UTC hour rollups are local hours.
-fn whole_hour_offsets(tz: Tz, from: i64, to: i64) -> bool {
+pub(crate) fn whole_hour_offsets(tz: Tz, from: i64, to: i64) -> bool {
     [from, to - 1].iter().all(|&ms| {
         chrono::DateTime::from_timestamp_millis(ms)
             .is_some_and(|t| t.with_timezone(&tz).offset().fix().local_minus_utc() % 3600 == 0)

@@ -584,6 +584,7 @@ impl Platform {
                     model: req.model,
                     from: None,
                     to: Some(req.start),
+                    intervals: Default::default(),
                 })?;
                 let s = f
                     .series

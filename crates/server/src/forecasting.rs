@@ -1,11 +1,15 @@
-//! Forecast route (用能预测): P10/P50/P90 of a meter or node from its stored hourly data.
+//! Forecast routes (用能预测): P10/P50/P90 of a meter or node from its stored hourly data,
+//! stored as issued, and stored forecasts compared with what happened.
 
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use shulv_auth::Principal;
-use shulv_platform::{ForecastAnswer, ForecastRequest, ModelKind, Target};
+use shulv_platform::{
+    ForecastAnswer, ForecastComparison, ForecastRequest, ForecastSummary, ModelKind, NodeIntervals,
+    StoredForecast, Target,
+};
 
 use crate::access;
 use crate::error::{ApiError, ErrorBody};
@@ -27,14 +31,23 @@ pub struct ForecastParams {
     /// epoch ms (default: 12 weeks before `to`).
     pub from: Option<String>,
     /// End of the history (exclusive) and first forecast hour, same forms (default: the hour
-    /// after the last stored hour).
+    /// after the last stored hour). A `to` in the past issues the forecast as of that time, to
+    /// compare it with what happened.
     pub to: Option<String>,
+    /// Node forecasts: `independent` (default: root sum of squares of the meters' deviations)
+    /// or `summed` (the spread of a forecast of the node's summed series around the bottom-up
+    /// P50).
+    pub intervals: Option<String>,
+    /// Keep the forecast (default `true`); its id is in the answer.
+    pub store: Option<bool>,
 }
 
 /// Forecast of a meter or of a node's subtree from the stored hourly sums, with P10/P50/P90 per
 /// hour, the model and its settings, and the cleaning notes. A node is forecast bottom-up: each
-/// meter on its own series, P50 summed per carrier, P10/P90 combined by summing the squared
-/// deviations from P50 (assumes independent meter errors; see `method` in the answer).
+/// meter on its own series, P50 summed per carrier, P10/P90 by root sum of squares of the
+/// meters' deviations (or, with `intervals=summed`, from the spread of the node's summed
+/// series; see `method`).
+/// The forecast is stored unless `store=false` (`id` in the answer).
 #[utoipa::path(get, path = "/api/v1/forecast", tag = "forecast", params(ForecastParams),
     responses((status = 200, body = ForecastAnswer),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -64,6 +77,9 @@ pub async fn forecast(
     };
     let model = ModelKind::parse(params.model.as_deref().unwrap_or("auto"))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let intervals = NodeIntervals::parse(params.intervals.as_deref().unwrap_or("independent"))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let store = params.store.unwrap_or(true);
     if principal.aggregates_only && matches!(target, Target::Meter(_)) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -102,7 +118,11 @@ pub async fn forecast(
             model,
             from,
             to,
+            intervals,
         })?;
+        if store && !answer.series.is_empty() {
+            answer.id = Some(p.store_forecast(&answer, &principal.actor())?);
+        }
         if aggregates_only {
             for s in &mut answer.series {
                 s.meters.clear();
@@ -112,6 +132,92 @@ pub async fn forecast(
             }
         }
         Ok(answer)
+    })
+    .await?;
+    Ok(Json(answer))
+}
+
+/// True if `principal` may see forecasts of this target: in its scope, and a node when it may
+/// see aggregates only.
+fn visible(p: &shulv_platform::Platform, principal: &Principal, kind: &str, id: &str) -> bool {
+    p.with_tree(|t| match kind {
+        "meter" => !principal.aggregates_only && access::meter_in_scope(t, &principal.scope, id),
+        _ => access::node_in_scope(t, &principal.scope, id),
+    })
+}
+
+/// Query parameters of `/api/v1/forecasts`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Only forecasts of this meter.
+    pub meter: Option<String>,
+    /// Only forecasts of this node (the node itself, not the nodes below it).
+    pub node: Option<String>,
+}
+
+/// The stored forecasts the caller may see (of its scope; aggregates-only credentials: nodes
+/// only), oldest first, without their hours.
+#[utoipa::path(get, path = "/api/v1/forecasts", tag = "forecast", params(ListParams),
+    responses((status = 200, body = Vec<ForecastSummary>),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<ForecastSummary>>, ApiError> {
+    let only = match (params.meter, params.node) {
+        (Some(m), None) => Some(("meter", m)),
+        (None, Some(n)) => Some(("node", n)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::bad_request(
+                "give at most one of 'meter' or 'node'",
+            ))
+        }
+    };
+    let list = blocking(&state.platform, move |p| {
+        if let Some((kind, id)) = &only {
+            if !visible(p, &principal, kind, id) {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("{kind} '{id}' not found"),
+                ));
+            }
+        }
+        let all: Vec<StoredForecast> = p.stored_forecasts();
+        Ok(all
+            .iter()
+            .filter(|f| {
+                only.as_ref()
+                    .is_none_or(|(k, id)| f.target_kind == *k && f.target == *id)
+            })
+            .filter(|f| visible(p, &principal, &f.target_kind, &f.target))
+            .map(shulv_platform::summary)
+            .collect())
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// A stored forecast against what happened: every hour with the actual hourly sum where the
+/// store has one, and per carrier MAPE, WAPE, bias and P10–P90 coverage over the hours with
+/// actuals (how many is in `hours_with_actuals`).
+#[utoipa::path(get, path = "/api/v1/forecasts/{id}", tag = "forecast",
+    params(("id" = String, Path, description = "Forecast id")),
+    responses((status = 200, body = ForecastComparison), (status = 404, body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<ForecastComparison>, ApiError> {
+    let answer = blocking(&state.platform, move |p| {
+        let not_found =
+            || ApiError::new(StatusCode::NOT_FOUND, format!("forecast '{id}' not found"));
+        let f = p.stored_forecast(&id).map_err(|_| not_found())?;
+        if !visible(p, &principal, &f.target_kind, &f.target) {
+            return Err(not_found());
+        }
+        Ok(p.compare_forecast(&id)?)
     })
     .await?;
     Ok(Json(answer))

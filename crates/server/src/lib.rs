@@ -139,6 +139,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity_data::list, activity_data::add))
         .routes(routes!(activity_data::delete))
         .routes(routes!(forecasting::forecast))
+        .routes(routes!(forecasting::list))
+        .routes(routes!(forecasting::show))
         .routes(routes!(
             optimisation::list_tariffs,
             optimisation::add_tariff

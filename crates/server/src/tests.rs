@@ -202,6 +202,8 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
         }
         ("GET", "/api/v1/forecast") => ("/api/v1/forecast?node=ent-b&horizon=24".into(), String::new()),
         ("GET", "/api/v1/overview") => ("/api/v1/overview?node=ent-b".into(), String::new()),
+        ("GET", "/api/v1/forecasts") => ("/api/v1/forecasts?node=ent-b".into(), String::new()),
+        ("GET", "/api/v1/forecasts/{id}") => ("/api/v1/forecasts/fc000001".into(), String::new()),
         ("POST", "/api/v1/factors/{kind}") => (
             "/api/v1/factors/fuels".into(),
             "id,version,guideline,fuel,ncv,ncv_unit,cc_tc_per_gj,oxidation,status\nb:coal,1,b,coal,20,GJ/t,0.027,0.9,S\n".into(),
@@ -802,4 +804,128 @@ async fn overview_names_the_meters_that_stopped_reporting_in_scope() {
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn stored_forecasts_are_kept_scoped_and_compared() {
+    let f = Fixture::new();
+    seed_six_weeks(&f).await;
+    let get = |uri: String, token: String| {
+        let f = &f;
+        async move {
+            let (status, body) = f.call(request(Method::GET, &uri, Some(&token), "")).await;
+            (
+                status,
+                serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            )
+        }
+    };
+    let admin = f.admin.clone();
+    // Issued as of 2025-04-10 00:00, two days before the data end: every hour has an actual.
+    let (status, issued) = get(
+        "/api/v1/forecast?meter=a.main&model=naive24&to=2025-04-10".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let id = issued["id"].as_str().expect("stored").to_string();
+    let (status, park) = get(
+        "/api/v1/forecast?node=park&model=naive24".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{park}");
+    assert_eq!(park["intervals"], "independent", "{park}");
+    let (_, unstored) = get(
+        "/api/v1/forecast?meter=a.main&model=naive24&store=false".into(),
+        admin.clone(),
+    )
+    .await;
+    assert!(unstored["id"].is_null(), "{unstored}");
+    let (status, summed) = get(
+        "/api/v1/forecast?node=park&model=naive24&intervals=summed&store=false".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{summed}");
+    assert_eq!(summed["intervals"], "summed", "{summed}");
+    // Only the interval combination differs: the P50s are the same bottom-up sums.
+    assert_eq!(p50s(&summed["series"][0]), p50s(&park["series"][0]));
+    let (status, bad) = get(
+        "/api/v1/forecast?node=park&intervals=nope".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(
+        bad["error"].as_str().unwrap().contains("intervals"),
+        "{bad}"
+    );
+    let (status, list) = get("/api/v1/forecasts".into(), admin.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let (_, only) = get("/api/v1/forecasts?meter=a.main".into(), admin.clone()).await;
+    assert_eq!(only.as_array().unwrap().len(), 1, "{only}");
+    assert_eq!(only[0]["id"], id.as_str());
+    assert_eq!(only[0]["origin"], "2025-04-10T00:00:00+08:00");
+
+    let (status, cmp) = get(format!("/api/v1/forecasts/{id}"), admin.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{cmp}");
+    let s = &cmp["series"][0];
+    assert_eq!(s["model"], "naive24", "{cmp}");
+    assert_eq!(s["scores"]["hours_with_actuals"], 24, "{cmp}");
+    // naive24: P50 is the same hour a day earlier; the actual is the value written.
+    let value = |h: i64| {
+        let hour = (h % 24) as f64;
+        let base = 10.0 + 5.0 * (std::f64::consts::TAU * hour / 24.0).sin();
+        let base = if (h / 24) % 7 >= 5 { 0.6 * base } else { base };
+        base + ((h * 7919) % 13) as f64 / 13.0
+    };
+    let first = 40 * 24; // 2025-04-10 is day 40 after 2025-03-01
+    let (mut err, mut sum) = (0.0, 0.0);
+    for (i, h) in s["hours"].as_array().unwrap().iter().enumerate() {
+        let h_index = first + i as i64;
+        let actual = h["actual"].as_f64().unwrap();
+        assert!((actual - value(h_index)).abs() < 1e-9, "{h}");
+        assert!(
+            (h["p50"].as_f64().unwrap() - value(h_index - 24)).abs() < 1e-9,
+            "{h}"
+        );
+        err += (value(h_index - 24) - actual).abs();
+        sum += actual;
+    }
+    let wape = s["scores"]["wape"].as_f64().unwrap();
+    assert!(
+        (wape - 100.0 * err / sum).abs() < 1e-9,
+        "{wape} vs {}",
+        100.0 * err / sum
+    );
+
+    // Scopes: a reader of ent-b sees neither the meter forecast of ent-a nor the park's.
+    let b_reader = f.token(Role::Analyst, "ent-b");
+    let (status, list) = get("/api/v1/forecasts".into(), b_reader.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list, serde_json::json!([]));
+    let (status, _) = get(format!("/api/v1/forecasts/{id}"), b_reader.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get("/api/v1/forecasts?meter=a.main".into(), b_reader).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Aggregates only: the park's forecast, not the meter's.
+    let new = NewCredential {
+        name: "aggregates".into(),
+        role: Role::Analyst,
+        scope: Scope::parse("*"),
+        aggregates_only: true,
+    };
+    let agg = f.access.create_token(&new, None, "test").unwrap().1;
+    let (_, list) = get("/api/v1/forecasts".into(), agg.clone()).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["target"], "park");
+    let (status, _) = get(format!("/api/v1/forecasts/{id}"), agg.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let park_id = park["id"].as_str().unwrap();
+    let (status, cmp) = get(format!("/api/v1/forecasts/{park_id}"), agg).await;
+    assert_eq!(status, StatusCode::OK, "{cmp}");
+    assert!(!cmp.to_string().contains("a.main"), "{cmp}");
 }
