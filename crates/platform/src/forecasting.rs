@@ -90,6 +90,9 @@ pub struct ForecastRequest {
     pub to: Option<i64>,
     /// How a node's P10/P90 are combined (ignored for a meter).
     pub intervals: NodeIntervals,
+    /// Forecast only a node's meters of this carrier (a schedule needs only electricity);
+    /// `None`: every carrier. Ignored for a meter.
+    pub carrier: Option<Carrier>,
 }
 
 /// A forecast of a meter or node.
@@ -267,6 +270,7 @@ impl Platform {
                         .subtree_meters(id)
                         .into_iter()
                         .filter(|m| m.carrier.is_additive())
+                        .filter(|m| req.carrier.is_none_or(|c| m.carrier == c))
                         .cloned()
                         .collect();
                     (id.clone(), "node", tree.timezone_of_node(id), meters)

@@ -585,6 +585,7 @@ impl Platform {
                     from: None,
                     to: Some(req.start),
                     intervals: Default::default(),
+                    carrier: Some(Carrier::Electricity),
                 })?;
                 let s = f
                     .series

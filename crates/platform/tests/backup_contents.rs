@@ -49,6 +49,7 @@ fn a_snapshot_holds_user_factors_tariffs_and_activity_data() {
             from: None,
             to: None,
             intervals: Default::default(),
+            carrier: None,
         })
         .unwrap();
     let forecast = p.store_forecast(&answer, "test").unwrap();

@@ -25,7 +25,7 @@ pub struct ForecastParams {
     pub node: Option<String>,
     /// Hours to forecast: `24` (day-ahead, default) or `168` (week-ahead).
     pub horizon: Option<String>,
-    /// `auto` (default), `naive24` (`naive`), `naive168`, `mstl`, `ridge` or `ensemble`.
+    /// `auto` (default), `naive24` (`naive`), `naive168`, `mstl`, `ridge`, `ensemble` or `gbm`.
     pub model: Option<String>,
     /// Start of the history: RFC 3339, `YYYY-MM-DD[ HH:MM]` in the target's time zone, or
     /// epoch ms (default: 12 weeks before `to`).
@@ -119,6 +119,7 @@ pub async fn forecast(
             from,
             to,
             intervals,
+            carrier: None,
         })?;
         if store && !answer.series.is_empty() {
             answer.id = Some(p.store_forecast(&answer, &principal.actor())?);
