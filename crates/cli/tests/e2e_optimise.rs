@@ -10,6 +10,23 @@ use common::Server;
 /// The two-part tariff of the hand-computed bill (crates/tariff/src/tests.rs).
 const TARIFF: &str = include_str!("../../tariff/tests/fixtures/two_part.toml");
 
+/// Runs the CLI against `server`; asserts it succeeds and returns its standard output.
+fn cli(server: &Server, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(args)
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn bill_and_schedule_over_http() {
     let data = common::temp_dir("optimise");
@@ -68,8 +85,9 @@ fn bill_and_schedule_over_http() {
     assert!(text.contains("contract_kw"), "{text}");
 
     // The same bill from the CLI.
-    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
-        .args([
+    let stdout = cli(
+        &server,
+        &[
             "bill",
             "--node",
             "site",
@@ -77,24 +95,13 @@ fn bill_and_schedule_over_http() {
             "2025-06",
             "--tariff",
             "test-two-part",
-        ])
-        .args([
             "--basic",
             "contract",
             "--contract-kw",
             "400",
             "--capacity-kva",
             "800",
-        ])
-        .env("SHULV_URL", &server.url)
-        .env("SHULV_TOKEN", &server.token)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     assert!(stdout.contains("65830.00"), "{stdout}");
 
@@ -246,25 +253,21 @@ fn critical_peaks_from_a_stored_temperature_series_and_tariff_comparison() {
     ));
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("at least two"), "{text}");
-    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
-        .args(["bill", "--node", "site", "--period", "2025-05"])
-        .args([
+    let stdout = cli(
+        &server,
+        &[
+            "bill",
+            "--node",
+            "site",
+            "--period",
+            "2025-05",
             "--tariff",
             GD,
             "--tariff",
             JS,
             "--temperature-meter",
             "weather",
-        ])
-        .env("SHULV_URL", &server.url)
-        .env("SHULV_TOKEN", &server.token)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     assert!(
         stdout.contains("cheapest first") && stdout.contains(JS),

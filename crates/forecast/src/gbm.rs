@@ -14,7 +14,8 @@ use chrono::{Duration, Timelike};
 
 use crate::gbdt::{Gbdt, Params};
 use crate::model::{
-    level_relative, quantiles_10_90, ridge_row, seasonal_lag, Input, Quantiles, DAY_DECAY,
+    feature_settings, level_relative, quantiles_10_90, ridge_row, seasonal_lag, Input, Quantiles,
+    DAY_DECAY,
 };
 use crate::ForecastError;
 
@@ -40,18 +41,11 @@ const PARAMS: Params = Params {
 
 /// Name with settings, as reported.
 pub(crate) fn name(input: &Input, trees: usize) -> String {
-    let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
     format!(
-        "gbm(trees={trees}, depth={}, learning_rate={}, window={}h, calendar={}, covariates=[{}])",
+        "gbm(trees={trees}, depth={}, learning_rate={}, {})",
         PARAMS.depth,
         PARAMS.learning_rate,
-        input.history.len(),
-        if input.calendar.is_some() {
-            "holidays"
-        } else {
-            "weekdays"
-        },
-        covs.join(",")
+        feature_settings(input)
     )
 }
 

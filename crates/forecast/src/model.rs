@@ -289,9 +289,14 @@ fn mstl_name(input: &Input, alpha: f64) -> String {
 }
 
 fn ridge_name(input: &Input) -> String {
+    format!("ridge({})", feature_settings(input))
+}
+
+/// The window, calendar and covariates a feature model saw, as its name reports them.
+pub(crate) fn feature_settings(input: &Input) -> String {
     let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
     format!(
-        "ridge(window={}h, calendar={}, covariates=[{}])",
+        "window={}h, calendar={}, covariates=[{}]",
         input.history.len(),
         if input.calendar.is_some() {
             "holidays"
