@@ -235,6 +235,18 @@ async function billPage(page, shot) {
   await page.waitForSelector('[data-bill-comparison] tbody tr');
   const options = await page.$$eval('[data-bill-comparison] tbody tr', (trs) => trs.map((tr) => tr.dataset.option));
   check(options.includes('capacity') && options.includes('actual_demand') && options.includes('contract_demand'), `compared methods: ${options}`);
+  // Another tariff on the same data: both ranked cheapest first, this bill's total among them.
+  const tariff = await page.inputValue('[data-bill-tariff]');
+  const other = await page.$$eval('[data-bill-others] option', (os) => os.map((o) => o.value).find((v) => v.startsWith('cn-js-')));
+  check(!!other, 'no Jiangsu preset to compare with');
+  await page.selectOption('[data-bill-others]', [other]);
+  await page.click('[data-bill-run]');
+  await page.waitForSelector('[data-bill-tariffs] tbody tr');
+  const ranked = await page.$$eval('[data-bill-tariffs] tbody tr', (trs) => trs.map((tr) => [tr.dataset.tariff, Number(tr.dataset.total)]));
+  check(ranked.length === 2 && ranked[0][1] <= ranked[1][1], `tariffs compared: ${JSON.stringify(ranked)}`);
+  const own = ranked.find(([k]) => k === tariff);
+  const total = Number(await page.getAttribute('[data-bill-total]', 'data-value'));
+  check(own && Math.abs(own[1] - total) < 1e-6 && ranked.some(([k]) => k === other), `compared ${JSON.stringify(ranked)}, bill ${tariff} ${total}`);
   await shot('bill-zh');
   return { node, period, maxDemand };
 }
