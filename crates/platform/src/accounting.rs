@@ -7,7 +7,7 @@
 //! every line belongs to one meter, the account of a node is the sum of its children's.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -236,12 +236,7 @@ fn add_to(
 pub(crate) fn load_library(data_dir: &Path) -> Result<Library, PlatformError> {
     let mut lib = Library::builtin();
     let dir = data_dir.join("factors");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(lib);
-    };
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    for path in files {
+    for path in crate::registry::sorted_files(&dir) {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())

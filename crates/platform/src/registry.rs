@@ -242,6 +242,16 @@ impl Registry {
     }
 }
 
+/// The files of `dir`, sorted by path; none when the folder does not exist.
+pub(crate) fn sorted_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    files
+}
+
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlatformError> {
     let io = |e: std::io::Error| PlatformError::Io(format!("{}: {e}", path.display()));

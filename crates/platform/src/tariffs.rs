@@ -120,12 +120,7 @@ pub(crate) fn load_tariffs(data_dir: &Path) -> Result<Tariffs, PlatformError> {
         sources: Vec::new(),
     };
     let dir = data_dir.join("tariffs");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(t);
-    };
-    let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    for path in files {
+    for path in crate::registry::sorted_files(&dir) {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
