@@ -59,6 +59,23 @@ fn assert_ok(what: &str, out: &Output) -> String {
     stdout
 }
 
+/// The offset of a byte in the middle of the archive's largest file's contents (not in a tar
+/// header or padding, so that flipping it must change that file's SHA-256).
+fn inside_largest_file(archive: &[u8]) -> usize {
+    let mut tar = tar::Archive::new(archive);
+    let (start, size) = tar
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.raw_file_position() as usize, e.size() as usize)
+        })
+        .max_by_key(|&(_, size)| size)
+        .expect("the archive has files");
+    assert!(size > 0, "the largest file is empty");
+    start + size / 2
+}
+
 #[test]
 fn backup_under_write_load_restores_every_acknowledged_point() {
     let base = common::temp_dir("backup");
@@ -143,8 +160,8 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
 
     // A damaged archive is refused and restores nothing.
     let mut bytes = std::fs::read(&archive).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
+    let target = inside_largest_file(&bytes);
+    bytes[target] ^= 0x55;
     let damaged = base.join("damaged.tar");
     std::fs::write(&damaged, &bytes).unwrap();
     let bad_target = base.join("from-damaged");
@@ -158,6 +175,8 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
         &[],
     );
     assert!(!out.status.success(), "a damaged archive was restored");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not match the index"), "{stderr}");
     assert!(!bad_target.exists());
 
     // Restoring over the live data directory is refused.
