@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Forecast benchmark (issue 6): accuracy of `shulv forecast backtest` on the shipped load files
-# with the protocol of docs/forecasting.md, and speed of one fit + forecast against
-# statsforecast's MSTL (PyPI), side by side on the same series and origins.
+# with the protocol of docs/forecasting.md, with shulv's default 52-week history and with the
+# protocol's 12-week window (`-w2016` rows), and speed of one fit + forecast (12 weeks of
+# history) against statsforecast's MSTL (PyPI), side by side on the same series and origins.
 #
 # Environment (defaults in brackets):
 #   DATA [../shared/data/load]          directory with pjm_east_hourly.csv and
@@ -55,13 +56,21 @@ if [[ $ACCURACY == 1 ]]; then
   run gefcom-h168 "${GEF[@]}" --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
   run gefcom-T-h24 "${GEF[@]}" --covariate T --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
   run gefcom-T-h168 "${GEF[@]}" --covariate T --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
+  # The protocol's 12-week fit window.
+  W12=(--window-hours 2016)
+  run pjm-h24-w2016 "${PJM[@]}" "${W12[@]}" --horizon 24 --origins daily --from 2017-08-03 --to 2018-08-02
+  run pjm-h168-w2016 "${PJM[@]}" "${W12[@]}" --horizon 168 --origins weekly --from 2017-08-03 --to 2018-07-26
+  run gefcom-h24-w2016 "${GEF[@]}" "${W12[@]}" --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
+  run gefcom-h168-w2016 "${GEF[@]}" "${W12[@]}" --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
+  run gefcom-T-h24-w2016 "${GEF[@]}" "${W12[@]}" --covariate T --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
   # The gradient-boosting model alone (auto does not choose it on these series).
   run pjm-h24-gbm "${PJM[@]}" --model gbm --horizon 24 --origins daily --from 2017-08-03 --to 2018-08-02
   run gefcom-h24-gbm "${GEF[@]}" --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
   run gefcom-T-h24-gbm "${GEF[@]}" --covariate T --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
 fi
 
-# Speed: the same weekly origins (h = 24, 12-week window) for shulv and statsforecast.
+# Speed: the same weekly origins (h = 24, 12-week window) for shulv and statsforecast; the
+# `ridge-52w` row is the ridge on shulv's default 52-week history (no peer run on that).
 speed() { # name, from, peer args, shulv args...
   local name=$1 from=$2 peer=$3; shift 3
   local to
@@ -70,10 +79,11 @@ speed() { # name, from, peer args, shulv args...
   # shellcheck disable=SC2086
   "$VENV/bin/python" bench/forecast_peer.py $peer "$from" "$SPEED_ORIGINS" 7 24 > "$OUT/forecast-speed-$name-peer.json"
   cat "$OUT/forecast-speed-$name-peer.json"
-  for model in ridge mstl gbm ensemble; do
-    local ms=()
+  for model in ridge mstl gbm ensemble ridge-52w; do
+    local ms=() args=(--model "$model" --window-hours 2016)
+    [[ $model == ridge-52w ]] && args=(--model ridge)
     for _ in $(seq "$RUNS"); do
-      ms+=("$("$SHULV" forecast backtest "$@" --model $model --horizon 24 --origins weekly \
+      ms+=("$("$SHULV" forecast backtest "$@" "${args[@]}" --horizon 24 --origins weekly \
         --from "$from" --to "$to" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["median_fit_ms"])')")
     done
     printf '%s\n' "${ms[@]}" | sort -g | awk -v name="$name" -v model="$model" \

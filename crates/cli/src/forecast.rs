@@ -64,7 +64,8 @@ pub struct SeriesArgs {
     /// Model: auto, naive (naive24), naive168, mstl, ridge, gbm or ensemble.
     #[arg(long, default_value = "auto")]
     model: String,
-    /// Trailing fit window in hours (12 weeks).
+    /// History before each origin in hours (52 weeks; 2016 = the 12-week fit window of
+    /// forecasting.md's protocol).
     #[arg(long, default_value_t = shulv_forecast::model::WINDOW_HOURS)]
     window_hours: usize,
 }

@@ -441,7 +441,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
         return Ok(());
     }
     println!(
-        "backtest of {} {}: h = {} h, {} origins at 00:00 from {} to {}, model {}, lead 0, history = the 12 weeks before each origin",
+        "backtest of {} {}: h = {} h, {} origins at 00:00 from {} to {}, model {}, lead 0, history = the 52 weeks before each origin",
         base[0].0, base[0].1, plan.horizon, origins, plan.from, plan.to, plan.model
     );
     println!("method: {method}");

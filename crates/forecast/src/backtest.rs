@@ -63,7 +63,7 @@ pub struct BacktestSpec {
     pub from: NaiveDate,
     /// Last origin day (00:00), inclusive.
     pub to: NaiveDate,
-    /// Trailing fit window in hours.
+    /// Trailing history in hours (MSTL and gbm fit on its last 12 weeks).
     pub window: usize,
     /// Holiday calendar for calendar features.
     pub calendar: Option<HolidayCalendar>,
@@ -72,7 +72,9 @@ pub struct BacktestSpec {
 }
 
 impl BacktestSpec {
-    /// The protocol of forecasting.md: daily origins, lead 0, a 12-week window.
+    /// Daily origins and lead 0 as in the protocol of forecasting.md, with the default
+    /// 52-week history ([`WINDOW_HOURS`]; the protocol's fit window is
+    /// [`crate::model::SHORT_WINDOW_HOURS`]).
     pub fn new(model: ModelKind, horizon: usize, from: NaiveDate, to: NaiveDate) -> Self {
         BacktestSpec {
             model,

@@ -26,8 +26,13 @@ use shulv_model::{DayType, HolidayCalendar};
 
 use crate::{clean, gbm, linalg, ForecastError};
 
-/// Trailing fit window of the protocol: 12 weeks of hours.
-pub const WINDOW_HOURS: usize = 12 * 168;
+/// Default trailing history of a forecast: 52 weeks of hours. The ridge learns from all of
+/// it (so last year's same season is among its training days); MSTL and gbm use its last
+/// [`SHORT_WINDOW_HOURS`].
+pub const WINDOW_HOURS: usize = 52 * 168;
+/// 12 weeks of hours: the window MSTL and gbm fit on, and the fit window of the protocol in
+/// forecasting.md.
+pub const SHORT_WINDOW_HOURS: usize = 12 * 168;
 /// A level shift cuts the fit window when at least this many days (and the model's least
 /// history) follow it.
 pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
@@ -35,9 +40,12 @@ pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
 pub const RIDGE_MIN_HOURS: usize = 4 * 168;
 /// Fewest hours of history the gbm model accepts (6 weeks: 4 of training, 2 held out).
 pub const GBM_MIN_HOURS: usize = 6 * 168;
-/// Ridge penalties tried per step (relative to the number of samples), chosen by LOO error.
-/// Weight decay per day of age of a ridge training sample (recent days count more).
+/// Weight decay per day of age of a gbm training sample (recent days count more).
 pub(crate) const DAY_DECAY: f64 = 0.98;
+/// Weight decay per day of age of a ridge training sample: slower than gbm's, so that a year
+/// of history still counts (0.995^365 ≈ 0.16).
+const RIDGE_DAY_DECAY: f64 = 0.995;
+/// Ridge penalties tried per step (relative to the number of samples), chosen by LOO error.
 const RIDGE_PENALTIES: [f64; 6] = [0.001, 0.01, 0.03, 0.1, 0.3, 1.0];
 
 /// Which model to run.
@@ -178,6 +186,7 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
     }
     let mut notes = Vec::new();
     // Cut the window after the latest level shift when enough history follows it.
+    let shift_covariates: Vec<(&str, &[f64])>;
     let mut input = *input;
     if matches!(
         kind,
@@ -191,8 +200,8 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
                     "fit window starts at the level shift of {} (daily mean {before:.3} → {after:.3})",
                     (input.start + Duration::hours(cut as i64)).date()
                 ));
-                input.history = &input.history[cut..];
-                input.start += Duration::hours(cut as i64);
+                shift_covariates = cut_covariates(input.covariates, cut);
+                input = input.without_first(cut, &shift_covariates);
             } else {
                 notes.push(format!(
                     "level shift {days_after} days before the origin (daily mean {before:.3} → {after:.3}); too recent to refit on"
@@ -201,6 +210,9 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         }
     }
     let start = input.start + Duration::hours((input.history.len() + input.lead) as i64);
+    let short_cut = input.history.len().saturating_sub(SHORT_WINDOW_HOURS);
+    let short_covariates = cut_covariates(input.covariates, short_cut);
+    let short = input.without_first(short_cut, &short_covariates);
     let (name, p10, p50, p90) = match kind {
         ModelKind::Naive24 | ModelKind::Naive168 => {
             let period = if kind == ModelKind::Naive24 { 24 } else { 168 };
@@ -208,20 +220,20 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
             (kind.name().to_string(), p10, p50, p90)
         }
         ModelKind::Mstl => {
-            let ((p10, p50, p90), alpha) = mstl(&input)?;
-            (mstl_name(&input, alpha), p10, p50, p90)
+            let ((p10, p50, p90), alpha) = mstl(&short)?;
+            (mstl_name(&short, alpha), p10, p50, p90)
         }
         ModelKind::Ridge => {
             let (p10, p50, p90) = ridge(&input)?;
             (ridge_name(&input), p10, p50, p90)
         }
         ModelKind::Gbm => {
-            let ((p10, p50, p90), trees) = gbm::gbm(&input)?;
-            (gbm::name(&input, trees), p10, p50, p90)
+            let ((p10, p50, p90), trees) = gbm::gbm(&short)?;
+            (gbm::name(&short, trees), p10, p50, p90)
         }
         ModelKind::Ensemble => {
             let r = ridge(&input)?;
-            let (m, alpha) = mstl(&input)?;
+            let (m, alpha) = mstl(&short)?;
             let avg = |a: &[f64], b: &[f64]| -> Vec<f64> {
                 a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect()
             };
@@ -229,7 +241,7 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
                 format!(
                     "ensemble(0.5 {} + 0.5 {})",
                     ridge_name(&input),
-                    mstl_name(&input, alpha)
+                    mstl_name(&short, alpha)
                 ),
                 avg(&r.0, &m.0),
                 avg(&r.1, &m.1),
@@ -279,6 +291,30 @@ pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastErro
         f.p90[i] = f.p90[i].max(f.p50[i]);
     }
     Ok(f)
+}
+
+impl Input<'_> {
+    /// This input without its first `cut` hours of history; `covariates` are the input's own
+    /// cut as much ([`cut_covariates`]), as they are indexed from the start of the history.
+    fn without_first<'b>(&self, cut: usize, covariates: &'b [(&'b str, &'b [f64])]) -> Input<'b>
+    where
+        Self: 'b,
+    {
+        Input {
+            start: self.start + Duration::hours(cut as i64),
+            history: &self.history[cut..],
+            covariates,
+            ..*self
+        }
+    }
+}
+
+/// Covariates without their first `cut` hours.
+fn cut_covariates<'a>(
+    covariates: &[(&'a str, &'a [f64])],
+    cut: usize,
+) -> Vec<(&'a str, &'a [f64])> {
+    covariates.iter().map(|&(n, c)| (n, &c[cut..])).collect()
 }
 
 fn mstl_name(input: &Input, alpha: f64) -> String {
@@ -605,7 +641,7 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
                 x.extend_from_slice(&row);
                 let level = y[t - g + 1 - 24..=t - g].iter().sum::<f64>() / 24.0;
                 targets.push(if relative { y[t] / level } else { y[t] });
-                weights.push(DAY_DECAY.powf((back / 24) as f64));
+                weights.push(RIDGE_DAY_DECAY.powf((back / 24) as f64));
             }
             back += 24;
         }

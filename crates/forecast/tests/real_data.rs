@@ -1,6 +1,7 @@
 //! Backtests on the shipped real load files (PJM East hourly, GEFCom2014-E) against the
 //! thresholds of issue 6, with the protocol of docs/forecasting.md (daily origins at 00:00,
-//! lead 0, h = 24, trailing 12-week window, automatic choice per series). Skipped, with a
+//! lead 0, h = 24, automatic choice per series), each with shulv's default 52-week history
+//! and with the protocol's 12-week fit window. Skipped, with a
 //! note, when ../shared/data is absent (clean clones). Week-ahead (h = 168) and lead-time runs
 //! are in bench/forecast.sh and BENCHMARKS.md.
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use shulv_forecast::csv::{read_csv, CsvColumns};
+use shulv_forecast::model::{SHORT_WINDOW_HOURS, WINDOW_HOURS};
 use shulv_forecast::{backtest, clean, BacktestReport, BacktestSpec, ModelKind, OriginPlan};
 
 fn data_dir() -> Option<PathBuf> {
@@ -65,21 +67,21 @@ fn gefcom(temperature: bool) -> Option<shulv_forecast::HourlySeries> {
 fn run(
     s: &shulv_forecast::HourlySeries,
     model: ModelKind,
-    h: usize,
-    plan: OriginPlan,
     from: &str,
     to: &str,
     calendar: Option<shulv_model::HolidayCalendar>,
+    window: usize,
 ) -> BacktestReport {
+    let h = 24;
     let mut spec = BacktestSpec::new(model, h, d(from), d(to));
-    spec.plan = plan;
+    spec.plan = OriginPlan::Daily;
+    spec.window = window;
     spec.calendar = calendar;
     let r = backtest(s, &spec).unwrap();
     assert_eq!(r.metrics.pairs, r.origins * h);
     eprintln!(
-        "{} h={h} {:?} origins={}: MAPE {:.2} % MASE {:.3} CV(RMSE) {:.2} % NMBE {:.2} % coverage {:.1} % | naive24 MAPE {:.2} % | selection {:?} | notes {:?}",
+        "{} h={h} window={window} h origins={}: MAPE {:.2} % MASE {:.3} CV(RMSE) {:.2} % NMBE {:.2} % coverage {:.1} % | naive24 MAPE {:.2} % | selection {:?} | notes {:?}",
         r.model,
-        plan,
         r.origins,
         r.metrics.mape.unwrap(),
         r.metrics.mase.unwrap(),
@@ -110,25 +112,20 @@ fn check(r: &BacktestReport, max_mape: f64) {
     assert!(m.mape.unwrap() < r.baseline.mape.unwrap());
 }
 
-/// The issue asks for MAPE ≤ 4.0 % here; the automatic choice (ridge, with gbm among the
-/// candidates) reaches 4.23 % (MSTL in forecasting.md: 4.76 %). This asserts the level
-/// reached, so that a regression fails; the gap to 4.0 % is recorded in BENCHMARKS.md.
+/// The issue asks for MAPE ≤ 4.0 % here (MSTL in forecasting.md: 4.76 %). The automatic
+/// choice (ridge) reaches 3.94 % with the default 52-week history and 4.23 % with the
+/// protocol's 12-week window; both levels are asserted so that a regression fails.
 #[test]
 fn pjm_east_day_ahead() {
     let Some(s) = pjm() else { return };
     let nerc = shulv_forecast::calendar::nerc_holidays(2002, 2018);
     let (from, to) = ("2017-08-03", "2018-08-02");
-    let r = run(
-        &s,
-        ModelKind::Auto,
-        24,
-        OriginPlan::Daily,
-        from,
-        to,
-        Some(nerc),
-    );
-    assert_eq!(r.origins, 365);
-    check(&r, 4.25);
+    for (window, max_mape) in [(WINDOW_HOURS, 4.0), (SHORT_WINDOW_HOURS, 4.25)] {
+        let r = run(&s, ModelKind::Auto, from, to, Some(nerc.clone()), window);
+        assert_eq!(r.origins, 365);
+        assert_eq!(r.window, window);
+        check(&r, max_mape);
+    }
 }
 
 /// The gradient-boosting model alone, at the level it reaches (PJM 5.27 %, GEFCom2014-E with
@@ -140,38 +137,43 @@ fn gbm_day_ahead() {
     let r = run(
         &s,
         ModelKind::Gbm,
-        24,
-        OriginPlan::Daily,
         "2017-08-03",
         "2018-08-02",
         Some(nerc),
+        WINDOW_HOURS,
     );
     assert!(r.model.starts_with("gbm(trees="), "{}", r.model);
     check(&r, 5.35);
     let Some(s) = gefcom(true) else { return };
     let (from, to) = ("2014-01-01", "2014-12-31");
-    let r = run(&s, ModelKind::Gbm, 24, OriginPlan::Daily, from, to, None);
+    let r = run(&s, ModelKind::Gbm, from, to, None, WINDOW_HOURS);
     assert!(r.model.contains("covariates=[T]"), "{}", r.model);
     check(&r, 2.8);
 }
 
+/// 2.30 % with the default history, 2.38 % with the protocol's window (issue: ≤ 2.4 %).
 #[test]
 fn gefcom_day_ahead_without_temperature() {
     let Some(s) = gefcom(false) else { return };
     let (from, to) = ("2014-01-01", "2014-12-31");
-    let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, from, to, None);
-    assert_eq!(r.origins, 365);
-    check(&r, 2.4);
+    for window in [WINDOW_HOURS, SHORT_WINDOW_HOURS] {
+        let r = run(&s, ModelKind::Auto, from, to, None, window);
+        assert_eq!(r.origins, 365);
+        check(&r, 2.4);
+    }
 }
 
 /// The file's temperature is observed, not forecast: optimistic, and the report says so.
+/// The issue asks for 2.2 %: 1.96 % with the default history, 2.00 % with the protocol's
+/// window.
 #[test]
 fn gefcom_day_ahead_with_observed_temperature() {
     let Some(s) = gefcom(true) else { return };
     let (from, to) = ("2014-01-01", "2014-12-31");
-    let r = run(&s, ModelKind::Auto, 24, OriginPlan::Daily, from, to, None);
-    assert!(r.covariates_observed);
-    assert_eq!(r.covariates, vec!["T".to_string()]);
-    // The issue asks for 2.2 %; 2.00 % is reached.
-    check(&r, 2.05);
+    for window in [WINDOW_HOURS, SHORT_WINDOW_HOURS] {
+        let r = run(&s, ModelKind::Auto, from, to, None, window);
+        assert!(r.covariates_observed);
+        assert_eq!(r.covariates, vec!["T".to_string()]);
+        check(&r, 2.05);
+    }
 }

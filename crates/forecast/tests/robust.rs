@@ -81,6 +81,48 @@ fn level_shift_cuts_the_window_and_says_so() {
 }
 
 #[test]
+fn level_shift_keeps_covariates_aligned_with_the_cut_history() {
+    // Load = daily shape + 3 × a covariate of scattered values, doubled
+    // from day 20: after the cut the ridge must still read the covariate of the same hour.
+    let hours = 2016 + 24;
+    let t: Vec<f64> = (0..hours)
+        .map(|h| ((h * 7919 + 13) % 101) as f64 / 5.0)
+        .collect();
+    let truth: Vec<f64> = (0..hours)
+        .map(|h| {
+            let v =
+                100.0 + 20.0 * (std::f64::consts::PI * (h % 24) as f64 / 12.0).sin() + 3.0 * t[h];
+            if h >= 24 * 20 {
+                2.0 * v
+            } else {
+                v
+            }
+        })
+        .collect();
+    let input = Input {
+        start: start(),
+        history: &truth[..2016],
+        covariates: &[("T", &t)],
+        lead: 0,
+        horizon: 24,
+        calendar: None,
+    };
+    let f = forecast(ModelKind::Ridge, &input).unwrap();
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("fit window starts at the level shift")),
+        "{:?}",
+        f.notes
+    );
+    let mape = (0..24)
+        .map(|i| (f.p50[i] - truth[2016 + i]).abs() / truth[2016 + i])
+        .sum::<f64>()
+        / 24.0;
+    assert!(mape < 0.02, "MAPE {mape}");
+}
+
+#[test]
 fn short_history_is_a_clear_error_and_cleaning_fills_gaps() {
     let y = load(200);
     let input = Input {

@@ -23,9 +23,10 @@ use shulv_store::Level;
 use crate::query::{group_unit, whole_hour_offsets};
 use crate::{Aggregate, Platform, PlatformError, QuerySpec, Target};
 
-/// Default history: the 12 weeks before the last stored hour.
+/// Default history: the 52 weeks before the last stored hour.
 pub const DEFAULT_HISTORY_HOURS: i64 = shulv_forecast::model::WINDOW_HOURS as i64;
-/// Longest history a request may name (the models use the trailing 12 weeks of it).
+/// Longest history a request may name (the ridge uses up to its trailing 52 weeks, MSTL and
+/// gbm its trailing 12).
 pub const MAX_HISTORY_DAYS: i64 = 366;
 /// A meter whose data ends more than this many hours before the forecast start is skipped.
 pub const MAX_LEAD_HOURS: usize = 168;
@@ -83,7 +84,7 @@ pub struct ForecastRequest {
     pub horizon: usize,
     /// Model; [`ModelKind::Auto`] chooses by rolling-origin backtest.
     pub model: ModelKind,
-    /// Start of the history (ms UTC); default `to` − 12 weeks.
+    /// Start of the history (ms UTC); default `to` − 52 weeks.
     pub from: Option<i64>,
     /// End of the history, exclusive (ms UTC), which is also the first forecast hour; default
     /// the hour after the last stored hour of the target.
@@ -309,7 +310,7 @@ impl Platform {
         }
         if to - from > MAX_HISTORY_DAYS * 24 * HOUR_MS {
             return Err(PlatformError::Invalid(format!(
-                "from/to: the history may span at most {MAX_HISTORY_DAYS} days (the models use its last 12 weeks)"
+                "from/to: the history may span at most {MAX_HISTORY_DAYS} days (the ridge uses up to its last 52 weeks, MSTL and gbm its last 12)"
             )));
         }
         let (cal, cal_name) = calendar_of(tz);

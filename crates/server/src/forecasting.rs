@@ -28,7 +28,7 @@ pub struct ForecastParams {
     /// `auto` (default), `naive24` (`naive`), `naive168`, `mstl`, `ridge`, `ensemble` or `gbm`.
     pub model: Option<String>,
     /// Start of the history: RFC 3339, `YYYY-MM-DD[ HH:MM]` in the target's time zone, or
-    /// epoch ms (default: 12 weeks before `to`).
+    /// epoch ms (default: 52 weeks before `to`).
     pub from: Option<String>,
     /// End of the history (exclusive) and first forecast hour, same forms (default: the hour
     /// after the last stored hour). A `to` in the past issues the forecast as of that time, to
