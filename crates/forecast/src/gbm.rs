@@ -14,8 +14,8 @@ use chrono::{Duration, Timelike};
 
 use crate::gbdt::{Gbdt, Params};
 use crate::model::{
-    feature_settings, level_relative, quantiles_10_90, ridge_row, seasonal_lag, Input, Quantiles,
-    DAY_DECAY,
+    feature_settings, level_relative, quantiles_10_90, ridge_row, seasonal_lag, Days, Input,
+    Quantiles, DAY_DECAY,
 };
 use crate::ForecastError;
 
@@ -61,8 +61,8 @@ struct Samples {
     p: usize,
 }
 
-fn features(input: &Input, t: usize, g: usize, relative: bool, row: &mut Vec<f64>) {
-    ridge_row(input, t, t - g, relative, row);
+fn features(input: &Input, days: &Days, t: usize, g: usize, relative: bool, row: &mut Vec<f64>) {
+    ridge_row(input, days, t, t - g, relative, row);
     row.push(g as f64);
     row.push((input.start + Duration::hours(t as i64)).hour() as f64);
 }
@@ -72,7 +72,7 @@ fn level(y: &[f64], last: usize) -> f64 {
     y[last + 1 - 24..=last].iter().sum::<f64>() / 24.0
 }
 
-fn samples(input: &Input, relative: bool) -> Samples {
+fn samples(input: &Input, days: &Days, relative: bool) -> Samples {
     let y = input.history;
     let n = y.len();
     let mut s = Samples::default();
@@ -85,7 +85,7 @@ fn samples(input: &Input, relative: bool) -> Samples {
         let mut back = 24 * g.div_ceil(24);
         while n - 1 + g >= back && n - 1 + g - back >= earliest {
             let t = n - 1 + g - back;
-            features(input, t, g, relative, &mut row);
+            features(input, days, t, g, relative, &mut row);
             s.p = row.len();
             s.x.extend_from_slice(&row);
             let k = if relative { level(y, t - g) } else { 1.0 };
@@ -104,7 +104,8 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let y = input.history;
     let n = y.len();
     let relative = level_relative(y);
-    let s = samples(input, relative);
+    let days = Days::new(input);
+    let s = samples(input, &days, relative);
     let p = s.p;
     let steps = input.lead + 1..=input.lead + input.horizon;
     // Fit on targets observed at the oldest holdout origin; measure on the holdout origins.
@@ -161,7 +162,7 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let mut row = Vec::new();
     let mut pool = Vec::new();
     for g in steps.clone() {
-        features(input, n - 1 + g, g, relative, &mut row);
+        features(input, &days, n - 1 + g, g, relative, &mut row);
         let point = b.predict(&row) * k;
         pool.clear();
         let lo_step = g.saturating_sub(STEP_POOL).max(*steps.start());

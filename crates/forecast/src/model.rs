@@ -20,7 +20,7 @@
 //! - [`ModelKind::Auto`]: chosen per series by a rolling-origin backtest
 //!   ([`crate::backtest::choose_model`]).
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDateTime, Timelike};
 use serde::Serialize;
 use shulv_model::{DayType, HolidayCalendar};
 
@@ -490,21 +490,60 @@ fn mstl(input: &Input) -> Result<(Quantiles, f64), ForecastError> {
     Ok(((p10, p50, p90), alpha))
 }
 
-/// Day-level calendar features of a date: weekday one-hot (Monday…Saturday; Sunday is the
-/// base) and, with a calendar, holiday and 调休 make-up workday flags.
-fn push_calendar(row: &mut Vec<f64>, date: NaiveDate, calendar: Option<&HolidayCalendar>) {
-    let wd = date.weekday().num_days_from_monday() as usize; // 0 = Monday
-    for k in 0..6 {
-        row.push(if wd == k { 1.0 } else { 0.0 });
+/// The calendar of every day an input's hours touch (history, lead and horizon), looked up
+/// once per forecast rather than once per feature row.
+pub(crate) struct Days {
+    /// Hour of day of `history[0]`.
+    first_hour: usize,
+    /// Per day from the first: weekday (0 = Monday), the calendar's day type (with a
+    /// calendar), and whether it is a working day.
+    days: Vec<(usize, Option<DayType>, bool)>,
+}
+
+impl Days {
+    pub(crate) fn new(input: &Input) -> Days {
+        let first_hour = input.start.hour() as usize;
+        let hours = input.history.len() + input.lead + input.horizon;
+        let first = input.start.date();
+        let days = (0..(first_hour + hours).div_ceil(24))
+            .map(|d| {
+                let date = first + Duration::days(d as i64);
+                let weekday = date.weekday().num_days_from_monday() as usize;
+                let (kind, working) = match input.calendar {
+                    Some(c) => {
+                        let kind = c.day_type(date);
+                        (Some(kind), kind.is_working())
+                    }
+                    None => (None, weekday < 5),
+                };
+                (weekday, kind, working)
+            })
+            .collect();
+        Days { first_hour, days }
     }
-    if let Some(c) = calendar {
-        let dt = c.day_type(date);
-        row.push(if dt == DayType::Holiday { 1.0 } else { 0.0 });
-        row.push(if dt == DayType::MakeupWorkday {
-            1.0
-        } else {
-            0.0
-        });
+
+    fn of_hour(&self, t: usize) -> (usize, Option<DayType>, bool) {
+        self.days[(t + self.first_hour) / 24]
+    }
+
+    /// Whether hour `t` (an index from the start of the history) falls on a working day.
+    fn working(&self, t: usize) -> bool {
+        self.of_hour(t).2
+    }
+
+    /// Day-level calendar features of hour `t`'s day: weekday one-hot (Monday…Saturday; Sunday
+    /// is the base) and, with a calendar, holiday and 调休 make-up workday flags.
+    fn push_features(&self, t: usize, row: &mut Vec<f64>) {
+        let (weekday, kind, _) = self.of_hour(t);
+        row.extend((0..6).map(|k| if weekday == k { 1.0 } else { 0.0 }));
+        if let Some(kind) = kind {
+            row.push(if kind == DayType::Holiday { 1.0 } else { 0.0 });
+            row.push(if kind == DayType::MakeupWorkday {
+                1.0
+            } else {
+                0.0
+            });
+        }
     }
 }
 
@@ -512,7 +551,14 @@ fn push_calendar(row: &mut Vec<f64>, date: NaiveDate, calendar: Option<&HolidayC
 /// (indices into the history, extended by covariates into the horizon).
 /// With `relative`, load features are divided by the last observed day's mean (the target is
 /// too, in [`ridge`]); series whose daily mean can be zero or negative stay absolute.
-pub(crate) fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, row: &mut Vec<f64>) {
+pub(crate) fn ridge_row(
+    input: &Input,
+    days: &Days,
+    t: usize,
+    last: usize,
+    relative: bool,
+    row: &mut Vec<f64>,
+) {
     let y = input.history;
     let g = t - last;
     let lag_day = t - seasonal_lag(g, 24);
@@ -540,13 +586,7 @@ pub(crate) fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, ro
         });
     row.push(lo);
     row.push(hi);
-    let working = |i: usize| {
-        let d = (input.start + Duration::hours(i as i64)).date();
-        match input.calendar {
-            Some(c) => c.is_working_day(d),
-            None => d.weekday().num_days_from_monday() < 5,
-        }
-    };
+    let working = |i: usize| days.working(i);
     let target_working = working(t);
     let k0 = g.div_ceil(24);
     let same_type = (k0..k0 + 7)
@@ -580,11 +620,9 @@ pub(crate) fn ridge_row(input: &Input, t: usize, last: usize, relative: bool, ro
         row.iter_mut().for_each(|v| *v /= level);
     }
     row.push(level);
-    let date = (input.start + Duration::hours(t as i64)).date();
-    push_calendar(row, date, input.calendar);
-    if let Some(c) = input.calendar {
-        let lag_date = (input.start + Duration::hours(lag_day as i64)).date();
-        row.push(if c.is_working_day(lag_date) { 0.0 } else { 1.0 });
+    days.push_features(t, row);
+    if input.calendar.is_some() {
+        row.push(if days.working(lag_day) { 0.0 } else { 1.0 });
     }
     for (_, c) in input.covariates {
         let x = c[t];
@@ -621,6 +659,7 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
     let mut weights: Vec<f64> = Vec::new();
     let mut row = Vec::new();
     let relative = level_relative(y);
+    let days = Days::new(input);
     for s in 1..=input.horizon {
         let g = s + input.lead;
         let t_real = n - 1 + g;
@@ -636,7 +675,7 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
         while back <= t_real && t_real - back >= earliest {
             let t = t_real - back;
             if t < n {
-                ridge_row(input, t, t - g, relative, &mut row);
+                ridge_row(input, &days, t, t - g, relative, &mut row);
                 p = row.len();
                 x.extend_from_slice(&row);
                 let level = y[t - g + 1 - 24..=t - g].iter().sum::<f64>() / 24.0;
@@ -645,7 +684,7 @@ fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
             }
             back += 24;
         }
-        ridge_row(input, t_real, n - 1, relative, &mut row);
+        ridge_row(input, &days, t_real, n - 1, relative, &mut row);
         p = p.max(row.len());
         if targets.len() < p + 5 {
             return Err(ForecastError::ShortHistory {
@@ -702,14 +741,10 @@ impl RidgeFit {
             let sd = (*s / sw).sqrt();
             *s = if sd > 1e-12 { 1.0 / sd } else { 0.0 };
         });
-        let z: Vec<f64> = x
-            .chunks_exact(p)
-            .flat_map(|r| {
-                (0..p)
-                    .map(|j| (r[j] - mean[j]) * scale[j])
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut z = Vec::with_capacity(x.len());
+        for r in x.chunks_exact(p) {
+            z.extend((0..p).map(|j| (r[j] - mean[j]) * scale[j]));
+        }
         let y_mean = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / sw;
         let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
         let mut gram = vec![0.0; p * p];
@@ -727,39 +762,58 @@ impl RidgeFit {
                 gram[j * p + i] = gram[i * p + j];
             }
         }
+        // In the eigenbasis of the Gram matrix (G = V Λ Vᵀ) every penalty λ is diagonal:
+        // coefficients c = (Vᵀ Zᵀ W y) / (Λ + λ), fits q·c and leverages w (1/Σw + Σ q² / (Λ + λ))
+        // with q = Vᵀ z per sample.
+        let (values, vectors) = linalg::symmetric_eigen(&gram, p);
+        let values: Vec<f64> = values.iter().map(|v| v.max(0.0)).collect();
+        // Vᵀ row by row, so that each rotated coordinate is a contiguous dot product.
+        let columns: Vec<f64> = (0..p * p).map(|i| vectors[(i % p) * p + i / p]).collect();
+        let rotate = |r: &[f64], out: &mut Vec<f64>| {
+            out.extend(
+                columns
+                    .chunks_exact(p)
+                    .map(|v| v.iter().zip(r).map(|(a, b)| a * b).sum::<f64>()),
+            );
+        };
+        let mut q = Vec::with_capacity(z.len());
+        for r in z.chunks_exact(p) {
+            rotate(r, &mut q);
+        }
+        let mut zy_rotated = Vec::with_capacity(p);
+        rotate(&zy, &mut zy_rotated);
         let mut best: Option<(f64, Vec<f64>, Vec<f64>)> = None;
-        let mut a = gram.clone();
-        let mut u = vec![0.0; p];
         for &rel in &RIDGE_PENALTIES {
             let lambda = rel * sw;
-            a.copy_from_slice(&gram);
-            for i in 0..p {
-                a[i * p + i] += lambda;
-            }
-            let Some(l) = linalg::cholesky(&a, p) else {
-                continue;
-            };
-            let mut beta = zy.clone();
-            linalg::forward(&l, p, &mut beta);
-            linalg::backward(&l, p, &mut beta);
+            let inverse: Vec<f64> = values.iter().map(|v| 1.0 / (v + lambda)).collect();
+            let c: Vec<f64> = zy_rotated
+                .iter()
+                .zip(&inverse)
+                .map(|(a, b)| a * b)
+                .collect();
             let mut sse = 0.0;
             let mut loo = Vec::with_capacity(y.len());
-            for ((r, &v), &wi) in z.chunks_exact(p).zip(&yc).zip(w) {
-                u.copy_from_slice(r);
-                linalg::forward(&l, p, &mut u);
-                let h = wi * (1.0 / sw + u.iter().map(|u| u * u).sum::<f64>());
-                let e = v - r.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
-                let e_loo = e / (1.0 - h).max(1e-6);
+            for ((r, &v), &wi) in q.chunks_exact(p).zip(&yc).zip(w) {
+                let (mut fit, mut leverage) = (0.0, 0.0);
+                for k in 0..p {
+                    fit += r[k] * c[k];
+                    leverage += r[k] * r[k] * inverse[k];
+                }
+                let h = wi * (1.0 / sw + leverage);
+                let e_loo = (v - fit) / (1.0 - h).max(1e-6);
                 sse += wi * e_loo * e_loo;
                 loo.push(e_loo);
             }
             if best.as_ref().is_none_or(|(b, _, _)| sse < *b) {
+                let beta = (0..p)
+                    .map(|j| (0..p).map(|k| vectors[j * p + k] * c[k]).sum())
+                    .collect();
                 best = Some((sse, beta, loo));
             }
         }
         let (beta, loo_residuals) = match best {
             Some((_, b, l)) => (b, l),
-            // Cannot happen with a positive penalty; predict the mean.
+            // Only without penalties to try; predict the mean.
             None => (vec![0.0; p], yc),
         };
         RidgeFit {
