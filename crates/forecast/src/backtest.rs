@@ -11,9 +11,7 @@ use serde::Serialize;
 use shulv_model::HolidayCalendar;
 
 use crate::metrics::{naive_scale, Metrics, PointScores};
-use crate::model::{
-    forecast, Forecast, Input, ModelKind, Selection, SHORT_WINDOW_HOURS, WINDOW_HOURS,
-};
+use crate::model::{forecast, Forecast, Input, ModelKind, Selection, WINDOW_HOURS};
 use crate::{ForecastError, HourlySeries};
 
 /// Origins of the selection backtest of [`ModelKind::Auto`] (daily, before the first origin).
@@ -158,12 +156,10 @@ fn origin_index(series: &HourlySeries, t: NaiveDateTime) -> Result<usize, Foreca
 }
 
 /// Forecast of `kind` at origin index `o` of the series with the given window, lead, horizon.
-/// The forecast of `kind` at origin `o` from the `window` hours of history before it.
 fn run_at(
     series: &HourlySeries,
     kind: ModelKind,
     o: usize,
-    window: usize,
     spec: &BacktestSpec,
 ) -> Result<Forecast, ForecastError> {
     let end = o
@@ -172,7 +168,7 @@ fn run_at(
             origin: series.time(o),
             message: "lead reaches before the data".into(),
         })?; // history is [start, end)
-    let start = end.saturating_sub(window);
+    let start = end.saturating_sub(spec.window);
     let covs: Vec<(&str, &[f64])> = series
         .covariates
         .iter()
@@ -194,9 +190,7 @@ fn run_at(
 
 /// Chooses a model for the series by a rolling-origin backtest of every candidate on
 /// [`SELECTION_ORIGINS`] daily origins whose targets all lie before `first` (minus the lead),
-/// by mean absolute error. Candidates that cannot run (short history) are skipped. Each sees at
-/// most the last [`SHORT_WINDOW_HOURS`] of history, so that the choice costs about a second
-/// per series whatever the window; the chosen model then fits on the whole window.
+/// by mean absolute error. Candidates that cannot run (short history) are skipped.
 pub fn choose_model(
     series: &HourlySeries,
     first: usize,
@@ -212,7 +206,7 @@ pub fn choose_model(
         let mut s = PointScores::default();
         let mut ok = !origins.is_empty();
         for &o in &origins {
-            match run_at(series, kind, o, spec.window.min(SHORT_WINDOW_HOURS), spec) {
+            match run_at(series, kind, o, spec) {
                 Ok(f) => {
                     let actual = &series.values[o..o + spec.horizon];
                     s.extend(actual, &f.p10, &f.p50, &f.p90);
@@ -303,9 +297,9 @@ pub fn backtest(
     let mut times_ms = Vec::with_capacity(idx.len());
     for &o in &idx {
         let clock = std::time::Instant::now();
-        let f = run_at(series, kind, o, spec.window, spec)?;
+        let f = run_at(series, kind, o, spec)?;
         times_ms.push(clock.elapsed().as_secs_f64() * 1000.0);
-        let b = run_at(series, ModelKind::Naive24, o, spec.window, spec)?;
+        let b = run_at(series, ModelKind::Naive24, o, spec)?;
         let actual = &series.values[o..o + spec.horizon];
         scores.extend(actual, &f.p10, &f.p50, &f.p90);
         base.extend(actual, &b.p10, &b.p50, &b.p90);
