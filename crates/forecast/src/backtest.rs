@@ -190,7 +190,9 @@ fn run_at(
 
 /// Chooses a model for the series by a rolling-origin backtest of every candidate on
 /// [`SELECTION_ORIGINS`] daily origins whose targets all lie before `first` (minus the lead),
-/// by mean absolute error. Candidates that cannot run (short history) are skipped.
+/// by mean absolute error. Candidates that cannot run (short history) are skipped. The
+/// ensemble is scored on the average of the ridge's and MSTL's P50 at the same origins, which
+/// is its P50, rather than by fitting both again.
 pub fn choose_model(
     series: &HourlySeries,
     first: usize,
@@ -201,25 +203,53 @@ pub fn choose_model(
         .filter_map(|k| first.checked_sub(gap + 24 * k))
         .collect();
     origins.reverse();
-    let mut scores = Vec::new();
+    // Each candidate's P50 at every origin, concatenated; None when it cannot run.
+    let mut p50s: Vec<(ModelKind, Option<Vec<f64>>)> = Vec::new();
     for kind in ModelKind::CANDIDATES {
-        let mut s = PointScores::default();
-        let mut ok = !origins.is_empty();
-        for &o in &origins {
-            match run_at(series, kind, o, spec) {
-                Ok(f) => {
-                    let actual = &series.values[o..o + spec.horizon];
-                    s.extend(actual, &f.p10, &f.p50, &f.p90);
+        // The ensemble comes after the ridge and MSTL in CANDIDATES.
+        let p50 = if kind == ModelKind::Ensemble {
+            let of = |k: ModelKind| {
+                p50s.iter()
+                    .find(|(c, _)| *c == k)
+                    .and_then(|(_, p)| p.as_ref())
+            };
+            of(ModelKind::Ridge)
+                .zip(of(ModelKind::Mstl))
+                .map(|(r, m)| r.iter().zip(m).map(|(a, b)| 0.5 * (a + b)).collect())
+        } else {
+            let mut p50 = Some(Vec::with_capacity(origins.len() * spec.horizon));
+            for &o in &origins {
+                match run_at(series, kind, o, spec) {
+                    Ok(f) => p50.as_mut().expect("set above").extend_from_slice(&f.p50),
+                    Err(ForecastError::ShortHistory { .. }) => {
+                        p50 = None;
+                        break;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(ForecastError::ShortHistory { .. }) => {
-                    ok = false;
-                    break;
-                }
-                Err(e) => return Err(e),
             }
-        }
-        scores.push((kind, ok.then(|| s.mae())));
+            p50.filter(|_| !origins.is_empty())
+        };
+        p50s.push((kind, p50));
     }
+    let actual: Vec<f64> = origins
+        .iter()
+        .flat_map(|&o| &series.values[o..o + spec.horizon])
+        .copied()
+        .collect();
+    let scores: Vec<(ModelKind, Option<f64>)> = p50s
+        .iter()
+        .map(|(kind, p50)| {
+            let mae = p50.as_ref().map(|p| {
+                p.iter()
+                    .zip(&actual)
+                    .map(|(f, a)| (a - f).abs())
+                    .sum::<f64>()
+                    / actual.len() as f64
+            });
+            (*kind, mae)
+        })
+        .collect();
     let chosen = scores
         .iter()
         .filter_map(|(k, m)| m.map(|m| (*k, m)))
