@@ -247,6 +247,27 @@ async function billPage(page, shot) {
   const own = ranked.find(([k]) => k === tariff);
   const total = Number(await page.getAttribute('[data-bill-total]', 'data-value'));
   check(own && Math.abs(own[1] - total) < 1e-6 && ranked.some(([k]) => k === other), `compared ${JSON.stringify(ranked)}, bill ${tariff} ${total}`);
+  // Guangdong's critical peaks fire on days whose maximum reaches 35 ℃: with the demo's
+  // temperature meter, a July bill lists those days, each at or above the trigger, and bills
+  // energy in 尖峰.
+  const gd = await page.$$eval('[data-bill-tariff] option', (os) => os.map((o) => o.value).find((v) => v.startsWith('cn-gd-')));
+  check(gd, 'no Guangdong tariff to compare');
+  await page.selectOption('[data-bill-tariff]', gd);
+  await page.selectOption('[data-bill-others]', []);
+  await page.selectOption('[data-bill-basic]', 'none');
+  await page.uncheck('[data-bill-compare]');
+  await page.fill('[data-bill-period]', '2025-07');
+  const weather = await page.$$eval('[data-bill-temperature] option', (os) => os.map((o) => o.value).find((v) => v));
+  check(weather, 'the bill offers no temperature meter for the Guangdong tariff');
+  await page.selectOption('[data-bill-temperature]', weather);
+  await page.click('[data-bill-run]');
+  await page.waitForSelector('[data-bill-critical]');
+  const days = (await page.getAttribute('[data-bill-critical]', 'data-days')).split(',').filter(Boolean);
+  const maxima = await page.$$eval('[data-bill-critical] tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.max)));
+  check(days.length > 0 && days.every((d) => d.startsWith('2025-07-')) && maxima.length === days.length && maxima.every((c) => c >= 35),
+    `critical days ${days}, maxima ${maxima}`);
+  const critical = await page.$('[data-bill-periods] tr[data-period=critical_peak]');
+  check(critical, 'no 尖峰 line on a bill with critical-peak days');
   await shot('bill-zh');
   return { node, period, maxDemand };
 }

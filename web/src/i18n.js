@@ -92,6 +92,8 @@ const messages = {
       comparison: '基本电费方式比较', method: '方式', cheapest: '最低', bestContract: '按本期数据最经济的合同需量：{kw}',
       usedTariff: '电价 {id} · 版本 {version} · 时区 {tz}', meters: '{n} 个电表', intervals: '{n} 个 15 分钟区间', needsCapacity: '比较需要变压器容量',
       periodHint: '月（2025-06）、季度（2025-Q2）或年（2025）', periodInvalid: '账期格式应为 2025-06、2025-Q2 或 2025', energyShare: '各时段用电量',
+      temperature: '气温触发尖峰（气温电表）', noTemperature: '不按气温触发', criticalDays: '尖峰日（日最高气温 ≥ {c}）',
+      criticalNone: '本期没有日最高气温达到 {c} 的日子', daysWithoutData: '{n} 天无气温数据，无法触发', dayMax: '日最高气温', date: '日期',
     },
     schedule: {
       title: '优化调度（峰谷优化）', node: '节点', tariff: '电价', start: '开始日期', hours: '时长（小时）', model: '负荷预测模型',
@@ -113,7 +115,7 @@ const messages = {
       fuel_oil: '燃料油', lpg: '液化石油气', heat: '热力', steam: '蒸汽', water: '水', compressed_air: '压缩空气',
       pv_generation: '光伏发电', production_output: '产量', value_added: '增加值', air_temperature: '气温', other: '其他',
     },
-    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂/万元', tcePer10k: 'tce/万元', yuan10k: '万元', yuan: '元', yuanPerKwh: '元/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: '元/(kVA·月)', yuanPerKwMonth: '元/(kW·月)', kgco2: 'kg CO₂' },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂/万元', tcePer10k: 'tce/万元', yuan10k: '万元', yuan: '元', yuanPerKwh: '元/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: '元/(kVA·月)', yuanPerKwMonth: '元/(kW·月)', kgco2: 'kg CO₂', degC: '℃' },
   },
   en: {
     app: 'shulv · Energy & Carbon',
@@ -204,6 +206,8 @@ const messages = {
       comparison: 'Basic-charge methods compared', method: 'Method', cheapest: 'cheapest', bestContract: 'Cheapest contract demand for this data: {kw}',
       usedTariff: 'Tariff {id} · version {version} · time zone {tz}', meters: '{n} meters', intervals: '{n} intervals of 15 minutes', needsCapacity: 'The comparison needs the transformer capacity',
       periodHint: 'month (2025-06), quarter (2025-Q2) or year (2025)', periodInvalid: 'The period is 2025-06, 2025-Q2 or 2025', energyShare: 'Energy by period',
+      temperature: 'Critical peaks by temperature (air-temperature meter)', noTemperature: 'No temperature trigger', criticalDays: 'Critical-peak days (daily maximum ≥ {c})',
+      criticalNone: 'No day of the period reached a maximum of {c}', daysWithoutData: '{n} days without temperature data cannot trigger', dayMax: 'Daily maximum', date: 'Date',
     },
     schedule: {
       title: 'Optimised schedule', node: 'Node', tariff: 'Tariff', start: 'Start date', hours: 'Hours', model: 'Load forecast model',
@@ -225,7 +229,7 @@ const messages = {
       fuel_oil: 'Fuel oil', lpg: 'LPG', heat: 'Heat', steam: 'Steam', water: 'Water', compressed_air: 'Compressed air',
       pv_generation: 'PV generation', production_output: 'Output', value_added: 'Value added', air_temperature: 'Air temperature', other: 'Other',
     },
-    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂ per 10k yuan', tcePer10k: 'tce per 10k yuan', yuan10k: '10k yuan', yuan: 'yuan', yuanPerKwh: 'yuan/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: 'yuan/(kVA·month)', yuanPerKwMonth: 'yuan/(kW·month)', kgco2: 'kg CO₂' },
+    units: { tco2e: 't CO₂e', tce: 'tce', kw: 'kW', pct: '%', tPer10k: 't CO₂ per 10k yuan', tcePer10k: 'tce per 10k yuan', yuan10k: '10k yuan', yuan: 'yuan', yuanPerKwh: 'yuan/kWh', kwh: 'kWh', kva: 'kVA', yuanPerKvaMonth: 'yuan/(kVA·month)', yuanPerKwMonth: 'yuan/(kW·month)', kgco2: 'kg CO₂', degC: '℃' },
   },
 };
 

@@ -46,6 +46,9 @@ pub struct TariffSummary {
     pub prices: Vec<PeriodPrice>,
     /// Provenance of each part (`windows`, `ratios`, `component.purchase`, `basic`, ...).
     pub provenance: Vec<PartProvenance>,
+    /// The critical-peak temperature trigger (a day's maximum at or above it, ℃), if the
+    /// tariff has one: a bill or schedule may then name a temperature meter.
+    pub temperature_trigger_c: Option<f64>,
 }
 
 /// The all-in price of a period.
@@ -93,6 +96,10 @@ fn summary(t: &Tariff, source: &str) -> TariffSummary {
             .into_iter()
             .map(|(part, provenance)| PartProvenance { part, provenance })
             .collect(),
+        temperature_trigger_c: f
+            .critical_peak
+            .as_ref()
+            .and_then(|c| c.temperature_trigger_c),
     }
 }
 
