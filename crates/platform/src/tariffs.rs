@@ -581,6 +581,7 @@ impl Platform {
                     to: Some(req.start),
                     intervals: Default::default(),
                     carrier: Some(Carrier::Electricity),
+                    weather: None,
                 })?;
                 let s = f
                     .series
