@@ -704,6 +704,41 @@ async fn forecast_of_a_meter_and_of_a_node_adds_up() {
         !body.contains("a.main") && !body.contains("b.main"),
         "{body}"
     );
+    // A temperature meter must be readable by the caller: outside its scope it is not found
+    // (before its carrier is checked, so nothing about it leaks); aggregates-only may name none.
+    let b_reader = f.token(Role::Analyst, "ent-b");
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?meter=b.main&model=naive24&temperature_meter=a.main",
+            Some(&b_reader),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body.contains("temperature_meter: meter 'a.main' not found"),
+        "{body}"
+    );
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?meter=b.main&model=naive24&temperature_meter=b.reg",
+            Some(&b_reader),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not air_temperature"), "{body}");
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?node=park&model=naive24&temperature_meter=b.main",
+            Some(&agg),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
 
 #[tokio::test]
