@@ -329,6 +329,10 @@ impl Platform {
             Some(w) => Some(self.weather_grid(w, from, to, req.horizon, tz)?),
             None => None,
         };
+        // The forecast hours must be covered, whatever the meters' histories are.
+        if let Some(g) = &weather {
+            g.covariate(origin)?;
+        }
         let ctx = Ctx {
             from,
             to,

@@ -45,7 +45,7 @@ pub use tariffs::{
     Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, RankedTariff,
     ScheduleRequest, TariffComparison, TariffSummary,
 };
-pub use weather::{follows_weather, WeatherRequest, WeatherUsed};
+pub use weather::{WeatherRequest, WeatherUsed};
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]

@@ -50,7 +50,7 @@ pub struct WeatherUsed {
 
 /// True for the carriers whose use follows the outdoor temperature (cooling and heating), to
 /// which a node forecast applies the temperature covariate.
-pub fn follows_weather(carrier: Carrier) -> bool {
+pub(crate) fn follows_weather(carrier: Carrier) -> bool {
     matches!(carrier, Carrier::Electricity | Carrier::Heat)
 }
 
