@@ -253,6 +253,10 @@ fn temperature_covariate_from_stored_meters() {
     ] {
         assert!(body.contains(p), "{body} lacks {p}");
     }
+    let (got, body) =
+        server.get("/api/v1/forecast?node=site&model=ridge&store=false&temperature_meter=site.wx");
+    assert_eq!(got, 400, "a node too: {body}");
+    assert!(body.contains("does not cover the forecast hours"), "{body}");
 
     // The CLI: the report says which weather; a stored forecast keeps it.
     let issued = cli(
