@@ -739,6 +739,16 @@ async fn forecast_of_a_meter_and_of_a_node_adds_up() {
         ))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Bills and schedules that read a temperature meter check its scope the same way.
+    for (method, uri, body) in [
+        (Method::GET, "/api/v1/bills?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part&temperature_meter=a.main", ""),
+        (Method::GET, "/api/v1/bills/comparison?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part&temperature_meter=a.main", ""),
+        (Method::POST, "/api/v1/schedules", r#"{"node":"ent-b","tariff":"cn-js-1-10kv-two-part","start":"2025-03-10","temperature_meter":"a.main"}"#),
+    ] {
+        let (status, text) = f.call(request(method, uri, Some(&b_reader), body)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {text}");
+        assert!(text.contains("temperature_meter: meter 'a.main' not found"), "{uri}: {text}");
+    }
 }
 
 #[tokio::test]
