@@ -381,6 +381,15 @@ async function main() {
     // Forecast and the forms (validation messages in the browser).
     await page.click('[data-nav=forecast]');
     await ready(page, 'forecast');
+    // A day-ahead ridge forecast of a chiller with the demo's temperature meter as covariate.
+    await page.selectOption('[data-forecast-target]', 'meter:ent08.cooling.chiller2.elec');
+    await page.selectOption('[data-forecast-temperature]', 'park-weather');
+    await page.selectOption('[aria-label="模型"]', 'ridge');
+    await page.selectOption('[aria-label="预测时长"]', '24');
+    await page.click('[data-forecast-issue]');
+    await page.waitForSelector('[data-forecast-weather][data-horizon-weather=observed]', { timeout: 60_000 });
+    const weather = await page.textContent('[data-forecast-weather]');
+    check(weather.includes('park-weather') && weather.includes('实况气温'), `forecast weather line: ${weather}`);
     await shot('forecast-zh');
 
     // Tariffs, the bill (its maximum demand bounds the overview's peak), the optimised schedule.

@@ -48,6 +48,9 @@ const messages = {
       lower: 'P10', upper: 'P90', chosen: '选用模型', node: '节点', meter: '计量点',
       stored: '已保存的预测', carrier: '能源品种', issue: '发布新预测', issued: '发布时间', covered: '有实际值的小时',
       hoursOf: '{n} / {total} 小时', bias: '偏差（预测 − 实际）', coverage: 'P10–P90 覆盖率', noActuals: '预测时段尚无实际数据',
+      temperature: '气温（协变量）', noWeather: '不用气温', temperatureForecast: '预测时段气温', observedHorizon: '用实况（偏乐观）',
+      weatherUsed: '气温协变量：{meter}', weatherObserved: '预测时段用的是实况气温（偏乐观：真实预测只有天气预报）',
+      weatherForecast: '预测时段用的是天气预报 {meter}', weatherNone: '未使用气温',
     },
     manage: {
       title: '管理', meters: '计量点', factors: '排放因子', certificates: '绿证',
@@ -162,6 +165,9 @@ const messages = {
       lower: 'P10', upper: 'P90', chosen: 'Model used', node: 'Node', meter: 'Meter',
       stored: 'Stored forecasts', carrier: 'Carrier', issue: 'Issue a forecast', issued: 'Issued', covered: 'Hours with actuals',
       hoursOf: '{n} of {total} hours', bias: 'Bias (forecast − actual)', coverage: 'P10–P90 coverage', noActuals: 'No actual data for these hours yet',
+      temperature: 'Temperature (covariate)', noWeather: 'No temperature', temperatureForecast: 'Weather of the forecast hours', observedHorizon: 'Observed (optimistic)',
+      weatherUsed: 'Temperature covariate: {meter}', weatherObserved: 'The forecast hours used the observed temperatures (optimistic: a real forecast only has forecast weather)',
+      weatherForecast: 'The forecast hours used the weather forecast {meter}', weatherNone: 'No temperature used',
     },
     manage: {
       title: 'Manage', meters: 'Meters', factors: 'Factors', certificates: 'Certificates',

@@ -109,8 +109,12 @@ pub fn run(command: &ForecastCommand) -> anyhow::Result<()> {
     match command {
         ForecastCommand::Backtest(args) if args.stored.is_given() => {
             let s = &args.series;
-            if s.csv.is_some() || s.lead_hours != 0 || !args.covariate.is_empty() {
-                bail!("a backtest on the server's data (--meter, --node) takes no --csv, --lead-hours or --covariate: the server forecasts from the data before each origin");
+            if s.csv.is_some()
+                || s.lead_hours != 0
+                || !args.covariate.is_empty()
+                || args.covariates_are_forecasts
+            {
+                bail!("a backtest on the server's data (--meter, --node) takes no --csv, --lead-hours, --covariate or --covariates-are-forecasts: the server forecasts from the data before each origin (name a stored temperature meter with --temperature-meter [--temperature-forecast-meter])");
             }
             crate::forecast_server::backtest(
                 &args.stored,
@@ -123,6 +127,9 @@ pub fn run(command: &ForecastCommand) -> anyhow::Result<()> {
                     json: args.json,
                 },
             )
+        }
+        ForecastCommand::Backtest(args) if args.stored.names_weather() => {
+            bail!("--temperature-meter and --temperature-forecast-meter need --meter or --node (a CSV backtest takes its temperature column with --covariate)")
         }
         ForecastCommand::Backtest(args) => run_backtest(args),
         ForecastCommand::Predict(args) => run_predict(args),

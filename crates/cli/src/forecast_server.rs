@@ -23,6 +23,14 @@ pub struct StoredTarget {
     /// the server's default) or from the node's summed series (summed).
     #[arg(long)]
     intervals: Option<String>,
+    /// Air-temperature meter whose observed temperatures are a covariate (a node: of its
+    /// electricity and heat meters); without --temperature-forecast-meter it also gives the
+    /// forecast hours' weather (observed: optimistic).
+    #[arg(long)]
+    temperature_meter: Option<String>,
+    /// Air-temperature meter with the forecast weather of the forecast hours.
+    #[arg(long, requires = "temperature_meter")]
+    temperature_forecast_meter: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -33,6 +41,11 @@ impl StoredTarget {
         self.meter.is_some() || self.node.is_some()
     }
 
+    /// True if a temperature meter was named.
+    pub fn names_weather(&self) -> bool {
+        self.temperature_meter.is_some() || self.temperature_forecast_meter.is_some()
+    }
+
     fn params(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         let mut q = match (&self.meter, &self.node) {
             (Some(m), None) => vec![("meter", m.clone())],
@@ -41,6 +54,12 @@ impl StoredTarget {
         };
         if let Some(i) = &self.intervals {
             q.push(("intervals", i.clone()));
+        }
+        if let Some(t) = &self.temperature_meter {
+            q.push(("temperature_meter", t.clone()));
+        }
+        if let Some(t) = &self.temperature_forecast_meter {
+            q.push(("temperature_forecast_meter", t.clone()));
         }
         Ok(q)
     }
@@ -146,6 +165,26 @@ fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
+/// The weather line of a forecast answer: the covariate and whether the forecast hours used
+/// observed or forecast temperatures.
+fn weather_line(w: &Value) -> String {
+    if w.is_null() {
+        return "weather: none (no temperature covariate)".into();
+    }
+    let horizon = match text(&w["horizon_weather"]) {
+        "forecast" => format!(
+            "forecast weather from '{}' for the forecast hours",
+            text(&w["forecast_meter"])
+        ),
+        _ => "OBSERVED weather for the forecast hours (optimistic: a real forecast only has forecast weather)".into(),
+    };
+    format!(
+        "weather: covariate {} (observed '{}'), {horizon}",
+        text(&w["covariate"]),
+        text(&w["observed_meter"])
+    )
+}
+
 /// `shulv forecast issue`.
 pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     let mut q = args.target.params()?;
@@ -191,6 +230,10 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
                 }
             );
             println!("method: {}", text(&answer["method"]));
+            println!("{}", weather_line(&answer["weather"]));
+            for n in answer["weather"]["notes"].as_array().into_iter().flatten() {
+                println!("  weather note: {}", text(n));
+            }
             for s in answer["series"].as_array().into_iter().flatten() {
                 println!(
                     "\n{} [{}] model {}{}",
@@ -358,6 +401,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
     let mut origins = 0;
     let mut day = plan.from;
     let mut method = String::new();
+    let mut weather = Value::Null;
     while day <= plan.to {
         let mut q = base.clone();
         q.push(("horizon", plan.horizon.to_string()));
@@ -367,6 +411,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
         let f = get(&target.server, "/api/v1/forecast", &q)
             .with_context(|| format!("forecast at origin {day}"))?;
         method = text(&f["method"]).to_string();
+        weather = f["weather"].clone();
         for s in f["series"].as_array().into_iter().flatten() {
             let hours = s["hours"].as_array().cloned().unwrap_or_default();
             let (Some(first), Some(last)) = (
@@ -435,7 +480,8 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
         let out = serde_json::json!({
             "target": base[0].1, "target_kind": base[0].0, "horizon": plan.horizon,
             "model": plan.model, "origins": origins, "from": plan.from, "to": plan.to,
-            "intervals": target.intervals, "method": method, "series": series,
+            "intervals": target.intervals, "method": method, "weather": weather,
+            "series": series,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -445,6 +491,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
         base[0].0, base[0].1, plan.horizon, origins, plan.from, plan.to, plan.model
     );
     println!("method: {method}");
+    println!("{}", weather_line(&weather));
     for (c, u, hours, models, n) in &pooled {
         println!(
             "{c} [{u}] ({n} origins, models {}): {}",

@@ -79,10 +79,31 @@ fn demo_meter_and_park_forecasts_add_up() {
         }
     }
     let skipped = park["skipped"].as_array().unwrap().len();
+    let quantity_meters = registry["meter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["carrier"] != "air_temperature")
+        .count();
     assert_eq!(
         meters_seen + skipped,
-        registry["meter"].as_array().unwrap().len(),
-        "every meter forecast or listed as skipped"
+        quantity_meters,
+        "every quantity meter forecast or listed as skipped (the temperature is no load)"
+    );
+    assert!(park["weather"].is_null(), "{park}");
+    // The demo's temperature meter as covariate of a chiller: named in the settings, and the
+    // forecast hours' weather is the observed one.
+    let chiller = server.get_json(
+        "/api/v1/forecast?meter=ent08.cooling.chiller2.elec&model=ridge&to=2025-08-10&store=false&temperature_meter=park-weather",
+    );
+    assert_eq!(
+        chiller["weather"]["horizon_weather"], "observed",
+        "{chiller}"
+    );
+    let settings = chiller["series"][0]["settings"].as_str().unwrap();
+    assert!(
+        settings.contains("covariates=[temperature(observed park-weather)]"),
+        "{settings}"
     );
     // A component is the meter's own forecast with that model.
     let elec = series

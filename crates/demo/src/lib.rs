@@ -2,7 +2,8 @@
 //!
 //! `shulv demo` loads this park: one region (浙江省绍兴市) → one park (数绿示范产业园) → ten
 //! enterprises of different industries → workshops and sites → 153 meters over twelve carriers,
-//! with one year of readings (2025-01-01T00:00+08:00 up to 2026-01-01T00:00+08:00). Every run
+//! plus the park's outdoor temperature meter `park-weather` (气温, hourly ℃), with one year of
+//! readings (2025-01-01T00:00+08:00 up to 2026-01-01T00:00+08:00). Every run
 //! yields identical data: all randomness comes from a seeded splitmix64 (module `rng`),
 //! seeded by meter and enterprise ids, so one meter's data never depends on another's.
 //!
@@ -30,6 +31,14 @@
 //! (profile² × cooling index, so afternoons of hot days peak) and *heating* (profile × heating
 //! index). Each meter's load is a mix of these with the enterprise's *process* level, an
 //! optional *alternative* schedule and a *flat* base, with shares of its annual total.
+//!
+//! ## Weather
+//!
+//! `park-weather` (under the park node) holds a plausible Shaoxing temperature derived from the
+//! same daily cooling and heating indices as the loads (see `shapes::temperature`): the
+//! climatology of the season plus an anomaly that follows the indices, with a diurnal cycle.
+//! Cooling-following loads (chillers, HVAC, cold stores) therefore rise on days hotter than
+//! their season, as the forecasts with this meter as covariate can use.
 //!
 //! ## Calendar
 //!
@@ -103,6 +112,8 @@ use shapes::{Components, Shapes};
 
 const REGION: (&str, &str) = ("zj-sx", "浙江省绍兴市");
 const PARK: (&str, &str) = ("shulv-park", "数绿示范产业园");
+/// The park's outdoor temperature meter (气温, hourly, ℃).
+pub const WEATHER_METER: &str = "park-weather";
 const TIMEZONE: &str = "Asia/Shanghai";
 const YEAR: i32 = 2025;
 
@@ -115,6 +126,8 @@ pub struct DemoPark {
     enterprises: Vec<Enterprise>,
     meters: Vec<Meter>,
     by_id: HashMap<String, usize>,
+    /// Outdoor temperature per hour of the year, ℃ ([`WEATHER_METER`]).
+    temperature: Vec<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +155,9 @@ impl DemoPark {
     /// The standard demo park (deterministic).
     pub fn new() -> Self {
         let cal = Calendar::year(YEAR);
-        let components = Components::new(&Shapes::pjm(), &cal);
+        let shapes = Shapes::pjm();
+        let components = Components::new(&shapes, &cal);
+        let temperature = shapes::temperature(&shapes, &cal);
         let sky = Sky::new(&cal);
         let mut meters = Vec::new();
         let enterprises: Vec<Enterprise> = industries::park()
@@ -174,6 +189,7 @@ impl DemoPark {
             enterprises,
             meters,
             by_id,
+            temperature,
         }
     }
 
@@ -251,12 +267,21 @@ impl DemoPark {
             )
             .unwrap();
         }
+        writeln!(
+            t,
+            "[[meter]]\nid = {}\nname = \"园区气温\"\nnode = {}\ncarrier = \"air_temperature\"\nunit = \"℃\"\nreading = \"interval\"\ninterval_s = 3600\n",
+            q(WEATHER_METER),
+            q(PARK.0)
+        )
+        .unwrap();
         t
     }
 
-    /// Meter ids in registry order.
+    /// Meter ids in registry order (the weather meter last).
     pub fn meter_ids(&self) -> Vec<String> {
-        self.meters.iter().map(|m| m.id.clone()).collect()
+        let mut ids: Vec<String> = self.meters.iter().map(|m| m.id.clone()).collect();
+        ids.push(WEATHER_METER.into());
+        ids
     }
 
     /// 2025-01-01T00:00+08:00 in ms UTC.
@@ -272,9 +297,21 @@ impl DemoPark {
     /// Readings of one meter as sent by the meter (interval quantity stamped at interval start,
     /// register values, or kW samples), in time order; empty for an unknown id.
     pub fn readings(&self, meter_id: &str) -> Vec<(i64, f64)> {
+        if meter_id == WEATHER_METER {
+            return self.temperature_readings();
+        }
         self.by_id
             .get(meter_id)
             .map_or_else(Vec::new, |&i| self.generate(&self.meters[i]).readings)
+    }
+
+    /// The weather meter's readings: one temperature an hour, stamped at the hour's start.
+    fn temperature_readings(&self) -> Vec<(i64, f64)> {
+        let start = self.cal.start_ms;
+        (0..)
+            .zip(&self.temperature)
+            .map(|(h, &t)| (start + h * 3_600_000, t))
+            .collect()
     }
 
     /// Every reading of the park, meter by meter in registry order (for bulk loading).
@@ -283,6 +320,9 @@ impl DemoPark {
             for (t, v) in self.generate(m).readings {
                 f(&m.id, t, v);
             }
+        }
+        for (t, v) in self.temperature_readings() {
+            f(WEATHER_METER, t, v);
         }
     }
 

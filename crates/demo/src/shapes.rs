@@ -2,6 +2,7 @@
 //! `examples/derive_shapes.rs`), parsed from the copy shipped inside the crate.
 
 use crate::calendar::{Calendar, QUARTERS_PER_DAY};
+use crate::rng::{Ar1, Rng};
 
 const PJM_SHAPES: &str = include_str!("../data/pjm_shapes.csv");
 
@@ -101,6 +102,38 @@ impl Components {
         }
         c
     }
+}
+
+/// Outdoor temperature of the park (℃), one value per hour of the year, consistent with the
+/// cooling and heating indices that drive the weather-following loads.
+///
+/// Daily mean = a Shaoxing climatology (5 ℃ mid-January, 29 ℃ mid-July) plus an anomaly:
+/// 3 ℃ per unit of √(cooling index) and −3 ℃ per unit of √(heating index), each minus its own
+/// 31-day centred mean, so a hotter day than its season has more cooling load, a colder one
+/// more heating. Diurnal cycle: ± 4 ℃ around the daily mean, warmest at 14:30; hourly AR(1)
+/// noise of 0.4 ℃; rounded to 0.1 ℃ like a weather station.
+pub(crate) fn temperature(shapes: &Shapes, cal: &Calendar) -> Vec<f64> {
+    let roots = |v: &[f64]| v.iter().map(|x| x.max(0.0).sqrt()).collect::<Vec<f64>>();
+    let (cool, heat) = (roots(&shapes.cooling), roots(&shapes.heating));
+    let centred = |v: &[f64], d: usize| {
+        let (lo, hi) = (d.saturating_sub(15), (d + 15).min(v.len() - 1));
+        v[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
+    };
+    let mut rng = Rng::named("park-weather", 0);
+    let mut noise = Ar1::new(0.8);
+    let mut out = Vec::with_capacity(cal.days.len() * 24);
+    for d in 0..cal.days.len() {
+        let doy = d.min(364);
+        let climate = 17.0 - 12.0 * (std::f64::consts::TAU * (doy as f64 - 15.0) / 365.0).cos();
+        let anomaly =
+            3.0 * (cool[doy] - centred(&cool, doy)) - 3.0 * (heat[doy] - centred(&heat, doy));
+        for h in 0..24 {
+            let diurnal = 4.0 * (std::f64::consts::TAU * (h as f64 - 14.5) / 24.0).cos();
+            let t = climate + anomaly + diurnal + 0.4 * noise.step(&mut rng);
+            out.push((t * 10.0).round() / 10.0);
+        }
+    }
+    out
 }
 
 /// Scales a series to mean 1 (no-op for an all-zero series).

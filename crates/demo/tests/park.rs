@@ -124,6 +124,7 @@ fn readings_have_the_documented_cadence() {
             m.get("interval_s").and_then(|v| v.as_integer()),
         ) {
             ("interval", Some(900)) => slots,
+            ("interval", Some(3600)) => slots / 4,
             ("interval", Some(86400)) => 365,
             ("interval", None) => 12,
             ("cumulative", _) => slots + 1,
@@ -133,7 +134,11 @@ fn readings_have_the_documented_cadence() {
         assert_eq!(r.len(), expected, "{}", field(m, "id"));
         assert_eq!(r[0].0, p.start());
         assert!(r.windows(2).all(|w| w[0].0 < w[1].0), "time order");
-        assert!(r.iter().all(|(_, v)| v.is_finite() && *v >= 0.0));
+        // Temperatures may be below zero; quantities never are.
+        let signed = field(m, "carrier") == "air_temperature";
+        assert!(r
+            .iter()
+            .all(|(_, v)| v.is_finite() && (signed || *v >= 0.0)));
     }
     assert!(p.readings("no.such.meter").is_empty());
 }
@@ -309,4 +314,67 @@ fn annual_totals_are_plausible() {
     between("value_added", 5e4, 2e5);
     let kwp = 12_400.0;
     between("pv_generation", 850.0 * kwp, 1250.0 * kwp);
+}
+
+/// The park's temperature looks like Shaoxing and the cooling-following loads follow it.
+#[test]
+fn weather_is_plausible_and_drives_cooling_loads() {
+    let p = park();
+    let weather = meters_where(|m| field(m, "carrier") == "air_temperature");
+    assert_eq!(weather, [shulv_demo::WEATHER_METER]);
+    let t = p.readings(shulv_demo::WEATHER_METER);
+    let month_mean = |month: u32| {
+        let (a, b) = (day_ms(p, month, 1), day_ms(p, month, 28));
+        let v: Vec<f64> = t
+            .iter()
+            .filter(|x| x.0 >= a && x.0 < b)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (jan, jul) = (month_mean(1), month_mean(7));
+    assert!(
+        (2.0..8.0).contains(&jan) && (26.0..32.0).contains(&jul),
+        "{jan} {jul}"
+    );
+    let (lo, hi) = t
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(x.1), h.max(x.1)));
+    assert!(
+        (-8.0..2.0).contains(&lo) && (34.0..42.0).contains(&hi),
+        "{lo} {hi}"
+    );
+    // Afternoons warmer than dawn.
+    let hour_mean = |hour: i64| {
+        let v: Vec<f64> = t
+            .iter()
+            .filter(|x| local(p, x.0).1 / 60 == hour)
+            .map(|x| x.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(hour_mean(14) > hour_mean(5) + 6.0);
+    // Daily chiller energy of the data centre against the daily mean temperature, July–August.
+    let chiller = "ent08.cooling.chiller2.elec";
+    let (a, b) = (day_ms(p, 7, 1), day_ms(p, 9, 1));
+    let daily = |r: Vec<(i64, f64)>| {
+        let mut d: BTreeMap<i64, f64> = BTreeMap::new();
+        for (ts, v) in r.into_iter().filter(|x| x.0 >= a && x.0 < b) {
+            *d.entry(local(p, ts).0).or_default() += v;
+        }
+        d.into_values().collect::<Vec<f64>>()
+    };
+    let load = daily(p.readings(chiller));
+    let temp = daily(t.clone());
+    let r = correlation(&load, &temp);
+    assert!(r > 0.6, "{chiller} vs temperature: r = {r}");
+}
+
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use shulv_model::{Bucket, Carrier};
 
 use crate::forecasting::{ForecastAnswer, ForecastHour};
+use crate::weather::WeatherUsed;
 use crate::{Aggregate, Platform, PlatformError, QuerySpec, Target};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -45,6 +46,10 @@ pub struct StoredForecast {
     pub intervals: Option<String>,
     /// How the numbers were made.
     pub method: String,
+    /// The temperature covariate and the weather of the forecast hours (absent: none; also in
+    /// forecasts stored before weather covariates existed).
+    #[serde(default)]
+    pub weather: Option<WeatherUsed>,
     /// One forecast per carrier.
     pub series: Vec<StoredSeries>,
 }
@@ -88,6 +93,8 @@ pub struct ForecastSummary {
     pub model_requested: String,
     /// `carrier: model` of each series.
     pub models: Vec<String>,
+    /// The temperature covariate and the weather of the forecast hours, if any.
+    pub weather: Option<WeatherUsed>,
 }
 
 /// A stored forecast with the actual values of its hours and its scores.
@@ -281,6 +288,7 @@ impl Platform {
             model_requested: answer.model_requested.clone(),
             intervals: answer.intervals.clone(),
             method: answer.method.clone(),
+            weather: answer.weather.clone(),
             series: answer
                 .series
                 .iter()
@@ -396,6 +404,7 @@ pub fn summary(f: &StoredForecast) -> ForecastSummary {
             .iter()
             .map(|s| format!("{}: {}", s.carrier, s.model))
             .collect(),
+        weather: f.weather.clone(),
     }
 }
 

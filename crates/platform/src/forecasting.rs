@@ -9,6 +9,11 @@
 //! of the meters' deviations around the bottom-up P50 ([`NodeIntervals::Independent`], which
 //! assumes independent meter errors); [`NodeIntervals::Summed`] takes the spread of a forecast
 //! of the node's summed series instead (docs/forecasting.md has the backtest of both).
+//!
+//! With a temperature meter ([`WeatherRequest`]) the outdoor temperature is a covariate: of the
+//! meter's forecast, or of a node's meters of the carriers that follow the weather
+//! ([`follows_weather`]: electricity and heat) and of their automatic choice; the answer's
+//! `weather` says which meters gave the history's and the forecast hours' temperatures.
 
 use chrono::{DateTime, Duration, NaiveDateTime};
 use chrono_tz::Tz;
@@ -21,6 +26,7 @@ use shulv_model::{Bucket, Carrier, HolidayCalendar, MeterSpec, Unit};
 use shulv_store::Level;
 
 use crate::query::{group_unit, whole_hour_offsets};
+use crate::weather::{follows_weather, WeatherGrid, WeatherRequest, WeatherUsed};
 use crate::{Aggregate, Platform, PlatformError, QuerySpec, Target};
 
 /// Default history: the 52 weeks before the last stored hour.
@@ -94,6 +100,8 @@ pub struct ForecastRequest {
     /// Forecast only a node's meters of this carrier (a schedule needs only electricity);
     /// `None`: every carrier. Ignored for a meter.
     pub carrier: Option<Carrier>,
+    /// Outdoor temperature as a covariate (none: no weather).
+    pub weather: Option<WeatherRequest>,
 }
 
 /// A forecast of a meter or node.
@@ -122,6 +130,9 @@ pub struct ForecastAnswer {
     pub intervals: Option<String>,
     /// How the numbers were made (and, for nodes, how meters are combined).
     pub method: String,
+    /// The temperature covariate: its meters and whether the forecast hours used observed or
+    /// forecast weather (absent: no weather was used).
+    pub weather: Option<WeatherUsed>,
     /// One forecast per carrier (a meter has one).
     pub series: Vec<ForecastSeries>,
     /// Meters of a node that could not be forecast, with the reason.
@@ -315,6 +326,14 @@ impl Platform {
         }
         let (cal, cal_name) = calendar_of(tz);
         let origin = local(to, tz);
+        let weather = match &req.weather {
+            Some(w) => Some(self.weather_grid(w, from, to, req.horizon, tz)?),
+            None => None,
+        };
+        // The forecast hours must be covered, whatever the meters' histories are.
+        if let Some(g) = &weather {
+            g.covariate(origin)?;
+        }
         let ctx = Ctx {
             from,
             to,
@@ -322,6 +341,7 @@ impl Platform {
             tz,
             horizon: req.horizon,
             calendar: cal.as_ref(),
+            weather: weather.as_ref(),
         };
         let hours = |p10: &[f64], p50: &[f64], p90: &[f64]| -> Vec<ForecastHour> {
             (0..p50.len())
@@ -344,7 +364,7 @@ impl Platform {
             Target::Meter(id) => {
                 let m = &meters[0];
                 let y = self.meter_history(id, &ctx)?;
-                let run = run_meter(&y, req.model, &ctx)?;
+                let run = run_meter(&y, req.model, &ctx, true)?;
                 series.push(ForecastSeries {
                     carrier: m.carrier,
                     unit: m.quantity_unit().to_string(),
@@ -407,6 +427,32 @@ impl Platform {
                 );
             }
         }
+        let weather = weather.map(|g| {
+            let mut used = g.used;
+            used.carriers = series
+                .iter()
+                .map(|s| s.carrier)
+                .filter(|&c| kind == "meter" || follows_weather(c))
+                .collect();
+            used
+        });
+        let mut method = method;
+        if let Some(w) = &weather {
+            method.push_str(&format!(
+                "; covariate {}: hourly means of the temperature meter{}, {} weather for the forecast hours{}",
+                w.covariate,
+                if w.forecast_meter.is_some() { "s" } else { "" },
+                w.horizon_weather,
+                if kind == "node" {
+                    "; offered to the electricity and heat meters"
+                } else {
+                    ""
+                },
+            ));
+            if req.model == ModelKind::Auto {
+                method.push_str("; the automatic choice's origins use observed temperatures");
+            }
+        }
         Ok(ForecastAnswer {
             id: None,
             target: target_id,
@@ -419,9 +465,45 @@ impl Platform {
             calendar: cal_name.into(),
             intervals: (kind == "node").then(|| req.intervals.name().into()),
             method,
+            weather,
             series,
             skipped,
         })
+    }
+
+    /// Reads and checks the temperatures of a forecast: the observed meter over the history
+    /// (and the forecast hours without a forecast meter), the forecast meter over the horizon.
+    fn weather_grid(
+        &self,
+        w: &WeatherRequest,
+        from: i64,
+        to: i64,
+        horizon: usize,
+        tz: Tz,
+    ) -> Result<WeatherGrid, PlatformError> {
+        self.check_temperature_meter("temperature_meter", &w.observed)?;
+        let end = to + horizon as i64 * HOUR_MS;
+        let (observed, horizon_values) = match &w.forecast {
+            Some(f) => {
+                self.check_temperature_meter("temperature_forecast_meter", f)?;
+                (
+                    self.hourly_temperatures(&w.observed, from, to, tz)?,
+                    self.hourly_temperatures(f, to, end, tz)?,
+                )
+            }
+            None => {
+                let all = self.hourly_temperatures(&w.observed, from, end, tz)?;
+                (all.clone(), all)
+            }
+        };
+        Ok(WeatherGrid::new(
+            w,
+            &observed,
+            &horizon_values,
+            local(from, tz),
+            local(to, tz),
+            horizon,
+        ))
     }
 
     /// Hourly sums of a meter over the history, as local hours.
@@ -526,7 +608,9 @@ impl Platform {
             .enumerate()
             .flat_map(|(g, (_, _, members))| members.iter().map(move |&(i, f)| (g, i, f)))
             .collect();
-        let runs = par_map(&jobs, |&(g, i, _)| run_meter(&data[i], plans[g].kind, ctx));
+        let runs = par_map(&jobs, |&(g, i, _)| {
+            run_meter(&data[i], plans[g].kind, ctx, follows_weather(groups[g].0))
+        });
         let mut out = Vec::new();
         let mut skipped = Vec::new();
         let mut runs = jobs.iter().zip(runs);
@@ -630,8 +714,9 @@ fn plan_group(
         summed: None,
         notes: Vec::new(),
     };
+    let weather = follows_weather(carrier);
     if req.model == ModelKind::Auto {
-        match select(y, ctx) {
+        match select(y, ctx, weather) {
             Ok(sel) => {
                 plan.kind = sel.chosen;
                 plan.notes.push(format!(
@@ -648,7 +733,7 @@ fn plan_group(
         }
     }
     if req.intervals == NodeIntervals::Summed {
-        plan.summed = run_meter(y, plan.kind, ctx).ok();
+        plan.summed = run_meter(y, plan.kind, ctx, weather).ok();
     }
     plan
 }
@@ -717,13 +802,27 @@ struct Ctx<'a> {
     tz: Tz,
     horizon: usize,
     calendar: Option<&'a HolidayCalendar>,
+    /// Temperatures of the request, if any.
+    weather: Option<&'a WeatherGrid>,
 }
 
-/// Cleans hourly readings and the hours between their end and the forecast start (the lead).
+/// A series ready to forecast: the cleaned history (with the temperature over it as a
+/// covariate, if used), the temperature up to the end of the horizon, the cleaning notes and the
+/// lead.
+struct Prepared {
+    series: HourlySeries,
+    temperature: Option<(String, Vec<f64>)>,
+    cleaning: Vec<String>,
+    lead: usize,
+}
+
+/// Cleans hourly readings, measures the hours between their end and the forecast start (the
+/// lead) and, with `weather`, attaches the request's temperatures.
 fn prepare(
     y: &[(NaiveDateTime, f64)],
     ctx: &Ctx,
-) -> Result<(HourlySeries, Vec<String>, usize), PlatformError> {
+    weather: bool,
+) -> Result<Prepared, PlatformError> {
     let times: Vec<NaiveDateTime> = y.iter().map(|p| p.0).collect();
     let values: Vec<f64> = y.iter().map(|p| p.1).collect();
     let (series, report) = clean(&times, &values, &[]).map_err(invalid)?;
@@ -735,7 +834,21 @@ fn prepare(
             ctx.origin
         )));
     }
-    Ok((series, report.notes, lead))
+    let mut series = series;
+    let temperature = match ctx.weather.filter(|_| weather) {
+        Some(g) => {
+            let t = g.covariate(series.start)?;
+            series.covariates = vec![(g.used.covariate.clone(), t[..series.len()].to_vec())];
+            Some((g.used.covariate.clone(), t))
+        }
+        None => None,
+    };
+    Ok(Prepared {
+        series,
+        temperature,
+        cleaning: report.notes,
+        lead,
+    })
 }
 
 fn spec(ctx: &Ctx, lead: usize) -> BacktestSpec {
@@ -754,17 +867,23 @@ fn spec(ctx: &Ctx, lead: usize) -> BacktestSpec {
 }
 
 /// The automatic choice on a (summed) series, for origins that end at the forecast start.
-fn select(y: &[(NaiveDateTime, f64)], ctx: &Ctx) -> Result<Selection, PlatformError> {
-    let (series, _, lead) = prepare(y, ctx)?;
-    choose_model(&series, series.len() + lead, &spec(ctx, lead)).map_err(invalid)
+fn select(
+    y: &[(NaiveDateTime, f64)],
+    ctx: &Ctx,
+    weather: bool,
+) -> Result<Selection, PlatformError> {
+    let p = prepare(y, ctx, weather)?;
+    choose_model(&p.series, p.series.len() + p.lead, &spec(ctx, p.lead)).map_err(invalid)
 }
 
-/// Forecasts one meter's hourly readings with `kind` (auto: chosen on this series); a concrete
-/// model that lacks history falls back to the seasonal naive 24 h with a note.
+/// Forecasts one meter's hourly readings with `kind` (auto: chosen on this series), with the
+/// request's temperature as covariate when `weather`; a concrete model that lacks history falls
+/// back to the seasonal naive 24 h with a note.
 fn run_meter(
     y: &[(NaiveDateTime, f64)],
     kind: ModelKind,
     ctx: &Ctx,
+    weather: bool,
 ) -> Result<MeterRun, PlatformError> {
     if y.is_empty() {
         return Err(PlatformError::Invalid(format!(
@@ -773,7 +892,12 @@ fn run_meter(
             shulv_model::format_local(ctx.to, ctx.tz)
         )));
     }
-    let (series, cleaning, lead) = prepare(y, ctx)?;
+    let Prepared {
+        series,
+        temperature,
+        cleaning,
+        lead,
+    } = prepare(y, ctx, weather)?;
     let mut notes = Vec::new();
     if lead > 0 {
         notes.push(format!(
@@ -789,10 +913,14 @@ fn run_meter(
     }
     let n = series.len();
     let start = n.saturating_sub(shulv_forecast::model::WINDOW_HOURS);
+    let covariates: Vec<(&str, &[f64])> = temperature
+        .iter()
+        .map(|(name, t)| (name.as_str(), &t[start..]))
+        .collect();
     let input = Input {
         start: series.time(start),
         history: &series.values[start..],
-        covariates: &[],
+        covariates: &covariates,
         lead,
         horizon: ctx.horizon,
         calendar: ctx.calendar,
@@ -810,6 +938,12 @@ fn run_meter(
     };
     debug_assert_eq!(f.start, ctx.origin, "forecast starts at the origin");
     notes.extend(f.notes);
+    if let Some((name, _)) = temperature.filter(|(name, _)| !f.model.contains(name.as_str())) {
+        notes.push(format!(
+            "{} takes no covariates: {name} was not used",
+            kind.name()
+        ));
+    }
     Ok(MeterRun {
         kind,
         settings: f.model,

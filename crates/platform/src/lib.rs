@@ -13,6 +13,7 @@ mod ingest;
 mod query;
 mod registry;
 mod tariffs;
+mod weather;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,6 +45,7 @@ pub use tariffs::{
     Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, RankedTariff,
     ScheduleRequest, TariffComparison, TariffSummary,
 };
+pub use weather::{WeatherRequest, WeatherUsed};
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]

@@ -588,6 +588,7 @@ impl Platform {
                     to: Some(req.start),
                     intervals: Default::default(),
                     carrier: Some(Carrier::Electricity),
+                    weather: None,
                 })?;
                 let s = f
                     .series

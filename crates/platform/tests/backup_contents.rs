@@ -50,6 +50,7 @@ fn a_snapshot_holds_user_factors_tariffs_and_activity_data() {
             to: None,
             intervals: Default::default(),
             carrier: None,
+            weather: None,
         })
         .unwrap();
     let forecast = p.store_forecast(&answer, "test").unwrap();

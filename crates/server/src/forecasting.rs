@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shulv_auth::Principal;
 use shulv_platform::{
     ForecastAnswer, ForecastComparison, ForecastRequest, ForecastSummary, ModelKind, NodeIntervals,
-    StoredForecast, Target,
+    StoredForecast, Target, WeatherRequest,
 };
 
 use crate::access;
@@ -40,6 +40,14 @@ pub struct ForecastParams {
     pub intervals: Option<String>,
     /// Keep the forecast (default `true`); its id is in the answer.
     pub store: Option<bool>,
+    /// Air-temperature meter (carrier `air_temperature`) whose hourly means over the history
+    /// are a covariate of the forecast (a node: of its electricity and heat meters). Without
+    /// `temperature_forecast_meter` it must also cover the forecast hours, and the answer says
+    /// their weather was `observed` (optimistic).
+    pub temperature_meter: Option<String>,
+    /// Air-temperature meter holding the forecast weather of the forecast hours (needs
+    /// `temperature_meter`).
+    pub temperature_forecast_meter: Option<String>,
 }
 
 /// Forecast of a meter or of a node's subtree from the stored hourly sums, with P10/P50/P90 per
@@ -86,6 +94,21 @@ pub async fn forecast(
             "this credential may forecast nodes (aggregates) only, not individual meters",
         ));
     }
+    let weather = match (params.temperature_meter, params.temperature_forecast_meter) {
+        (Some(observed), forecast) => Some(WeatherRequest { observed, forecast }),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "temperature_forecast_meter needs temperature_meter (the observed temperatures of the history)",
+            ))
+        }
+    };
+    if principal.aggregates_only && weather.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this credential may read aggregates only, not a temperature meter",
+        ));
+    }
     let aggregates_only = principal.aggregates_only;
     let answer = blocking(&state.platform, move |p| {
         let tz = p.with_tree(|t| match &target {
@@ -112,6 +135,21 @@ pub async fn forecast(
         };
         let from = instant("from", params.from.as_ref())?;
         let to = instant("to", params.to.as_ref())?;
+        if let Some(w) = &weather {
+            let named = [
+                ("temperature_meter", Some(&w.observed)),
+                ("temperature_forecast_meter", w.forecast.as_ref()),
+            ];
+            for (param, id) in named {
+                let Some(id) = id else { continue };
+                if !p.with_tree(|t| access::meter_in_scope(t, &principal.scope, id)) {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        format!("{param}: meter '{id}' not found"),
+                    ));
+                }
+            }
+        }
         let mut answer = p.forecast(&ForecastRequest {
             target,
             horizon,
@@ -120,6 +158,7 @@ pub async fn forecast(
             to,
             intervals,
             carrier: None,
+            weather,
         })?;
         if store && !answer.series.is_empty() {
             answer.id = Some(p.store_forecast(&answer, &principal.actor())?);

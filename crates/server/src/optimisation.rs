@@ -37,6 +37,23 @@ fn check_node(
     }
 }
 
+/// A named temperature meter must be readable by the caller's scope (else it is not found).
+fn check_temperature_meter(
+    p: &shulv_platform::Platform,
+    principal: &Principal,
+    meter: Option<&String>,
+) -> Result<(), ApiError> {
+    match meter {
+        Some(m) if !p.with_tree(|t| access::meter_in_scope(t, &principal.scope, m)) => {
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("temperature_meter: meter '{m}' not found"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Every tariff version (shipped presets and added ones) with its all-in period prices and the
 /// provenance of each part (which parts are confirmed, which are example prices).
 #[utoipa::path(get, path = "/api/v1/tariffs", tag = "optimisation",
@@ -215,6 +232,7 @@ pub async fn bill(
     let req = params.request()?;
     let answer = blocking(&state.platform, move |p| {
         check_node(p, &principal, &req.node)?;
+        check_temperature_meter(p, &principal, req.temperature_meter.as_ref())?;
         Ok(p.bill(&req)?)
     })
     .await?;
@@ -253,6 +271,7 @@ pub async fn compare_tariffs(
     let req = params.request()?;
     let answer = blocking(&state.platform, move |p| {
         check_node(p, &principal, &req.node)?;
+        check_temperature_meter(p, &principal, req.temperature_meter.as_ref())?;
         Ok(p.compare_tariffs(&req, &tariffs)?)
     })
     .await?;
@@ -331,6 +350,7 @@ pub async fn schedule(
             }
             (None, Some(node)) => {
                 check_node(p, &principal, &node)?;
+                check_temperature_meter(p, &principal, body.temperature_meter.as_ref())?;
                 let tz = p.with_tree(|t| t.timezone_of_node(&node));
                 let tariff = body
                     .tariff

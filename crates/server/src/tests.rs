@@ -704,6 +704,51 @@ async fn forecast_of_a_meter_and_of_a_node_adds_up() {
         !body.contains("a.main") && !body.contains("b.main"),
         "{body}"
     );
+    // A temperature meter must be readable by the caller: outside its scope it is not found
+    // (before its carrier is checked, so nothing about it leaks); aggregates-only may name none.
+    let b_reader = f.token(Role::Analyst, "ent-b");
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?meter=b.main&model=naive24&temperature_meter=a.main",
+            Some(&b_reader),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body.contains("temperature_meter: meter 'a.main' not found"),
+        "{body}"
+    );
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?meter=b.main&model=naive24&temperature_meter=b.reg",
+            Some(&b_reader),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("not air_temperature"), "{body}");
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/forecast?node=park&model=naive24&temperature_meter=b.main",
+            Some(&agg),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Bills and schedules that read a temperature meter check its scope the same way.
+    for (method, uri, body) in [
+        (Method::GET, "/api/v1/bills?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part&temperature_meter=a.main", ""),
+        (Method::GET, "/api/v1/bills/comparison?node=ent-b&period=2025-03&tariff=cn-js-1-10kv-two-part&temperature_meter=a.main", ""),
+        (Method::POST, "/api/v1/schedules", r#"{"node":"ent-b","tariff":"cn-js-1-10kv-two-part","start":"2025-03-10","temperature_meter":"a.main"}"#),
+    ] {
+        let (status, text) = f.call(request(method, uri, Some(&b_reader), body)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {text}");
+        assert!(text.contains("temperature_meter: meter 'a.main' not found"), "{uri}: {text}");
+    }
 }
 
 #[tokio::test]
