@@ -362,14 +362,18 @@ async function main() {
     await ready(page, 'forecast');
     await shot('forecast-zh');
 
-    // Tariffs, the bill (its maximum demand bounds the overview's peak), the optimised schedule.
+    // Tariffs, the bill (its maximum demand is the overview's peak), the optimised schedule.
     const grid = await tariffPages(page, shot);
     const bill = await billPage(page, shot);
     await page.goto(`${base}/overview?node=${encodeURIComponent(bill.node)}`);
     await ready(page, 'overview');
-    // The overview's peak is an hourly mean: above 0 and never above the 15-minute maximum.
+    // The overview's peak of the same month is the billed 15-minute maximum demand, with its time.
     const peak = Number(await page.getAttribute('[data-kpi=peak]', 'data-peak-kw'));
-    check(peak > 0 && peak <= bill.maxDemand * (1 + 1e-9), `overview peak ${peak} kW, bill maximum demand ${bill.maxDemand} kW (${bill.period})`);
+    const peakAt = Number(await page.getAttribute('[data-kpi=peak]', 'data-peak-at'));
+    check(peak > 0 && Math.abs(peak - bill.maxDemand) <= 1e-9 * peak, `overview peak ${peak} kW, bill maximum demand ${bill.maxDemand} kW (${bill.period})`);
+    const parts = new Intl.DateTimeFormat('en', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).formatToParts(peakAt);
+    const peakMonth = `${parts.find((p) => p.type === 'year').value}-${parts.find((p) => p.type === 'month').value}`;
+    check(peakMonth === bill.period, `overview peak at ${peakAt} (${peakMonth}), bill period ${bill.period}`);
     await schedulePage(page, shot, grid);
     await page.click('[data-nav=manage]');
     await ready(page, 'manage');
