@@ -144,11 +144,17 @@ fn demo_park_is_served_and_queryable_from_the_cli() {
             ));
             let billed = &bill["bill"]["basic"]["months"][0];
             assert_eq!(peak["period"], month, "{overview}");
-            assert_eq!(peak["kw"], billed["max_demand_kw"], "{node} {month}: {peak} vs {billed}");
+            assert_eq!(
+                peak["kw"], billed["max_demand_kw"],
+                "{node} {month}: {peak} vs {billed}"
+            );
             assert_eq!(peak["at_ms"], billed["max_demand_at_ms"], "{node} {month}");
             assert!(peak["kw"].as_f64().unwrap() > 0.0, "{node} {month}: {peak}");
             let (read, hours) = (peak["hours_read"].as_u64(), peak["hours"].as_u64());
-            assert!(read.unwrap() * 10 < hours.unwrap(), "{node} {month}: {peak}");
+            assert!(
+                read.unwrap() * 10 < hours.unwrap(),
+                "{node} {month}: {peak}"
+            );
         }
     }
     // Without a month, the month of the newest reading (the demo ends on 2025-12-31).

@@ -7,7 +7,13 @@
 //! - *lower*: the node's energy of the hour (kWh) is its mean demand (kW), and one of its four
 //!   quarter-hours is at least the mean;
 //! - *upper*: each meter adds at most [`quarter_bound`] of its hourly rollup to any one
-//!   quarter-hour, so their sum bounds the hour's highest quarter-hour.
+//!   quarter-hour, so their sum bounds the hour's highest quarter-hour. The rollups keep the
+//!   largest stored point, i.e. the largest interval quantity (interval meters), register
+//!   difference (registers) or integrated power piece (power meters), not the largest
+//!   quarter-hour: how many points share a quarter-hour follows from the meter's `interval_s`,
+//!   assuming its points are at least that far apart. An hour holding more points than that
+//!   spacing allows is bounded without the assumption; readings bunched into one quarter-hour
+//!   of an hour that still holds no more points than allowed are not detected.
 //!
 //! Only hours whose upper bound reaches the best lower bound can hold the peak; their raw points
 //! are read in one batched pass ([`shulv_store::Store::raw_many`]) and summed per quarter-hour in

@@ -120,7 +120,11 @@ fn the_peak_read_from_candidate_hours_equals_the_billed_maximum_demand() {
     let main: Vec<(i64, f64)> = (0..quarters)
         .map(|i| {
             let hour = (i / 4) % 24;
-            let kwh = if i / 4 == 10 { 50.0 } else { 20.0 + hour as f64 };
+            let kwh = if i / 4 == 10 {
+                50.0
+            } else {
+                20.0 + hour as f64
+            };
             (T0 + i as i64 * Q, kwh)
         })
         .collect();
@@ -150,18 +154,28 @@ fn the_peak_read_from_candidate_hours_equals_the_billed_maximum_demand() {
         assert_eq!((peak.kw, peak.at_ms), billed(&platform, node), "{node}");
         assert!(peak.hours_read < peak.hours / 4, "{node}: {peak:?}");
     }
-    let site = platform.peak_demand("site", Period::Month(2025, 3)).unwrap();
+    let site = platform
+        .peak_demand("site", Period::Month(2025, 3))
+        .unwrap();
     assert_eq!(site.at_ms, Some(T0 + 86_400_000 + 14 * H + 3 * Q));
     assert_eq!(site.meters, 3);
 
     // The line reports twice inside one quarter of day 3, 09:00 (five points in an hour it
     // declared four for): no spacing is assumed for that hour, and the sum stays exact.
-    send(&platform, "main", &[(T0 + 2 * 86_400_000 + 9 * H + 300_000, 400.0)]);
-    let peak = platform.peak_demand("site", Period::Month(2025, 3)).unwrap();
+    send(
+        &platform,
+        "main",
+        &[(T0 + 2 * 86_400_000 + 9 * H + 300_000, 400.0)],
+    );
+    let peak = platform
+        .peak_demand("site", Period::Month(2025, 3))
+        .unwrap();
     assert_eq!((peak.kw, peak.at_ms), billed(&platform, "site"));
     assert_eq!(peak.at_ms, Some(T0 + 2 * 86_400_000 + 9 * H));
 
     // A month without data has no peak.
-    let empty = platform.peak_demand("site", Period::Month(2025, 4)).unwrap();
+    let empty = platform
+        .peak_demand("site", Period::Month(2025, 4))
+        .unwrap();
     assert_eq!((empty.kw, empty.at_ms, empty.hours), (0.0, None, 0));
 }

@@ -12,9 +12,9 @@
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use shulv_auth::Principal;
-use chrono::Datelike;
 use shulv_model::Carrier;
 use shulv_platform::{PeakDemand, Period};
 

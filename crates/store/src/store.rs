@@ -496,10 +496,9 @@ impl Store {
         };
         for (_, ps) in parts.range(partition_of(from)..=partition_of(to - 1)) {
             for f in &ps.files {
-                let holds = q.iter().any(|&s| {
-                    f.range(s)
-                        .is_some_and(|(lo, hi)| lo < to && hi >= from)
-                });
+                let holds = q
+                    .iter()
+                    .any(|&s| f.range(s).is_some_and(|(lo, hi)| lo < to && hi >= from));
                 if holds {
                     f.read_many(&q, &ranges, &mut out)?;
                 }
