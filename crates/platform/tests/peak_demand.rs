@@ -179,3 +179,26 @@ fn the_peak_read_from_candidate_hours_equals_the_billed_maximum_demand() {
         .unwrap();
     assert_eq!((empty.kw, empty.at_ms, empty.hours), (0.0, None, 0));
 }
+
+#[test]
+fn raw_points_past_retention_are_not_guessed_from_the_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = PlatformConfig::new(dir.path());
+    config.raw_retention = Some(std::time::Duration::from_secs(86_400));
+    let platform = Platform::open(config).unwrap();
+    platform
+        .apply_registry(RegistryFile::from_toml(REGISTRY).unwrap())
+        .unwrap();
+    let main: Vec<(i64, f64)> = (0..96).map(|i| (T0 + i * Q, 10.0 + i as f64)).collect();
+    send(&platform, "main", &main);
+    platform.store().flush().unwrap();
+    platform.store().compact().unwrap();
+    // The rollups still hold the day, its raw points are gone: the bill finds no 15-minute
+    // import, and so does the overview, which reads the whole month rather than trust bounds.
+    let peak = platform
+        .peak_demand("site", Period::Month(2025, 3))
+        .unwrap();
+    assert_eq!((peak.kw, peak.at_ms), billed(&platform, "site"));
+    assert_eq!((peak.kw, peak.at_ms), (0.0, None));
+    assert_eq!((peak.hours, peak.hours_read), (24, 24));
+}
