@@ -217,6 +217,7 @@ async function billPage(page, shot) {
   const node = await page.inputValue('[data-bill-node]');
   const period = await page.inputValue('[data-bill-period]');
   const maxDemand = Number(await page.getAttribute(`[data-bill-basic-months] tr[data-month="${period}"]`, 'data-max-demand'));
+  const maxDemandAt = Number(await page.getAttribute(`[data-bill-basic-months] tr[data-month="${period}"] [data-max-demand-at]`, 'data-max-demand-at'));
   check(maxDemand > 0, `maximum demand of ${period}: ${maxDemand}`);
   const rows = await page.$$eval('[data-bill-periods] tbody tr[data-period]', (trs) => trs.map((tr) => tr.dataset.period));
   check(rows.includes('peak') && rows.includes('valley'), `bill periods: ${rows}`);
@@ -269,7 +270,7 @@ async function billPage(page, shot) {
   const critical = await page.$('[data-bill-periods] tr[data-period=critical_peak]');
   check(critical, 'no 尖峰 line on a bill with critical-peak days');
   await shot('bill-zh');
-  return { node, period, maxDemand };
+  return { node, period, maxDemand, maxDemandAt };
 }
 
 /**
@@ -392,14 +393,16 @@ async function main() {
     check(weather.includes('park-weather') && weather.includes('实况气温'), `forecast weather line: ${weather}`);
     await shot('forecast-zh');
 
-    // Tariffs, the bill (its maximum demand bounds the overview's peak), the optimised schedule.
+    // Tariffs, the bill (its maximum demand is the overview's peak), the optimised schedule.
     const grid = await tariffPages(page, shot);
     const bill = await billPage(page, shot);
     await page.goto(`${base}/overview?node=${encodeURIComponent(bill.node)}`);
     await ready(page, 'overview');
-    // The overview's peak is an hourly mean: above 0 and never above the 15-minute maximum.
+    // The overview's peak of the same month is the billed 15-minute maximum demand, with its time.
     const peak = Number(await page.getAttribute('[data-kpi=peak]', 'data-peak-kw'));
-    check(peak > 0 && peak <= bill.maxDemand * (1 + 1e-9), `overview peak ${peak} kW, bill maximum demand ${bill.maxDemand} kW (${bill.period})`);
+    const peakAt = Number(await page.getAttribute('[data-kpi=peak]', 'data-peak-at'));
+    check(peak > 0 && Math.abs(peak - bill.maxDemand) <= 1e-9 * peak, `overview peak ${peak} kW, bill maximum demand ${bill.maxDemand} kW (${bill.period})`);
+    check(peakAt > 0 && peakAt === bill.maxDemandAt, `overview peak at ${peakAt}, bill maximum demand at ${bill.maxDemandAt} (${bill.period})`);
     await schedulePage(page, shot, grid);
     await page.click('[data-nav=manage]');
     await ready(page, 'manage');

@@ -133,6 +133,34 @@ fn demo_park_is_served_and_queryable_from_the_cli() {
     let first: f64 = rows[0].split(',').nth(3).unwrap().parse().unwrap();
     assert!((first - months[0]).abs() < 1e-6 * months[0]);
 
+    // The overview's maximum 15-minute demand is the billed one, for the park, enterprises with
+    // register and power meters and a utility node, in several months; it reads few hours.
+    for node in ["shulv-park", "ent01", "ent02.util", "ent07", "ent08"] {
+        for month in ["2025-01", "2025-07", "2025-12"] {
+            let overview = server.get_json(&format!("/api/v1/overview?node={node}&month={month}"));
+            let peak = &overview["peak"];
+            let bill = server.get_json(&format!(
+                "/api/v1/bills?node={node}&period={month}&tariff=cn-zj-1-10kv-two-part&basic=actual"
+            ));
+            let billed = &bill["bill"]["basic"]["months"][0];
+            assert_eq!(peak["period"], month, "{overview}");
+            assert_eq!(
+                peak["kw"], billed["max_demand_kw"],
+                "{node} {month}: {peak} vs {billed}"
+            );
+            assert_eq!(peak["at_ms"], billed["max_demand_at_ms"], "{node} {month}");
+            assert!(peak["kw"].as_f64().unwrap() > 0.0, "{node} {month}: {peak}");
+            let (read, hours) = (peak["hours_read"].as_u64(), peak["hours"].as_u64());
+            assert!(
+                read.unwrap() * 10 < hours.unwrap(),
+                "{node} {month}: {peak}"
+            );
+        }
+    }
+    // Without a month, the month of the newest reading (the demo ends on 2025-12-31).
+    let overview = server.get_json("/api/v1/overview?node=ent01");
+    assert_eq!(overview["peak"]["period"], "2025-12", "{overview}");
+
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
 }

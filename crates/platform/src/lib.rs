@@ -6,6 +6,7 @@ mod activity_data;
 pub mod backup;
 mod certificates;
 mod critical_peak;
+mod demand;
 mod forecast_store;
 mod forecasting;
 mod freshness;
@@ -29,6 +30,7 @@ pub use accounting::{
 pub use activity_data::{ActivityRecord, NewActivityRecord};
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
 pub use critical_peak::{DayMaximum, TemperatureTrigger};
+pub use demand::PeakDemand;
 pub use forecast_store::{
     score, summary, ComparedHour, ComparedSeries, ForecastComparison, ForecastSummary, Scores,
     StoredForecast, StoredSeries,

@@ -353,9 +353,10 @@ impl Platform {
                 Ok((format!("rollup:{}", level_name(level)), out))
             }
             None => {
+                let mut raw = self.store.raw_many(series, &[(from, to)])?;
                 for &s in series {
                     let b = out.entry(s).or_default();
-                    for (ts, v) in self.store.raw(s, from, to)? {
+                    for (ts, v) in raw.remove(&s).unwrap_or_default() {
                         let agg = Agg::of_point(ts, v);
                         b.entry(bucket_start(ts, bucket, tz))
                             .and_modify(|a| a.merge(&agg))
@@ -378,9 +379,15 @@ fn level_name(level: Level) -> &'static str {
 
 /// True if `tz` is a whole number of hours from UTC over the range, so UTC hour rollups are local hours.
 pub(crate) fn whole_hour_offsets(tz: Tz, from: i64, to: i64) -> bool {
+    whole_offsets(tz, from, to, 3600)
+}
+
+/// True if `tz` is a whole number of `step_s` seconds from UTC over the range.
+pub(crate) fn whole_offsets(tz: Tz, from: i64, to: i64, step_s: i64) -> bool {
     [from, to - 1].iter().all(|&ms| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .is_some_and(|t| t.with_timezone(&tz).offset().fix().local_minus_utc() % 3600 == 0)
+        chrono::DateTime::from_timestamp_millis(ms).is_some_and(|t| {
+            i64::from(t.with_timezone(&tz).offset().fix().local_minus_utc()) % step_s == 0
+        })
     })
 }
 

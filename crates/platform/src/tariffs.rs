@@ -494,13 +494,22 @@ impl Platform {
 
     /// `[from, to)` (ms UTC) of a bill's period in the node's time zone.
     fn bill_range(&self, req: &BillRequest) -> Result<(i64, i64), PlatformError> {
+        self.period_range(&req.node, req.period)
+    }
+
+    /// `[from, to)` (ms UTC) of `period` in the time zone of `node`.
+    pub(crate) fn period_range(
+        &self,
+        node: &str,
+        period: Period,
+    ) -> Result<(i64, i64), PlatformError> {
         let tz = self
-            .with_tree(|t| t.node(&req.node).map(|_| t.timezone_of_node(&req.node)))
-            .ok_or_else(|| PlatformError::NotFound(format!("node '{}'", req.node)))?;
-        let (start, end) = req.period.dates();
+            .with_tree(|t| t.node(node).map(|_| t.timezone_of_node(node)))
+            .ok_or_else(|| PlatformError::NotFound(format!("node '{node}'")))?;
+        let (start, end) = period.dates();
         let at = |d: NaiveDate| {
             local_to_utc(d.and_hms_opt(0, 0, 0).unwrap_or_default(), tz)
-                .map_err(|e| PlatformError::Invalid(format!("period {}: {e}", req.period)))
+                .map_err(|e| PlatformError::Invalid(format!("period {period}: {e}")))
         };
         Ok((at(start)?, at(end)?))
     }

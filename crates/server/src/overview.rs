@@ -1,5 +1,7 @@
 //! `GET /api/v1/overview`: what the console's overview needs beyond the query API — when the
-//! data of a node's subtree was last reported and which meters stopped reporting.
+//! data of a node's subtree was last reported, which meters stopped reporting, and the month's
+//! maximum 15-minute demand (最大需量) of its electricity, the figure the bill charges
+//! ([`shulv_platform::Platform::peak_demand`]).
 //!
 //! A meter counts as stopped when its newest stored quantity is older than the subtree's newest
 //! reading (`as_of`) by more than four of its reading intervals and at least `stale_minutes`.
@@ -10,9 +12,11 @@
 use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use shulv_auth::Principal;
 use shulv_model::Carrier;
+use shulv_platform::{PeakDemand, Period};
 
 use crate::access;
 use crate::error::{ApiError, ErrorBody};
@@ -26,6 +30,9 @@ pub struct OverviewParams {
     pub node: Option<String>,
     /// Smallest silence that counts as stopped, in minutes (default 60).
     pub stale_minutes: Option<u32>,
+    /// Month of the peak demand, `YYYY-MM` in the node's time zone; default: the month of
+    /// `as_of`.
+    pub month: Option<String>,
 }
 
 /// A meter that stopped reporting.
@@ -66,13 +73,17 @@ pub struct Overview {
     /// Meters that stopped reporting, longest silence first (empty for aggregates-only
     /// credentials, which see no single meter).
     pub stale: Vec<StaleMeter>,
+    /// Maximum 15-minute demand of the subtree's electricity in `month` (or the month of
+    /// `as_of`), equal to the billed maximum demand; `null` without data and no `month`.
+    pub peak: Option<PeakDemand>,
 }
 
 fn is_activity(carrier: Carrier) -> bool {
     matches!(carrier, Carrier::ProductionOutput | Carrier::ValueAdded)
 }
 
-/// Freshness of a node's data: the newest reading and the meters that stopped reporting.
+/// Freshness of a node's data (the newest reading, the meters that stopped reporting) and its
+/// month's maximum 15-minute electricity demand.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "query", params(OverviewParams),
     responses((status = 200, body = Overview),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -82,8 +93,19 @@ pub async fn overview(
     Query(params): Query<OverviewParams>,
 ) -> Result<Json<Overview>, ApiError> {
     let stale_ms = i64::from(params.stale_minutes.unwrap_or(60)) * 60_000;
+    let month = match params.month.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<Period>() {
+            Ok(p @ Period::Month(..)) => Some(p),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "month: '{text}' is not a month (YYYY-MM)"
+                )))
+            }
+        },
+    };
     let answer = blocking(&state.platform, move |p| {
-        let ((node, timezone), meters) = p.with_tree(|t| {
+        let ((node, tz), meters) = p.with_tree(|t| {
             let id = match (&params.node, principal.scope.node()) {
                 (Some(id), _) => id.clone(),
                 (None, Some(root)) => root.to_string(),
@@ -96,7 +118,7 @@ pub async fn overview(
                 ));
             }
             let node = t.node(&id).cloned().expect("checked above");
-            let tz = t.timezone_of_node(&id).name().to_string();
+            let tz = t.timezone_of_node(&id);
             let meters: Vec<_> = t.subtree_meters(&id).into_iter().cloned().collect();
             Ok(((node, tz), meters))
         })?;
@@ -129,6 +151,14 @@ pub async fn overview(
             }
         }
         stale.sort_by_key(|s| (s.last_ms, s.meter.clone()));
+        let month = month.or_else(|| {
+            let local = chrono::DateTime::from_timestamp_millis(as_of_ms?)?.with_timezone(&tz);
+            Some(Period::Month(local.year(), local.month()))
+        });
+        let peak = match month {
+            Some(m) => Some(p.peak_demand(&node.id, m)?),
+            None => None,
+        };
         let stale_count = stale.len();
         if principal.aggregates_only {
             stale.clear();
@@ -136,13 +166,14 @@ pub async fn overview(
         Ok(Overview {
             node: node.id,
             name: node.name,
-            timezone,
+            timezone: tz.name().to_string(),
             as_of_ms,
             now_ms: chrono::Utc::now().timestamp_millis(),
             meters: meters.len(),
             monitored,
             stale_count,
             stale,
+            peak,
         })
     })
     .await?;

@@ -829,6 +829,36 @@ async fn overview_names_the_meters_that_stopped_reporting_in_scope() {
         .map(|m| m["meter"].as_str().unwrap())
         .collect();
     assert_eq!(stale, ["b.reg", "b.main"]);
+    // The month's maximum 15-minute demand: both mains in the first hour, 2 kWh = 8 kW.
+    assert_eq!(v["peak"]["period"], "2025-03");
+    assert_eq!(
+        (v["peak"]["kw"].as_f64(), v["peak"]["at_ms"].as_i64()),
+        (Some(8.0), Some(T0 * 1000))
+    );
+    let (status, text) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/overview?node=park&month=2025-04",
+            Some(&f.admin),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (v["peak"]["kw"].as_f64(), v["peak"]["at_ms"].as_i64()),
+        (Some(0.0), None)
+    );
+    let (status, text) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/overview?node=park&month=2025-Q2",
+            Some(&f.admin),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("not a month (YYYY-MM)"), "{text}");
     // Enterprise A's reader sees its own subtree only, and not B.
     let reader = f.token(Role::Analyst, "ent-a");
     let (status, text) = f

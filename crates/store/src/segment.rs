@@ -1,6 +1,7 @@
 //! Raw segment files: Parquet, sorted by (series, ts), one UTC month per directory.
 //! Also the shared Parquet helpers (writer properties, reading, row-group pruning).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -548,6 +549,41 @@ impl SegmentFile {
             out.extend((a..z).map(|i| (b.ts[i], b.vals[i])));
         }
         Ok(out)
+    }
+
+    /// Points of each of `series` (sorted) inside any of `ranges` (sorted, disjoint), added to
+    /// `out` per series; every row group is decoded once for all the series it holds.
+    pub fn read_many(
+        &self,
+        series: &[SeriesId],
+        ranges: &[(i64, i64)],
+        out: &mut BTreeMap<SeriesId, Vec<(i64, f64)>>,
+    ) -> Result<()> {
+        let (Some(first), Some(last)) = (ranges.first(), ranges.last()) else {
+            return Ok(());
+        };
+        let (file, meta) = self.open_raw()?;
+        let path = self.raw_path();
+        let groups = prune_row_groups(&meta, &path, Some(series), Some((first.0, last.1)))?;
+        for rb in read_groups(file, meta, &path, groups, 1 << 20)? {
+            let b = decode_raw(&rb?, &path)?;
+            let mut lo = 0;
+            while lo < b.series.len() {
+                let s = b.series[lo];
+                let hi = lo + b.series[lo..].partition_point(|&x| x == s);
+                if series.binary_search(&s).is_ok() {
+                    let ts = &b.ts[lo..hi];
+                    let pts = out.entry(s).or_default();
+                    for &(from, to) in ranges {
+                        let a = lo + ts.partition_point(|&t| t < from);
+                        let z = lo + ts.partition_point(|&t| t < to);
+                        pts.extend((a..z).map(|i| (b.ts[i], b.vals[i])));
+                    }
+                }
+                lo = hi;
+            }
+        }
+        Ok(())
     }
 
     /// Delete the files once the last reader lets go of this segment.

@@ -170,6 +170,24 @@ fn month_of(
     Ok(merge_partials(all))
 }
 
+/// `ranges` clipped to the valid timestamps, sorted, with overlapping ones joined.
+fn normalise_ranges(ranges: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut v: Vec<(i64, i64)> = ranges
+        .iter()
+        .map(|&(a, b)| (a.max(MIN_TS), b.min(MAX_TS)))
+        .filter(|(a, b)| a < b)
+        .collect();
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (a, b) in v {
+        match out.last_mut() {
+            Some(l) if a <= l.1 => l.1 = l.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
 fn sorted_unique(series: &[SeriesId]) -> Vec<SeriesId> {
     let mut q = series.to_vec();
     q.sort_unstable();
@@ -450,6 +468,56 @@ impl Store {
             .filter(|p| p.0 >= from && p.0 < to)
             .collect();
         Ok(merge_prefer_newer(pts, mem))
+    }
+
+    /// Points of each of `series` inside any of `ranges` (`[from, to)` ms, any order),
+    /// as [`Self::raw`] answers them one series at a time, but reading each segment file's row
+    /// groups once for all the series: a node's month of 15-minute data costs one pass over the
+    /// month's files instead of one per meter.
+    pub fn raw_many(
+        &self,
+        series: &[SeriesId],
+        ranges: &[(i64, i64)],
+    ) -> Result<BTreeMap<SeriesId, Vec<(i64, f64)>>, StoreError> {
+        self.core.check_series(series)?;
+        let q = sorted_unique(series);
+        let ranges = normalise_ranges(ranges);
+        let mut out: BTreeMap<SeriesId, Vec<(i64, f64)>> = BTreeMap::new();
+        let (Some(&(from, _)), Some(&(_, to))) = (ranges.first(), ranges.last()) else {
+            return Ok(out);
+        };
+        let (parts, mem) = {
+            let st = self.core.shared.state.read();
+            let mem: Vec<_> = q
+                .iter()
+                .map(|&s| merged(st.frozen.as_deref(), &st.active, s))
+                .collect();
+            (st.parts.clone(), mem)
+        };
+        for (_, ps) in parts.range(partition_of(from)..=partition_of(to - 1)) {
+            for f in &ps.files {
+                let holds = q
+                    .iter()
+                    .any(|&s| f.range(s).is_some_and(|(lo, hi)| lo < to && hi >= from));
+                if holds {
+                    f.read_many(&q, &ranges, &mut out)?;
+                }
+            }
+        }
+        let inside = |t: i64| {
+            let i = ranges.partition_point(|r| r.1 <= t);
+            i < ranges.len() && ranges[i].0 <= t
+        };
+        for (&s, mem) in q.iter().zip(mem) {
+            let mut pts = out.remove(&s).unwrap_or_default();
+            pts.sort_by_key(|p| p.0);
+            let mem = mem.into_iter().filter(|p| inside(p.0)).collect();
+            let pts = merge_prefer_newer(pts, mem);
+            if !pts.is_empty() {
+                out.insert(s, pts);
+            }
+        }
+        Ok(out)
     }
 
     /// Latest point with ts < `ts`.

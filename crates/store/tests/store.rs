@@ -271,6 +271,26 @@ fn random_late_duplicate_writes_keep_rollups_exact() {
                     "scan subset",
                 );
             }
+            // The batched read of several series and ranges (unsorted, overlapping) answers
+            // what the model holds, memtable and segment files alike.
+            let day = 86_400_000;
+            let ranges = [
+                (base + 40 * day, base + 41 * day + 7),
+                (base - day, base + 3 * day),
+                (base + 2 * day, base + 5 * day),
+                (base + 60 * day, base + 90 * day),
+            ];
+            let inside = |t: i64| ranges.iter().any(|r| r.0 <= t && t < r.1);
+            let many = s.raw_many(&[4, 1, 4, 2], &ranges).unwrap();
+            assert_eq!(many.keys().copied().collect::<Vec<_>>(), vec![1, 2, 4]);
+            for (&sid, pts) in &many {
+                let want: Vec<(i64, f64)> = model
+                    .range((sid, i64::MIN)..(sid + 1, i64::MIN))
+                    .map(|(k, v)| (k.1, *v))
+                    .filter(|p| inside(p.0))
+                    .collect();
+                assert_eq!(pts, &want, "raw_many of series {sid}");
+            }
         }
     }
     s.flush().unwrap();

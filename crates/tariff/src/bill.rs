@@ -87,6 +87,8 @@ pub struct BasicMonth {
     pub fraction: f64,
     /// Largest mean import over one interval, kW.
     pub max_demand_kw: f64,
+    /// Start of that interval (ms UTC); `null` without import in the month.
+    pub max_demand_at_ms: Option<i64>,
     /// Quantity billed at the normal price (kVA or kW).
     pub billed: f64,
     /// Demand billed at the excess price, kW.
@@ -137,6 +139,33 @@ pub struct Bill {
     pub average_price: f64,
 }
 
+/// The maximum demand (最大需量) of a run of intervals: the largest mean import over one
+/// interval (kWh ÷ hours), and when that interval started (the earliest on a tie). It starts at
+/// 0 kW, so intervals of pure export never make it negative and a month without import bills
+/// 0 kW with no time.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MaxDemand {
+    /// Demand, kW.
+    pub kw: f64,
+    /// Start of the interval (ms UTC); `None` until an interval reaches `kw`.
+    pub at_ms: Option<i64>,
+}
+
+impl MaxDemand {
+    /// Takes the interval starting at `ts` (ms UTC) that imported `kwh` in `hours`.
+    pub fn add(&mut self, ts: i64, kwh: f64, hours: f64) {
+        let kw = kwh / hours;
+        let better = match self.at_ms {
+            None => kw >= self.kw,
+            Some(at) => kw > self.kw || (kw == self.kw && ts < at),
+        };
+        if better {
+            self.kw = kw;
+            self.at_ms = Some(ts);
+        }
+    }
+}
+
 /// A bill that cannot be computed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -162,7 +191,7 @@ pub fn bill(
     let tz = tariff.timezone();
     let names = tariff.component_names();
     let mut by_period: BTreeMap<PeriodKind, f64> = BTreeMap::new();
-    let mut months: BTreeMap<(i32, u32), f64> = BTreeMap::new();
+    let mut months: BTreeMap<(i32, u32), MaxDemand> = BTreeMap::new();
     let hours = f64::from(input.step_minutes) / 60.0;
     let mut n = 0;
     for &(ts, kwh) in input.intervals {
@@ -183,9 +212,10 @@ pub fn bill(
         };
         let p = tariff.period_at(local, calendar, flags);
         *by_period.entry(p).or_default() += kwh;
-        let demand = kwh / hours;
-        let m = months.entry((local.year(), local.month())).or_insert(0.0);
-        *m = m.max(demand);
+        months
+            .entry((local.year(), local.month()))
+            .or_default()
+            .add(ts, kwh, hours);
         n += 1;
     }
     let kwh: f64 = by_period.values().sum();
@@ -278,7 +308,7 @@ fn basic_charge(
     tariff: &Tariff,
     method: &BasicMethod,
     input: &BillInput,
-    max_by_month: &BTreeMap<(i32, u32), f64>,
+    max_by_month: &BTreeMap<(i32, u32), MaxDemand>,
 ) -> Result<BasicBill, BillError> {
     let prices = tariff.file().basic.as_ref().ok_or_else(|| {
         BillError(format!(
@@ -305,7 +335,8 @@ fn basic_charge(
     let mut notes = Vec::new();
     let mut months = Vec::new();
     for ((y, m), fraction) in month_fractions(tariff.timezone(), input.from_ms, input.to_ms) {
-        let max = max_by_month.get(&(y, m)).copied().unwrap_or(0.0);
+        let peak = max_by_month.get(&(y, m)).copied().unwrap_or_default();
+        let max = peak.kw;
         let (billed, excess, amount) = match method {
             BasicMethod::Capacity { capacity_kva } => {
                 let cap = positive("capacity_kva", *capacity_kva)?;
@@ -361,6 +392,7 @@ fn basic_charge(
             month: format!("{y}-{m:02}"),
             fraction,
             max_demand_kw: max,
+            max_demand_at_ms: peak.at_ms,
             billed,
             excess_kw: excess,
             amount,

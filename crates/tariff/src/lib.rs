@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 pub use bill::{
     bill, compare_basic, BasicBill, BasicComparison, BasicMethod, BasicMonth, Bill, BillError,
-    BillInput, ComponentLine, PeriodLine,
+    BillInput, ComponentLine, MaxDemand, PeriodLine,
 };
 pub use tariff::{
     BasicPrices, Component, CriticalPeak, DayFlags, HolidayRule, PeriodKind, Provenance, Ratios,

@@ -226,3 +226,26 @@ fn bad_files_name_the_field() {
         "2025-06"
     );
 }
+
+#[test]
+fn maximum_demand_keeps_the_earliest_largest_interval_and_never_goes_below_zero() {
+    let mut m = MaxDemand::default();
+    m.add(0, -5.0, 0.25);
+    assert_eq!(
+        m,
+        MaxDemand {
+            kw: 0.0,
+            at_ms: None
+        }
+    );
+    m.add(900_000, 10.0, 0.25);
+    m.add(1_800_000, 10.0, 0.25);
+    m.add(2_700_000, 2.0, 0.25);
+    assert_eq!(
+        m,
+        MaxDemand {
+            kw: 40.0,
+            at_ms: Some(900_000)
+        }
+    );
+}
