@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stored-data forecasts of the demo park (issue 6): the time of the park's day-ahead forecast
 # over HTTP (`GET /api/v1/forecast?node=shulv-park`, not stored), and a rolling-origin backtest
-# of node forecasts on the stored data (`shulv forecast backtest --node`), with both interval
-# combinations, to check the nodes' P10–P90 coverage against the nominal 80 %.
+# of node forecasts on the stored data (`shulv forecast backtest --node`), with the three interval
+# combinations (correlated, independent, summed), to check the nodes' P10–P90 coverage against
+# the nominal 80 %.
 #
 # Environment (defaults in brackets):
 #   SHULV [built]         the shulv binary to measure (e.g. one built from an older commit)
@@ -70,7 +71,7 @@ park() { # prints the wall time of one park forecast in seconds
 
 [[ $BACKTEST == 1 ]] || exit 0
 for node in $NODES; do
-  for intervals in independent summed; do
+  for intervals in correlated independent summed; do
     log "backtest $node intervals=$intervals $FROM..$TO"
     SHULV_URL=$URL SHULV_TOKEN=$TOKEN "$SHULV" forecast backtest --node "$node" --model "$BT_MODEL" \
       --horizon 24 --origins daily --from "$FROM" --to "$TO" --intervals "$intervals" --json \

@@ -20,7 +20,8 @@ pub struct StoredTarget {
     #[arg(long)]
     node: Option<String>,
     /// Node forecasts: P10/P90 by root sum of squares of the meters' deviations (independent,
-    /// the server's default) or from the node's summed series (summed).
+    /// the server's default), weighted by the correlation of their week-over-week changes
+    /// (correlated) or from the node's summed series (summed).
     #[arg(long)]
     intervals: Option<String>,
     /// Air-temperature meter whose observed temperatures are a covariate (a node: of its

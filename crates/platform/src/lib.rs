@@ -7,6 +7,7 @@ pub mod backup;
 mod certificates;
 mod critical_peak;
 mod demand;
+mod error_correlation;
 mod forecast_store;
 mod forecasting;
 mod freshness;

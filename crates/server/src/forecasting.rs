@@ -34,9 +34,10 @@ pub struct ForecastParams {
     /// after the last stored hour). A `to` in the past issues the forecast as of that time, to
     /// compare it with what happened.
     pub to: Option<String>,
-    /// Node forecasts: `independent` (default: root sum of squares of the meters' deviations)
-    /// or `summed` (the spread of a forecast of the node's summed series around the bottom-up
-    /// P50).
+    /// Node forecasts: `independent` (default: root sum of squares of the meters' deviations),
+    /// `correlated` (the deviations combined with the correlation of the meters' week-over-week
+    /// changes) or `summed` (the spread of a forecast of the node's summed series around the
+    /// bottom-up P50).
     pub intervals: Option<String>,
     /// Keep the forecast (default `true`); its id is in the answer.
     pub store: Option<bool>,
@@ -53,7 +54,8 @@ pub struct ForecastParams {
 /// Forecast of a meter or of a node's subtree from the stored hourly sums, with P10/P50/P90 per
 /// hour, the model and its settings, and the cleaning notes. A node is forecast bottom-up: each
 /// meter on its own series, P50 summed per carrier, P10/P90 by root sum of squares of the
-/// meters' deviations (or, with `intervals=summed`, from the spread of the node's summed
+/// meters' deviations (or, with `intervals=correlated`, weighted by the correlation of their
+/// recent week-over-week changes; with `intervals=summed`, from the spread of the node's summed
 /// series; see `method`).
 /// The forecast is stored unless `store=false` (`id` in the answer).
 #[utoipa::path(get, path = "/api/v1/forecast", tag = "forecast", params(ForecastParams),

@@ -911,6 +911,33 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     .await;
     assert_eq!(status, StatusCode::OK, "{park}");
     assert_eq!(park["intervals"], "independent", "{park}");
+    let (status, correlated) = get(
+        "/api/v1/forecast?node=park&model=naive24&intervals=correlated&store=false".into(),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{correlated}");
+    assert_eq!(correlated["intervals"], "correlated", "{correlated}");
+    assert!(
+        correlated["method"]
+            .as_str()
+            .unwrap()
+            .contains("week-over-week"),
+        "{correlated}"
+    );
+    // Correlated meters widen the node's interval: never below the root sum of squares, never
+    // above the plain sum of the meters' deviations.
+    let hours = |v: &serde_json::Value| v["series"][0]["hours"].as_array().unwrap().clone();
+    let meters = correlated["series"][0]["meters"].as_array().unwrap();
+    for (i, (c, r)) in hours(&correlated).iter().zip(hours(&park)).enumerate() {
+        let width = |h: &serde_json::Value| h["p90"].as_f64().unwrap() - h["p10"].as_f64().unwrap();
+        let sum: f64 = meters
+            .iter()
+            .map(|m| m["p90"][i].as_f64().unwrap() - m["p10"][i].as_f64().unwrap())
+            .sum();
+        assert!(width(c) >= width(&r) - 1e-9, "hour {i}: {c} vs {r}");
+        assert!(width(c) <= sum + 1e-9, "hour {i}: {c} vs the sum {sum}");
+    }
     let (_, unstored) = get(
         "/api/v1/forecast?meter=a.main&model=naive24&store=false".into(),
         admin.clone(),
