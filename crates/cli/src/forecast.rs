@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use shulv_forecast::csv::{read_csv, CsvColumns};
+use shulv_forecast::csv::{read_csv, CsvColumns, CsvSeries};
 use shulv_forecast::{
     backtest, calendar, choose_model, clean, forecast, BacktestReport, BacktestSpec, Input,
     Metrics, ModelKind, OriginPlan,
@@ -102,6 +102,11 @@ pub struct BacktestArgs {
 pub struct PredictArgs {
     #[command(flatten)]
     series: SeriesArgs,
+    /// Covariate column (e.g. temperature), repeatable: its values over the history, and over
+    /// the lead and horizon from rows after the last value (value column empty), e.g. a
+    /// weather forecast.
+    #[arg(long)]
+    covariate: Vec<String>,
 }
 
 /// Runs a forecast subcommand.
@@ -156,10 +161,11 @@ fn holiday_calendar(args: &SeriesArgs) -> anyhow::Result<Option<HolidayCalendar>
     Ok(cal)
 }
 
+/// Reads and cleans the series of a CSV file; also gives the raw readings.
 fn load(
     args: &SeriesArgs,
     covariates: &[String],
-) -> anyhow::Result<(shulv_forecast::HourlySeries, Vec<String>)> {
+) -> anyhow::Result<(shulv_forecast::HourlySeries, Vec<String>, CsvSeries)> {
     let (Some(csv), Some(time), Some(value)) = (&args.csv, &args.time_column, &args.value_column)
     else {
         bail!("give --csv FILE with --time-column and --value-column (or, for a backtest on a server's data, --meter or --node)");
@@ -182,12 +188,12 @@ fn load(
         series.start,
         series.time(series.len() - 1)
     );
-    Ok((series, report.notes))
+    Ok((series, report.notes, raw))
 }
 
 fn run_backtest(args: &BacktestArgs) -> anyhow::Result<()> {
     let s = &args.series;
-    let (series, clean_notes) = load(s, &args.covariate)?;
+    let (series, clean_notes, _) = load(s, &args.covariate)?;
     let spec = BacktestSpec {
         model: ModelKind::parse(&s.model)?,
         horizon: s.horizon,
@@ -302,13 +308,14 @@ fn print_report(r: &BacktestReport, clean_notes: &[String], calendar: &str) {
 
 fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
     let s = &args.series;
-    let (series, clean_notes) = load(s, &[])?;
+    let (series, clean_notes, raw) = load(s, &args.covariate)?;
     for n in &clean_notes {
         eprintln!("cleaning: {n}");
     }
+    let n = series.len();
+    let future = raw.covariates_after(series.time(n - 1), s.lead_hours + s.horizon)?;
     let cal = holiday_calendar(s)?;
     let mut kind = ModelKind::parse(&s.model)?;
-    let n = series.len();
     let start = n.saturating_sub(s.window_hours);
     if kind == ModelKind::Auto {
         let spec = BacktestSpec {
@@ -331,10 +338,32 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
         );
         kind = sel.chosen;
     }
+    // Each covariate over the window, then over the lead and horizon.
+    let covariate_values: Vec<(&str, Vec<f64>)> = series
+        .covariates
+        .iter()
+        .zip(&future)
+        .map(|((name, past), (_, ahead))| {
+            let mut v = past[start..].to_vec();
+            v.extend_from_slice(ahead);
+            (name.as_str(), v)
+        })
+        .collect();
+    let covariates: Vec<(&str, &[f64])> = covariate_values
+        .iter()
+        .map(|(name, v)| (*name, v.as_slice()))
+        .collect();
+    if !covariates.is_empty() {
+        eprintln!(
+            "covariates: {} over the history, and over the {} forecast hours from the rows after the last value",
+            args.covariate.join(", "),
+            s.lead_hours + s.horizon
+        );
+    }
     let input = Input {
         start: series.time(start),
         history: &series.values[start..],
-        covariates: &[],
+        covariates: &covariates,
         lead: s.lead_hours,
         horizon: s.horizon,
         calendar: cal.as_ref(),

@@ -35,6 +35,48 @@ pub struct CsvSeries {
     pub covariates: Vec<(String, Vec<f64>)>,
 }
 
+impl CsvSeries {
+    /// Each covariate's hourly means over the `hours` hours after `after` (the last observed
+    /// hour), from the rows after it: a forecast's covariates for its lead and horizon, given
+    /// as rows with an empty value. An hour without a covariate value is an error naming it.
+    pub fn covariates_after(
+        &self,
+        after: NaiveDateTime,
+        hours: usize,
+    ) -> Result<Vec<(String, Vec<f64>)>, ForecastError> {
+        self.covariates
+            .iter()
+            .map(|(name, values)| {
+                let mut sums = vec![(0.0, 0usize); hours];
+                for (t, v) in self.times.iter().zip(values) {
+                    let k = (*t - after).num_minutes().div_euclid(60) - 1;
+                    if (0..hours as i64).contains(&k) && v.is_finite() {
+                        let slot = &mut sums[k as usize];
+                        *slot = (slot.0 + v, slot.1 + 1);
+                    }
+                }
+                let means = sums
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(sum, count))| {
+                        if count == 0 {
+                            return Err(ForecastError::Covariate {
+                                name: name.clone(),
+                                message: format!(
+                                    "no value for {} (the lead and horizon need one per hour, in rows after the last value)",
+                                    after + Duration::hours(k as i64 + 1)
+                                ),
+                            });
+                        }
+                        Ok(sum / count as f64)
+                    })
+                    .collect::<Result<Vec<f64>, _>>()?;
+                Ok((name.clone(), means))
+            })
+            .collect()
+    }
+}
+
 const DATETIME_FORMATS: [&str; 6] = [
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
@@ -174,6 +216,28 @@ mod tests {
         assert_eq!(s.values[0], 100.0);
         assert!(s.values[1].is_nan());
         assert_eq!(s.covariates[0].1, vec![30.0, 31.5]);
+    }
+
+    #[test]
+    fn covariates_after_the_last_value_are_hourly_means() {
+        let f = write(
+            "Datetime,MW,T\n2018-01-01 00:00,5,1\n2018-01-01 01:00,,2\n2018-01-01 01:30,,4\n2018-01-01 02:00,,6\n",
+        );
+        let cols = CsvColumns {
+            time: "Datetime".into(),
+            value: "MW".into(),
+            covariates: vec!["T".into()],
+            ..CsvColumns::default()
+        };
+        let s = read_csv(f.path(), &cols).unwrap();
+        let last = parse_time("2018-01-01 00:00").unwrap();
+        let c = s.covariates_after(last, 2).unwrap();
+        assert_eq!(c, vec![("T".to_string(), vec![3.0, 6.0])]);
+        let e = s.covariates_after(last, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("covariate T") && e.contains("2018-01-01 03:00:00"),
+            "{e}"
+        );
     }
 
     #[test]
