@@ -67,6 +67,8 @@ if [[ $ACCURACY == 1 ]]; then
   run pjm-h24-gbm "${PJM[@]}" --model gbm --horizon 24 --origins daily --from 2017-08-03 --to 2018-08-02
   run gefcom-h24-gbm "${GEF[@]}" --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
   run gefcom-T-h24-gbm "${GEF[@]}" --covariate T --model gbm --horizon 24 --origins daily --from 2014-01-01 --to 2014-12-31
+  run pjm-h168-gbm "${PJM[@]}" --model gbm --horizon 168 --origins weekly --from 2017-08-03 --to 2018-07-26
+  run gefcom-h168-gbm "${GEF[@]}" --model gbm --horizon 168 --origins weekly --from 2014-01-01 --to 2014-12-24
 fi
 
 # Speed: the same weekly origins (h = 24, 12-week window) for shulv and statsforecast; the

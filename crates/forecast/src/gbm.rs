@@ -6,9 +6,11 @@
 //! window (24 h apart, recent days weighted [`DAY_DECAY`]`^age`), with the target and the load
 //! features as ratios to the level of the last observed day. The number of trees is chosen by
 //! early stopping on the latest [`HOLDOUT_DAYS`] origins, with a model fitted only on targets
-//! observed before them;
-//! the P10/P90 are the quantiles of that model's holdout errors at the same and the neighbouring
-//! steps, and the forecast itself comes from a refit on every sample.
+//! observed before them. The P10/P90 are the quantiles of the errors at the same and the
+//! neighbouring steps of that model on the holdout and of a model with as many trees fitted
+//! before the [`HOLDOUT_DAYS`] origins preceding it, on those origins (four weeks of errors:
+//! a week-ahead step has only 8 holdout origins); the forecast itself comes from a refit on
+//! every sample.
 
 use chrono::{Duration, Timelike};
 
@@ -155,6 +157,28 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let mut by_step: Vec<Vec<f64>> = vec![Vec::new(); input.lead + input.horizon + 1];
     for (r, &i) in hold_x.chunks_exact(p).zip(&hold) {
         by_step[s.step[i]].push(s.y[i] - a.predict(r));
+    }
+    // A second fold for the intervals: the same number of trees fitted on targets observed
+    // before the HOLDOUT_DAYS origins preceding the holdout, measured on those origins, so the
+    // errors span four weeks rather than two (a week-ahead step has only 8 holdout origins).
+    let cut = n.saturating_sub(1 + 24 * 2 * HOLDOUT_DAYS);
+    let (mut xf, mut yf, mut wf) = (Vec::new(), Vec::new(), Vec::new());
+    let mut fold = Vec::new();
+    for i in 0..s.y.len() {
+        let t = n - 1 - 24 * s.age_days[i] + s.step[i];
+        if (HOLDOUT_DAYS + 1..=2 * HOLDOUT_DAYS).contains(&s.age_days[i]) {
+            fold.push(i);
+        } else if s.age_days[i] > 2 * HOLDOUT_DAYS && t <= cut {
+            xf.extend_from_slice(&s.x[i * p..(i + 1) * p]);
+            yf.push(s.y[i]);
+            wf.push(s.w[i]);
+        }
+    }
+    if yf.len() >= need_rows && !fold.is_empty() {
+        let f = Gbdt::fit(&xf, p, &yf, &wf, &Params { trees, ..PARAMS });
+        for &i in &fold {
+            by_step[s.step[i]].push(s.y[i] - f.predict(&s.x[i * p..(i + 1) * p]));
+        }
     }
     let b = Gbdt::fit(&s.x, p, &s.y, &s.w, &Params { trees, ..PARAMS });
     let k = if relative { level(y, n - 1) } else { 1.0 };
