@@ -289,9 +289,13 @@ async function schedulePage(page, shot, grid) {
   await page.fill('[data-schedule-hours]', '24');
   await page.fill('[data-schedule-start]', '2025-07-15');
   await page.check('[data-use-shiftable]');
+  // The load forecast takes the demo's air temperature (observed over the plan's hours too).
+  await page.selectOption('[data-schedule-weather-meter]', 'park-weather');
   await page.click('[data-schedule-run]');
   await page.waitForFunction(() => (document.querySelector('[data-schedule-power]')?.dataset.start || '').startsWith('2025-07-15T00:00'));
   await page.waitForSelector('[data-schedule-run]:not([disabled])');
+  const weather = await page.$eval('[data-schedule-weather]', (e) => ({ ...e.dataset }));
+  check(weather.covariate === 'temperature(observed park-weather)' && weather.horizonWeather === 'observed', `schedule load weather: ${JSON.stringify(weather)}`);
   const power = await page.$eval('[data-schedule-power]', (e) => ({ ...e.dataset }));
   const steps = power.stepPeriods.split(',');
   check(steps.length === 96, `schedule steps: ${steps.length}`);

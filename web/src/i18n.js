@@ -109,7 +109,7 @@ const messages = {
       diff: '差额', savings: '节省', emissions: '购电排放', emissionsChange: '排放变化', peak: '购电峰值', method: '求解状态',
       methods: { optimal: '最优解', time_limit: '达到时间上限的可行解', relaxed: '线性松弛（后备方案）', rule_based: '不调节方案（后备方案）' },
       fallback: '后备方案：{reason}', violations: '未满足的约束', gap: 'MIP 间隙 {gap}', solveMs: '求解 {ms} ms', used: '电价 {id} · 版本 {version} · 电网因子 {factor}',
-      loadSource: '负荷：{source}', startAt: '起点 {start}', endSoc: '结束 SoC', costItems: { energy: '电度电费', export_revenue: '上网收入', battery_wear: '电池损耗', curtailment: '切负荷成本', demand: '新增需量电费', total: '合计' },
+      loadSource: '负荷：{source}', weather: '负荷预测气温', noWeather: '不用气温', loadWeather: '负荷预测用气温 {covariate}（计划时段：{weather}）', horizonWeather: { observed: '实测气温（偏乐观）', forecast: '预报气温' }, startAt: '起点 {start}', endSoc: '结束 SoC', costItems: { energy: '电度电费', export_revenue: '上网收入', battery_wear: '电池损耗', curtailment: '切负荷成本', demand: '新增需量电费', total: '合计' },
       hoursRange: '须为 24 到 48 的整数', percent: '须在 0 到 100 之间', socOrder: '须满足 最低 ≤ 初始 ≤ 最高', windowOrder: '窗口须在时长内且能容纳运行时长', busy: '求解中…',
     },
     carriers: {
@@ -226,7 +226,7 @@ const messages = {
       diff: 'Difference', savings: 'Savings', emissions: 'Import emissions', emissionsChange: 'Emissions change', peak: 'Peak import', method: 'Solver status',
       methods: { optimal: 'optimal', time_limit: 'feasible at the time limit', relaxed: 'LP relaxation (fallback)', rule_based: 'do-nothing plan (fallback)' },
       fallback: 'Fallback: {reason}', violations: 'Constraints not met', gap: 'MIP gap {gap}', solveMs: 'solved in {ms} ms', used: 'Tariff {id} · version {version} · grid factor {factor}',
-      loadSource: 'Load: {source}', startAt: 'starts {start}', endSoc: 'SoC at the end', costItems: { energy: 'Energy charge', export_revenue: 'Export revenue', battery_wear: 'Battery wear', curtailment: 'Curtailment', demand: 'Added demand charge', total: 'Total' },
+      loadSource: 'Load: {source}', weather: 'Load forecast temperature', noWeather: 'No temperature', loadWeather: 'Load forecast with {covariate} (plan hours: {weather})', horizonWeather: { observed: 'observed weather (optimistic)', forecast: 'forecast weather' }, startAt: 'starts {start}', endSoc: 'SoC at the end', costItems: { energy: 'Energy charge', export_revenue: 'Export revenue', battery_wear: 'Battery wear', curtailment: 'Curtailment', demand: 'Added demand charge', total: 'Total' },
       hoursRange: 'Must be a whole number from 24 to 48', percent: 'Must be between 0 and 100', socOrder: 'Must be lowest ≤ initial ≤ highest', windowOrder: 'The window must lie in the horizon and hold the run time', busy: 'Solving…',
     },
     carriers: {

@@ -115,6 +115,11 @@ pub struct OptimiseArgs {
     /// over the plan fire the critical-peak trigger (with --node).
     #[arg(long)]
     temperature_meter: Option<String>,
+    /// Air-temperature meter with the observed weather of the load's history: the
+    /// temperature becomes a covariate of the load forecast, the plan hours' weather read from
+    /// --temperature-meter when given, else from this meter (with --node).
+    #[arg(long)]
+    observed_temperature_meter: Option<String>,
     /// Output: table, json or csv (setpoints per step).
     #[arg(long, default_value = "table")]
     output: String,
@@ -435,6 +440,9 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
             if let Some(m) = &a.temperature_meter {
                 body["temperature_meter"] = json!(m);
             }
+            if let Some(m) = &a.observed_temperature_meter {
+                body["observed_temperature_meter"] = json!(m);
+            }
             let (s, t) = a.server.send("POST", "/api/v1/schedules", Some(&body))?;
             let v = ok(s, t)?;
             let plan = v["schedule"].clone();
@@ -447,6 +455,13 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
         "csv" => print_csv(&plan),
         "table" => {
             print_trigger(&answer);
+            if let Some(w) = answer["load_weather"].as_object() {
+                println!(
+                    "load forecast with {} ({} weather for the plan hours)",
+                    w["covariate"].as_str().unwrap_or(""),
+                    w["horizon_weather"].as_str().unwrap_or("")
+                );
+            }
             if let Some(days) = answer["critical_days"].as_array().filter(|d| !d.is_empty()) {
                 println!("critical-peak days applied: {}", join_strings(days));
             }

@@ -337,3 +337,93 @@ fn temperature_covariate_from_stored_meters() {
     server.stop();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A node's schedule forecasts its load with the temperature when asked: the plan's load is
+/// the weather forecast's P50 (kWh per hour = kW over its four quarter-hours), the answer says
+/// which weather the plan hours used, and a meter that is not a temperature meter is refused
+/// under the schedule's own field name.
+#[test]
+fn schedule_forecasts_the_load_with_the_weather() {
+    let data = common::temp_dir("weather-schedule");
+    let server = Server::start("serve", &data, &[]);
+    let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = server.post("/api/v1/readings", "application/json", &readings());
+    assert_eq!(status, 204, "{body}");
+    let schedule = |extra: serde_json::Value| {
+        let mut body = serde_json::json!({
+            "node": "site", "tariff": "cn-gd-1-10kv-two-part", "start": "2025-08-24",
+            "hours": 24, "model": "ridge",
+        });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        server.post("/api/v1/schedules", "application/json", &body.to_string())
+    };
+    let plan_load = |text: &str| -> Vec<f64> {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["load_kw"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (status, plain) = schedule(serde_json::json!({}));
+    assert_eq!(status, 200, "{plain}");
+    assert!(!plain.contains("load_weather"), "{plain}");
+    let (status, with) = schedule(serde_json::json!({
+        "observed_temperature_meter": "site.wx", "temperature_meter": "site.wxf",
+    }));
+    assert_eq!(status, 200, "{with}");
+    let answer: Value = serde_json::from_str(&with).unwrap();
+    let w = &answer["load_weather"];
+    assert_eq!(w["horizon_weather"], "forecast", "{w}");
+    assert_eq!(w["forecast_meter"], "site.wxf", "{w}");
+    // The load is the node forecast with the same weather, hour by hour.
+    let forecast = server.get_json(
+        "/api/v1/forecast?node=site&model=ridge&to=2025-08-24&store=false&temperature_meter=site.wx&temperature_forecast_meter=site.wxf",
+    );
+    let electricity = forecast["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["carrier"] == "electricity")
+        .unwrap();
+    let planned = plan_load(&with);
+    assert_eq!(planned.len(), 96);
+    for (i, h) in electricity["hours"].as_array().unwrap().iter().enumerate() {
+        let p50 = h["p50"].as_f64().unwrap();
+        for q in 0..4 {
+            assert!(
+                (planned[4 * i + q] - p50).abs() < 1e-6,
+                "hour {i}: {} vs {p50}",
+                planned[4 * i + q]
+            );
+        }
+    }
+    // Closer to the known load than the schedule without weather.
+    let error = |kw: &[f64]| -> f64 {
+        (0..24)
+            .map(|i| (kw[4 * i] - load((DAYS - 1) * 24 + i as i64)).abs())
+            .sum::<f64>()
+            / 24.0
+    };
+    let (e_plain, e_with) = (error(&plan_load(&plain)), error(&planned));
+    assert!(
+        e_with < 0.3 * e_plain,
+        "MAE {e_with} with weather, {e_plain} without"
+    );
+    // Refusals name the schedule's fields.
+    let (status, text) = schedule(serde_json::json!({"observed_temperature_meter": "site.water"}));
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("observed_temperature_meter") && text.contains("site.water"),
+        "{text}"
+    );
+    let (status, text) = schedule(serde_json::json!({"observed_temperature_meter": "nope"}));
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("observed_temperature_meter"), "{text}");
+    server.stop();
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -493,11 +493,11 @@ impl Platform {
         horizon: usize,
         tz: Tz,
     ) -> Result<WeatherGrid, PlatformError> {
-        self.check_temperature_meter("temperature_meter", &w.observed)?;
+        self.check_temperature_meter(w.fields.observed, &w.observed)?;
         let end = to + horizon as i64 * HOUR_MS;
         let (observed, horizon_values) = match &w.forecast {
             Some(f) => {
-                self.check_temperature_meter("temperature_forecast_meter", f)?;
+                self.check_temperature_meter(w.fields.forecast, f)?;
                 (
                     self.hourly_temperatures(&w.observed, from, to, tz)?,
                     self.hourly_temperatures(f, to, end, tz)?,

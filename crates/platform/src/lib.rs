@@ -48,7 +48,7 @@ pub use tariffs::{
     Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, RankedTariff,
     ScheduleRequest, TariffComparison, TariffSummary,
 };
-pub use weather::{WeatherRequest, WeatherUsed};
+pub use weather::{WeatherFields, WeatherRequest, WeatherUsed};
 
 /// Errors of the platform, each phrased for the person who sent the request.
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,7 @@ use shulv_tariff::{
 };
 
 use crate::critical_peak::TemperatureTrigger;
+use crate::weather::{WeatherRequest, WeatherUsed};
 use crate::{
     Aggregate, ForecastRequest, ModelKind, Period, Platform, PlatformError, QuerySpec, Target,
 };
@@ -284,6 +285,8 @@ pub struct ScheduleRequest {
     pub load_kw: Option<Vec<f64>>,
     /// Forecast model for the load (default `auto`).
     pub model: ModelKind,
+    /// Outdoor temperature as a covariate of the load forecast (none: no weather).
+    pub load_weather: Option<WeatherRequest>,
     /// Flexible assets.
     pub assets: Assets,
     /// Demand-response event.
@@ -305,6 +308,10 @@ pub struct NodeSchedule {
     pub start: String,
     /// Where the load came from.
     pub load_source: String,
+    /// The load forecast's temperature covariate and which weather its forecast hours used
+    /// (absent: no weather, or the load was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_weather: Option<WeatherUsed>,
     /// Grid factor used and its id.
     pub grid_factor: String,
     /// The temperature trigger evaluated on `temperature_meter` over the plan, if one was named.
@@ -585,8 +592,8 @@ impl Platform {
             })
             .ok_or_else(|| PlatformError::NotFound(format!("node '{}'", req.node)))?;
         let steps = req.hours * 4;
-        let (load_kw, load_source) = match &req.load_kw {
-            Some(l) => (l.clone(), "given in the request".to_string()),
+        let (load_kw, load_source, load_weather) = match &req.load_kw {
+            Some(l) => (l.clone(), "given in the request".to_string(), None),
             None => {
                 let horizon = if req.hours <= 24 { 24 } else { 168 };
                 let f = self.forecast(&ForecastRequest {
@@ -597,7 +604,7 @@ impl Platform {
                     to: Some(req.start),
                     intervals: Default::default(),
                     carrier: Some(Carrier::Electricity),
-                    weather: None,
+                    weather: req.load_weather.clone(),
                 })?;
                 let s = f
                     .series
@@ -624,6 +631,7 @@ impl Platform {
                 (
                     kw,
                     format!("P50 of the {} forecast ({})", s.model, f.method),
+                    f.weather.clone(),
                 )
             }
         };
@@ -718,6 +726,7 @@ impl Platform {
             tariff_version: tariff.version().into(),
             start: shulv_model::format_local(req.start, tz),
             load_source,
+            load_weather,
             grid_factor,
             critical_peak_trigger,
             critical_days: critical_days.iter().map(|d| d.to_string()).collect(),

@@ -27,6 +27,31 @@ pub struct WeatherRequest {
     pub observed: String,
     /// Air-temperature meter with the forecast weather of the forecast hours.
     pub forecast: Option<String>,
+    /// The request fields that named the two meters, as errors and notes cite them.
+    pub fields: WeatherFields,
+}
+
+/// Names of the request fields of the observed and the forecast temperature meter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeatherFields {
+    /// Field of [`WeatherRequest::observed`].
+    pub observed: &'static str,
+    /// Field of [`WeatherRequest::forecast`].
+    pub forecast: &'static str,
+}
+
+impl WeatherFields {
+    /// The fields of `GET /api/v1/forecast` (and `shulv forecast`).
+    pub const FORECAST: WeatherFields = WeatherFields {
+        observed: "temperature_meter",
+        forecast: "temperature_forecast_meter",
+    };
+    /// The fields of `POST /api/v1/schedules`, where `temperature_meter` is the weather of
+    /// the plan (which also fires a critical-peak trigger).
+    pub const SCHEDULE: WeatherFields = WeatherFields {
+        observed: "observed_temperature_meter",
+        forecast: "temperature_meter",
+    };
 }
 
 /// Which weather a forecast used, as stated in its answer and its stored record.
@@ -61,6 +86,8 @@ pub(crate) struct WeatherGrid {
     start: NaiveDateTime,
     /// Index of the first forecast hour.
     origin: usize,
+    /// The request fields of the meters, for errors.
+    fields: WeatherFields,
     /// One value per hour after filling short gaps; `None`: missing.
     values: Vec<Option<f64>>,
     /// What the answer says about the weather (its `carriers` are filled by the caller).
@@ -99,13 +126,14 @@ impl WeatherGrid {
         }
         if req.forecast.is_none() {
             notes.push(format!(
-                "the forecast hours use the temperatures observed in them by '{}' (optimistic: a real forecast only has forecast weather; name temperature_forecast_meter for it)",
-                req.observed
+                "the forecast hours use the temperatures observed in them by '{}' (optimistic: a real forecast only has forecast weather; name {} for it)",
+                req.observed, req.fields.forecast
             ));
         }
         WeatherGrid {
             start,
             origin: o,
+            fields: req.fields,
             values,
             used: WeatherUsed {
                 covariate,
@@ -129,8 +157,8 @@ impl WeatherGrid {
         let skip = (from - self.start).num_hours();
         let skip = usize::try_from(skip).map_err(|_| {
             PlatformError::Invalid(format!(
-                "temperature_meter: the series starts at {from}, before the temperatures read from {}",
-                self.start
+                "{}: the series starts at {from}, before the temperatures read from {}",
+                self.fields.observed, self.start
             ))
         })?;
         let mut out = Vec::with_capacity(self.values.len().saturating_sub(skip));
@@ -147,18 +175,19 @@ impl WeatherGrid {
     fn missing(&self, i: usize) -> PlatformError {
         let hour = self.start + Duration::hours(i as i64);
         let used = &self.used;
+        let WeatherFields { observed, forecast } = self.fields;
         if i < self.origin {
             return PlatformError::Invalid(format!(
-                "temperature_meter: meter '{}' has no reading in the hour {hour} of the history (gaps of up to {MAX_GAP_HOURS} h are interpolated); a later 'from' avoids it",
+                "{observed}: meter '{}' has no reading in the hour {hour} of the history (gaps of up to {MAX_GAP_HOURS} h are interpolated); a later 'from' avoids it",
                 used.observed_meter
             ));
         }
         match &used.forecast_meter {
             Some(f) => PlatformError::Invalid(format!(
-                "temperature_forecast_meter: meter '{f}' does not cover the forecast hours: no reading in the hour {hour}"
+                "{forecast}: meter '{f}' does not cover the forecast hours: no reading in the hour {hour}"
             )),
             None => PlatformError::Invalid(format!(
-                "temperature_meter: meter '{}' does not cover the forecast hours: no reading in the hour {hour} (for forecast weather name temperature_forecast_meter)",
+                "{observed}: meter '{}' does not cover the forecast hours: no reading in the hour {hour} (for forecast weather name {forecast})",
                 used.observed_meter
             )),
         }
@@ -258,6 +287,7 @@ mod tests {
         let req = WeatherRequest {
             observed: "wx".into(),
             forecast: fc.map(|_| "wxf".into()),
+            fields: WeatherFields::FORECAST,
         };
         let horizon = fc.map_or_else(|| observed.clone(), map);
         WeatherGrid::new(&req, &observed, &horizon, t(0), t(24), 24)

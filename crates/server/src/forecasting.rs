@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shulv_auth::Principal;
 use shulv_platform::{
     ForecastAnswer, ForecastComparison, ForecastRequest, ForecastSummary, ModelKind, NodeIntervals,
-    StoredForecast, Target, WeatherRequest,
+    StoredForecast, Target, WeatherFields, WeatherRequest,
 };
 
 use crate::access;
@@ -97,7 +97,11 @@ pub async fn forecast(
         ));
     }
     let weather = match (params.temperature_meter, params.temperature_forecast_meter) {
-        (Some(observed), forecast) => Some(WeatherRequest { observed, forecast }),
+        (Some(observed), forecast) => Some(WeatherRequest {
+            observed,
+            forecast,
+            fields: WeatherFields::FORECAST,
+        }),
         (None, None) => None,
         (None, Some(_)) => {
             return Err(ApiError::bad_request(

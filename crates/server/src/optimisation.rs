@@ -13,7 +13,7 @@ use shulv_auth::{Principal, Scope};
 use shulv_optimise::{Event, Problem, Schedule, Settings};
 use shulv_platform::{
     Assets, BillRequest, ModelKind, NodeBill, NodeSchedule, Period, ScheduleRequest,
-    TariffComparison, TariffSummary,
+    TariffComparison, TariffSummary, WeatherFields, WeatherRequest,
 };
 use shulv_tariff::{BasicMethod, TariffFile};
 
@@ -43,11 +43,22 @@ fn check_temperature_meter(
     principal: &Principal,
     meter: Option<&String>,
 ) -> Result<(), ApiError> {
+    check_meter_param(p, principal, "temperature_meter", meter)
+}
+
+/// The meter named by request field `field` must be readable by the caller's scope (else it
+/// is not found).
+fn check_meter_param(
+    p: &shulv_platform::Platform,
+    principal: &Principal,
+    field: &str,
+    meter: Option<&String>,
+) -> Result<(), ApiError> {
     match meter {
         Some(m) if !p.with_tree(|t| access::meter_in_scope(t, &principal.scope, m)) => {
             Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                format!("temperature_meter: meter '{m}' not found"),
+                format!("{field}: meter '{m}' not found"),
             ))
         }
         _ => Ok(()),
@@ -303,6 +314,10 @@ pub struct ScheduleBody {
     /// Air-temperature meter (e.g. an imported weather forecast) whose stored daily maxima
     /// over the plan fire the tariff's critical-peak temperature trigger.
     pub temperature_meter: Option<String>,
+    /// Air-temperature meter with the observed weather of the load's history: the outdoor
+    /// temperature becomes a covariate of the load forecast, its plan hours read from
+    /// `temperature_meter` when given (a weather forecast), else from this meter.
+    pub observed_temperature_meter: Option<String>,
     /// The load, kW per 15-minute step (default: the P50 forecast of the stored data).
     pub load_kw: Option<Vec<f64>>,
     /// Forecast model of the load (default `auto`).
@@ -351,6 +366,12 @@ pub async fn schedule(
             (None, Some(node)) => {
                 check_node(p, &principal, &node)?;
                 check_temperature_meter(p, &principal, body.temperature_meter.as_ref())?;
+                check_meter_param(
+                    p,
+                    &principal,
+                    "observed_temperature_meter",
+                    body.observed_temperature_meter.as_ref(),
+                )?;
                 let tz = p.with_tree(|t| t.timezone_of_node(&node));
                 let tariff = body
                     .tariff
@@ -371,6 +392,13 @@ pub async fn schedule(
                     hours: body.hours.unwrap_or(24),
                     basic: body.basic,
                     critical_days: critical_days_of(body.critical_days.iter().map(String::as_str))?,
+                    load_weather: body.observed_temperature_meter.map(|observed| {
+                        WeatherRequest {
+                            observed,
+                            forecast: body.temperature_meter.clone(),
+                            fields: WeatherFields::SCHEDULE,
+                        }
+                    }),
                     temperature_meter: body.temperature_meter,
                     load_kw: body.load_kw,
                     model,
