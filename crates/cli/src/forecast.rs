@@ -2,7 +2,6 @@
 //! or on a running server's stored data, and the server's stored forecasts against what
 //! happened.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -383,10 +382,5 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
             f.p90[i]
         ));
     }
-    // A closed pipe (`| head`) is not an error.
-    match std::io::stdout().write_all(out.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-        _ => {}
-    }
-    Ok(())
+    crate::write_stdout(&out)
 }

@@ -452,7 +452,7 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
     };
     match a.output.as_str() {
         "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
-        "csv" => print_csv(&plan),
+        "csv" => crate::write_stdout(&plan_csv(&plan))?,
         "table" => {
             print_trigger(&answer);
             if let Some(w) = answer["load_weather"].as_object() {
@@ -524,7 +524,8 @@ fn print_summary(s: &Value) {
     println!("end state: {}", s["end_state"]);
 }
 
-fn print_csv(s: &Value) {
+/// The plan's setpoints as CSV, one line per step.
+fn plan_csv(s: &Value) -> String {
     let sp = &s["setpoints"];
     let col = |k: &str| sp[k].as_array().cloned().unwrap_or_default();
     let (g, x, pvc) = (col("import_kw"), col("export_kw"), col("pv_curtailed_kw"));
@@ -558,7 +559,7 @@ fn print_csv(s: &Value) {
     }
     header.extend((0..sh.len()).map(|k| format!("shiftable{k}_kw")));
     header.extend((0..cu.len()).map(|k| format!("curtailed{k}_kw")));
-    println!("{}", header.join(","));
+    let mut out = header.join(",") + "\n";
     for (t, gt) in g.iter().enumerate() {
         let mut row = vec![
             t.to_string(),
@@ -575,6 +576,8 @@ fn print_csv(s: &Value) {
         }
         row.extend(sh.iter().map(|k| format!("{:.4}", f(&k[t]))));
         row.extend(cu.iter().map(|k| format!("{:.4}", f(&k[t]))));
-        println!("{}", row.join(","));
+        out.push_str(&row.join(","));
+        out.push('\n');
     }
+    out
 }
