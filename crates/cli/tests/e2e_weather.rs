@@ -126,6 +126,17 @@ fn mae(answer: &Value) -> f64 {
         / 24.0
 }
 
+/// A fresh server (data directory named after `name`) holding the registry and readings.
+fn start_site(name: &str) -> (std::path::PathBuf, Server) {
+    let data = common::temp_dir(name);
+    let server = Server::start("serve", &data, &[]);
+    let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = server.post("/api/v1/readings", "application/json", &readings());
+    assert_eq!(status, 204, "{body}");
+    (data, server)
+}
+
 fn cli(server: &Server, args: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
         .args(args)
@@ -142,12 +153,7 @@ fn cli(server: &Server, args: &[&str]) -> String {
 
 #[test]
 fn temperature_covariate_from_stored_meters() {
-    let data = common::temp_dir("weather");
-    let server = Server::start("serve", &data, &[]);
-    let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
-    assert!(status < 300, "{status} {body}");
-    let (status, body) = server.post("/api/v1/readings", "application/json", &readings());
-    assert_eq!(status, 204, "{body}");
+    let (data, server) = start_site("weather");
 
     // The forecast day is the last day: 2025-08-24.
     let base = "/api/v1/forecast?meter=site.load&model=ridge&to=2025-08-24&store=false";
@@ -344,12 +350,7 @@ fn temperature_covariate_from_stored_meters() {
 /// under the schedule's own field name.
 #[test]
 fn schedule_forecasts_the_load_with_the_weather() {
-    let data = common::temp_dir("weather-schedule");
-    let server = Server::start("serve", &data, &[]);
-    let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
-    assert!(status < 300, "{status} {body}");
-    let (status, body) = server.post("/api/v1/readings", "application/json", &readings());
-    assert_eq!(status, 204, "{body}");
+    let (data, server) = start_site("weather-schedule");
     let schedule = |extra: serde_json::Value| {
         let mut body = serde_json::json!({
             "node": "site", "tariff": "cn-gd-1-10kv-two-part", "start": "2025-08-24",
