@@ -18,7 +18,8 @@ use shulv_server::ServerConfig;
 /// flag beats the environment, which beats the file.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// A TOML config file (keys: data_dir, listen, raw_retention_days, flush_interval_s,
+    /// A TOML config file (keys: data_dir, listen, raw_retention_days,
+    /// forecast_retention_days, flush_interval_s,
     /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
     /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors).
     #[arg(long, env = "SHULV_CONFIG")]
@@ -32,6 +33,10 @@ pub struct ServeArgs {
     /// Keep raw points this many days; rollups are kept for ever [default: keep all].
     #[arg(long, env = "SHULV_RAW_RETENTION_DAYS")]
     raw_retention_days: Option<u64>,
+    /// Keep stored forecasts this many days after they were issued (the newest is always
+    /// kept) [default: keep all].
+    #[arg(long, env = "SHULV_FORECAST_RETENTION_DAYS")]
+    forecast_retention_days: Option<u64>,
     /// Flush the in-memory buffer to Parquet segments at least this often [default: 30].
     #[arg(long, env = "SHULV_FLUSH_INTERVAL_S")]
     flush_interval_s: Option<u64>,
@@ -55,6 +60,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     raw_retention_days: Option<u64>,
+    forecast_retention_days: Option<u64>,
     flush_interval_s: Option<u64>,
     memtable_max_points: Option<usize>,
     tls_cert: Option<PathBuf>,
@@ -96,6 +102,12 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let mut config = PlatformConfig::new(&data_dir);
     if let Some(days) = args.raw_retention_days.or(file.raw_retention_days) {
         config.raw_retention = Some(Duration::from_secs(days * 86_400));
+    }
+    if let Some(days) = args
+        .forecast_retention_days
+        .or(file.forecast_retention_days)
+    {
+        config.forecast_retention = Some(Duration::from_secs(days * 86_400));
     }
     if let Some(s) = args.flush_interval_s.or(file.flush_interval_s) {
         config.flush_interval = Duration::from_secs(s);

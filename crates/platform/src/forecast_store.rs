@@ -5,6 +5,10 @@
 //! directory fsync) under one lock, with its id, target, issue time, origin, horizon, the model
 //! of each series and P10/P50/P90 per hour. [`Platform::compare_forecast`] sets the stored
 //! hours against the hourly sums the store holds now and scores the hours that have actuals.
+//!
+//! With a retention ([`crate::PlatformConfig::forecast_retention`]), forecasts issued longer
+//! ago are deleted when the platform opens and whenever a forecast is stored; the newest one
+//! is always kept, so that ids keep counting up and are never given twice.
 
 use std::path::{Path, PathBuf};
 
@@ -213,13 +217,18 @@ pub fn score(hours: &[ComparedHour]) -> Scores {
 pub(crate) struct ForecastBook {
     dir: PathBuf,
     list: Vec<StoredForecast>,
+    /// Forecasts issued longer ago than this are deleted (none: kept for ever).
+    retention: Option<std::time::Duration>,
 }
 
 impl ForecastBook {
     /// Folder of the data directory that holds the forecasts.
     pub(crate) const DIR: &'static str = "forecasts";
 
-    pub(crate) fn open(data_dir: &Path) -> Result<Self, PlatformError> {
+    pub(crate) fn open(
+        data_dir: &Path,
+        retention: Option<std::time::Duration>,
+    ) -> Result<Self, PlatformError> {
         let dir = data_dir.join(Self::DIR);
         let mut list = Vec::new();
         match std::fs::read_dir(&dir) {
@@ -242,7 +251,46 @@ impl ForecastBook {
             Err(e) => return Err(PlatformError::Io(format!("{}: {e}", dir.display()))),
         }
         list.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(ForecastBook { dir, list })
+        let mut book = ForecastBook {
+            dir,
+            list,
+            retention,
+        };
+        book.prune(chrono::Utc::now())?;
+        Ok(book)
+    }
+
+    /// Deletes the forecasts issued before `now` minus the retention, except the newest;
+    /// returns how many were deleted.
+    fn prune(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<usize, PlatformError> {
+        let Some(retention) = self.retention else {
+            return Ok(0);
+        };
+        let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
+        let newest = self.list.len().saturating_sub(1);
+        let mut kept = Vec::with_capacity(self.list.len());
+        let mut deleted = 0;
+        for (i, f) in std::mem::take(&mut self.list).into_iter().enumerate() {
+            let issued = chrono::DateTime::parse_from_rfc3339(&f.issued_at).map_err(|e| {
+                PlatformError::Corrupt(format!("forecast {}: issued_at: {e}", f.id))
+            })?;
+            if i == newest || issued >= cutoff {
+                kept.push(f);
+                continue;
+            }
+            let path = self.dir.join(format!("{}.json", f.id));
+            match std::fs::remove_file(&path) {
+                Ok(()) => deleted += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => deleted += 1,
+                Err(e) => {
+                    kept.push(f);
+                    self.list = kept;
+                    return Err(PlatformError::Io(format!("{}: {e}", path.display())));
+                }
+            }
+        }
+        self.list = kept;
+        Ok(deleted)
     }
 
     fn next_id(&self) -> String {
@@ -311,6 +359,7 @@ impl Platform {
         crate::registry::write_atomically(&path, &bytes)?;
         let id = stored.id.clone();
         book.list.push(stored);
+        book.prune(chrono::Utc::now())?;
         Ok(id)
     }
 
@@ -421,6 +470,57 @@ mod tests {
             p90,
             actual,
         }
+    }
+
+    /// A stored forecast with id `fc{n:06}` issued at `issued`.
+    fn stored(n: u64, issued: chrono::DateTime<chrono::Utc>) -> StoredForecast {
+        StoredForecast {
+            id: format!("fc{n:06}"),
+            target: "m".into(),
+            target_kind: "meter".into(),
+            timezone: "Asia/Shanghai".into(),
+            issued_at: issued.to_rfc3339(),
+            issued_by: "test".into(),
+            origin: String::new(),
+            origin_ms: 0,
+            history_from: String::new(),
+            horizon: 24,
+            model_requested: "naive24".into(),
+            intervals: None,
+            method: String::new(),
+            weather: None,
+            series: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn retention_deletes_old_forecasts_but_keeps_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let forecasts = dir.path().join(ForecastBook::DIR);
+        std::fs::create_dir_all(&forecasts).unwrap();
+        let now = chrono::Utc::now();
+        let day = chrono::Duration::days(1);
+        for (n, age) in [(1, 40), (2, 10), (3, 50)] {
+            let f = stored(n, now - day * age);
+            std::fs::write(
+                forecasts.join(format!("{}.json", f.id)),
+                serde_json::to_vec(&f).unwrap(),
+            )
+            .unwrap();
+        }
+        // Kept for ever without a retention.
+        assert_eq!(ForecastBook::open(dir.path(), None).unwrap().list.len(), 3);
+        // 30 days: fc000001 goes; fc000003 is older but the newest id, so it stays.
+        let month = std::time::Duration::from_secs(30 * 86_400);
+        let mut book = ForecastBook::open(dir.path(), Some(month)).unwrap();
+        let ids: Vec<&str> = book.list.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["fc000002", "fc000003"]);
+        assert!(!forecasts.join("fc000001.json").exists());
+        assert_eq!(book.next_id(), "fc000004");
+        // A year later only the newest is left.
+        assert_eq!(book.prune(now + day * 365).unwrap(), 1);
+        assert_eq!(book.list.len(), 1);
+        assert_eq!(book.next_id(), "fc000004");
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub struct PlatformConfig {
     pub memtable_max_points: usize,
     /// Age of the memtable that triggers a flush.
     pub flush_interval: Duration,
+    /// Stored forecasts issued longer ago than this are deleted (the newest is always kept);
+    /// none: kept for ever.
+    pub forecast_retention: Option<Duration>,
 }
 
 impl PlatformConfig {
@@ -94,6 +97,7 @@ impl PlatformConfig {
         PlatformConfig {
             data_dir,
             raw_retention: None,
+            forecast_retention: None,
             memtable_max_points: store.memtable_max_points,
             flush_interval: store.flush_interval,
         }
@@ -142,7 +146,10 @@ impl Platform {
             certificates: Mutex::new(certificates::CertificateBook::open(&config.data_dir)?),
             activity_data: Mutex::new(activity_data::ActivityBook::open(&config.data_dir)?),
             tariffs: RwLock::new(tariffs),
-            forecasts: Mutex::new(forecast_store::ForecastBook::open(&config.data_dir)?),
+            forecasts: Mutex::new(forecast_store::ForecastBook::open(
+                &config.data_dir,
+                config.forecast_retention,
+            )?),
         };
         platform.register_all_series()?;
         Ok(platform)
