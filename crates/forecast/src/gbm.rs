@@ -101,6 +101,38 @@ fn samples(input: &Input, days: &Days, relative: bool) -> Samples {
     s
 }
 
+/// Samples split for an out-of-sample check: the training rows, targets and weights of a model
+/// that could have been fitted before the origins `ages` days old (older samples whose targets
+/// were observed by the oldest of those origins), and the samples of those origins (`eval`).
+struct Split {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    w: Vec<f64>,
+    eval: Vec<usize>,
+}
+
+fn split(s: &Samples, n: usize, ages: std::ops::RangeInclusive<usize>) -> Split {
+    let cut = n.saturating_sub(1 + 24 * ages.end());
+    let mut out = Split {
+        x: Vec::new(),
+        y: Vec::new(),
+        w: Vec::new(),
+        eval: Vec::new(),
+    };
+    for i in 0..s.y.len() {
+        let age = s.age_days[i];
+        let t = n - 1 - 24 * age + s.step[i];
+        if ages.contains(&age) {
+            out.eval.push(i);
+        } else if age > *ages.end() && t <= cut {
+            out.x.extend_from_slice(&s.x[i * s.p..(i + 1) * s.p]);
+            out.y.push(s.y[i]);
+            out.w.push(s.w[i]);
+        }
+    }
+    out
+}
+
 /// P10/P50/P90 of the `gbm` model and the number of trees used.
 pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let y = input.history;
@@ -111,20 +143,12 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     let p = s.p;
     let steps = input.lead + 1..=input.lead + input.horizon;
     // Fit on targets observed at the oldest holdout origin; measure on the holdout origins.
-    let cut = n.saturating_sub(1 + 24 * HOLDOUT_DAYS);
-    let (mut xa, mut ya, mut wa) = (Vec::new(), Vec::new(), Vec::new());
-    let mut hold = Vec::new();
-    for i in 0..s.y.len() {
-        let last = n - 1 - 24 * s.age_days[i];
-        let t = last + s.step[i];
-        if s.age_days[i] <= HOLDOUT_DAYS {
-            hold.push(i);
-        } else if t <= cut {
-            xa.extend_from_slice(&s.x[i * p..(i + 1) * p]);
-            ya.push(s.y[i]);
-            wa.push(s.w[i]);
-        }
-    }
+    let Split {
+        x: xa,
+        y: ya,
+        w: wa,
+        eval: hold,
+    } = split(&s, n, 0..=HOLDOUT_DAYS);
     let need_rows = 10 * PARAMS.min_leaf;
     if ya.len() < need_rows || hold.is_empty() {
         // Each day more of history gives about `horizon` more training samples.
@@ -158,25 +182,19 @@ pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
     for (r, &i) in hold_x.chunks_exact(p).zip(&hold) {
         by_step[s.step[i]].push(s.y[i] - a.predict(r));
     }
-    // A second fold for the intervals: the same number of trees fitted on targets observed
-    // before the HOLDOUT_DAYS origins preceding the holdout, measured on those origins, so the
-    // errors span four weeks rather than two (a week-ahead step has only 8 holdout origins).
-    let cut = n.saturating_sub(1 + 24 * 2 * HOLDOUT_DAYS);
-    let (mut xf, mut yf, mut wf) = (Vec::new(), Vec::new(), Vec::new());
-    let mut fold = Vec::new();
-    for i in 0..s.y.len() {
-        let t = n - 1 - 24 * s.age_days[i] + s.step[i];
-        if (HOLDOUT_DAYS + 1..=2 * HOLDOUT_DAYS).contains(&s.age_days[i]) {
-            fold.push(i);
-        } else if s.age_days[i] > 2 * HOLDOUT_DAYS && t <= cut {
-            xf.extend_from_slice(&s.x[i * p..(i + 1) * p]);
-            yf.push(s.y[i]);
-            wf.push(s.w[i]);
-        }
-    }
-    if yf.len() >= need_rows && !fold.is_empty() {
-        let f = Gbdt::fit(&xf, p, &yf, &wf, &Params { trees, ..PARAMS });
-        for &i in &fold {
+    // A second fold for the intervals: the same number of trees fitted before the
+    // HOLDOUT_DAYS origins preceding the holdout, measured on those origins, so the errors span
+    // four weeks rather than two (a week-ahead step has only 8 holdout origins).
+    let second = split(&s, n, HOLDOUT_DAYS + 1..=2 * HOLDOUT_DAYS);
+    if second.y.len() >= need_rows && !second.eval.is_empty() {
+        let f = Gbdt::fit(
+            &second.x,
+            p,
+            &second.y,
+            &second.w,
+            &Params { trees, ..PARAMS },
+        );
+        for &i in &second.eval {
             by_step[s.step[i]].push(s.y[i] - f.predict(&s.x[i * p..(i + 1) * p]));
         }
     }

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDateTime};
 
 /// Hours of week-over-week changes the correlations are measured on (4 weeks).
-pub(crate) const CHANGE_HOURS: i64 = 28 * 24;
+const CHANGE_HOURS: i64 = 28 * 24;
 /// Fewest hours with a change of both meters for a pair's correlation to count; fewer: ρ = 0.
-pub(crate) const MIN_COMMON_HOURS: usize = 7 * 24;
+const MIN_COMMON_HOURS: usize = 7 * 24;
 
 /// The correlation matrix (row-major, `series.len()²`) of the series' week-over-week changes
 /// over the [`CHANGE_HOURS`] up to `end` (exclusive). Negative correlations count as 0 (they
