@@ -236,6 +236,11 @@ async function billPage(page, shot) {
   await page.waitForSelector('[data-bill-comparison] tbody tr');
   const options = await page.$$eval('[data-bill-comparison] tbody tr', (trs) => trs.map((tr) => tr.dataset.option));
   check(options.includes('capacity') && options.includes('actual_demand') && options.includes('contract_demand'), `compared methods: ${options}`);
+  // The contract of 80 % of the maximum demand is exceeded: the note says so in the page's language.
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  const notes = await page.$$eval('[data-bill-note]', (ps) => ps.map((p) => p.textContent));
+  const chinese = (n) => /[\u4e00-\u9fff]/.test(n.replace(/发改办价格〔2016〕1583号/g, ''));
+  check(notes.length > 0 && notes.every((n) => chinese(n) === lang.startsWith('zh')), `contract-demand notes (${lang}): ${notes}`);
   // Another tariff on the same data: both ranked cheapest first, this bill's total among them.
   const tariff = await page.inputValue('[data-bill-tariff]');
   const other = await page.$$eval('[data-bill-others] option', (os) => os.map((o) => o.value).find((v) => v.startsWith('cn-js-')));

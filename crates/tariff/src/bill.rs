@@ -110,6 +110,8 @@ pub struct BasicBill {
     pub amount: f64,
     /// Rules applied (floor raised, excess billed).
     pub notes: Vec<String>,
+    /// The same notes in Chinese, in the same order (the console's default language).
+    pub notes_zh: Vec<String>,
 }
 
 /// A bill.
@@ -333,6 +335,7 @@ fn basic_charge(
         })
     };
     let mut notes = Vec::new();
+    let mut notes_zh = Vec::new();
     let mut months = Vec::new();
     for ((y, m), fraction) in month_fractions(tariff.timezone(), input.from_ms, input.to_ms) {
         let peak = max_by_month.get(&(y, m)).copied().unwrap_or_default();
@@ -363,6 +366,10 @@ fn basic_charge(
                     );
                     if !notes.contains(&note) {
                         notes.push(note);
+                        notes_zh.push(format!(
+                            "合同最大需量 {contract} kW 低于变压器容量 {cap} kVA 的 {:.0}%，按 {floor} kW 计费（发改办价格〔2016〕1583号）",
+                            prices.contract_floor * 100.0
+                        ));
                     }
                     floor
                 } else {
@@ -373,6 +380,11 @@ fn basic_charge(
                 if excess > 0.0 {
                     notes.push(format!(
                         "{y}-{m:02}: maximum demand {max:.1} kW exceeds {:.0} % of the contract ({limit:.1} kW); the {excess:.1} kW above is billed at {} × the demand price",
+                        prices.excess_threshold * 100.0,
+                        prices.excess_multiplier
+                    ));
+                    notes_zh.push(format!(
+                        "{y}-{m:02}：最大需量 {max:.1} kW 超过合同的 {:.0}%（{limit:.1} kW），超出的 {excess:.1} kW 按需量电价的 {} 倍计费",
                         prices.excess_threshold * 100.0,
                         prices.excess_multiplier
                     ));
@@ -408,6 +420,7 @@ fn basic_charge(
         amount: months.iter().map(|m| m.amount).sum(),
         months,
         notes,
+        notes_zh,
     })
 }
 

@@ -166,6 +166,19 @@ fn basic_charge_rules_and_comparison() {
     });
     assert!((floor.amount - 25_920.0).abs() < 1e-6, "{}", floor.amount);
     assert!(floor.notes[0].contains("1583"));
+    // Every note also in Chinese, in the same order: the floor, then the month's excess.
+    assert_eq!(floor.notes.len(), 2, "{:?}", floor.notes);
+    assert_eq!(floor.notes_zh.len(), floor.notes.len());
+    assert!(
+        floor.notes_zh[0].contains("按 320 kW 计费"),
+        "{:?}",
+        floor.notes_zh
+    );
+    assert!(
+        floor.notes_zh[1].contains("超出的 164.0 kW"),
+        "{:?}",
+        floor.notes_zh
+    );
     // Within 105 %: a contract of 480 kW × 40 = 19200, no excess (500 < 504).
     let within = with(BasicMethod::ContractDemand {
         contract_kw: 480.0,
