@@ -261,47 +261,57 @@ impl ForecastBook {
     }
 
     /// Deletes the forecasts issued before `now` minus the retention, except the newest;
-    /// returns how many were deleted.
+    /// returns how many were deleted. On an error the list still holds every file not deleted.
     fn prune(&mut self, now: chrono::DateTime<chrono::Utc>) -> Result<usize, PlatformError> {
         let Some(retention) = self.retention else {
             return Ok(0);
         };
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::TimeDelta::MAX);
-        let newest = self.list.len().saturating_sub(1);
-        let mut kept = Vec::with_capacity(self.list.len());
-        let mut deleted = 0;
-        for (i, f) in std::mem::take(&mut self.list).into_iter().enumerate() {
+        let newest = self.list.iter().filter_map(|f| id_number(&f.id)).max();
+        let mut expired = Vec::new();
+        for f in &self.list {
             let issued = chrono::DateTime::parse_from_rfc3339(&f.issued_at).map_err(|e| {
                 PlatformError::Corrupt(format!("forecast {}: issued_at: {e}", f.id))
             })?;
-            if i == newest || issued >= cutoff {
-                kept.push(f);
-                continue;
-            }
-            let path = self.dir.join(format!("{}.json", f.id));
-            match std::fs::remove_file(&path) {
-                Ok(()) => deleted += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => deleted += 1,
-                Err(e) => {
-                    kept.push(f);
-                    self.list = kept;
-                    return Err(PlatformError::Io(format!("{}: {e}", path.display())));
-                }
+            if issued < cutoff && id_number(&f.id) != newest {
+                expired.push(f.id.clone());
             }
         }
-        self.list = kept;
-        Ok(deleted)
+        let mut deleted = std::collections::HashSet::new();
+        let mut failure = None;
+        for id in expired {
+            let path = self.dir.join(format!("{id}.json"));
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    failure = Some(PlatformError::Io(format!("{}: {e}", path.display())));
+                    break;
+                }
+            }
+            deleted.insert(id);
+        }
+        self.list.retain(|f| !deleted.contains(&f.id));
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(deleted.len()),
+        }
     }
 
     fn next_id(&self) -> String {
         let n = self
             .list
             .iter()
-            .filter_map(|f| f.id.strip_prefix("fc")?.parse::<u64>().ok())
+            .filter_map(|f| id_number(&f.id))
             .max()
             .unwrap_or(0);
         format!("fc{:06}", n + 1)
     }
+}
+
+/// The number of a forecast id (`fc000042` → 42).
+fn id_number(id: &str) -> Option<u64> {
+    id.strip_prefix("fc")?.parse().ok()
 }
 
 impl Platform {
