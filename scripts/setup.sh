@@ -16,6 +16,15 @@ test_packages=(
   chromium        # headless browser of the console's end-to-end tests (scripts/console-test.sh)
   chromium-driver # its driver tooling, as Debian ships it alongside
   fonts-wqy-microhei # a CJK font, so the Chinese pages render in the tests' screenshots
+  socat           # a virtual serial pair for the Modbus RTU and DL/T 645 collection tests
+  mosquitto       # the MQTT broker of the collection tests
+)
+# Python packages only the tests need (PyPI, pinned): real devices and clients nobody here wrote.
+pip_test_packages=(
+  pymodbus==3.16.1   # Modbus TCP/RTU device simulator (collection tests)
+  pyserial==3.5      # ... its serial transport
+  dlt645==3.2.0      # DL/T 645-2007 meter simulator (collection tests)
+  schemathesis==4.32.5 # generated requests against /openapi.json (hardening tests)
 )
 
 wanted=("${build_packages[@]}")
@@ -33,6 +42,19 @@ if ((${#missing[@]})); then
   [[ "$(id -u)" != 0 ]] && sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--tests" ]]; then
+  missing_pip=()
+  for spec in "${pip_test_packages[@]}"; do
+    name=${spec%%==*} version=${spec##*==}
+    installed=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+    [[ "$installed" == "$version" ]] || missing_pip+=("$spec")
+  done
+  if ((${#missing_pip[@]})); then
+    echo "== installing Python packages: ${missing_pip[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${missing_pip[@]}"
+  fi
 fi
 
 # The web console (web/, Vite + Vue + ECharts) is built into web/dist, which the server crate
