@@ -48,12 +48,12 @@ if [[ "${1:-}" == "--tests" ]]; then
   missing_pip=()
   for spec in "${pip_test_packages[@]}"; do
     name=${spec%%==*} version=${spec##*==}
-    installed=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')
+    installed=$(python3 -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)
     [[ "$installed" == "$version" ]] || missing_pip+=("$spec")
   done
   if ((${#missing_pip[@]})); then
     echo "== installing Python packages: ${missing_pip[*]}"
-    python3 -m pip install --quiet --disable-pip-version-check "${missing_pip[@]}"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${missing_pip[@]}"
   fi
 fi
 
