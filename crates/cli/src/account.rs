@@ -260,12 +260,7 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
             server,
         } => {
             let mut q = vec![("node", node.clone()), ("period", period.clone())];
-            q.extend(
-                regime
-                    .query()
-                    .into_iter()
-                    .filter(|(k, _)| matches!(*k, "regime" | "grid" | "electricity_year")),
-            );
+            q.extend(regime.query());
             if !industry_averages.is_empty() {
                 q.push(("industry_average", industry_averages.join(",")));
             }

@@ -60,6 +60,39 @@ fn demo_park_accounts_add_up_and_name_their_factors() {
     // Meters hung directly on the park (none in the demo) would make the park larger.
     assert!((sum - total).abs() < 1e-6 * total, "{sum} vs {total}");
 
+    // Every `account grades` flag reaches the server: the CLI's answer with a 口径, a GWP set
+    // and a pin equals the API's with the same parameters, and the 口径 changes the CO2.
+    let params = "caliber=fossil&gwp=AR5&pins=mee_nbs_fossil:2023:CN:1";
+    let api = server.get_json(&format!(
+        "/api/v1/carbon-grades?node=shulv-park&period=2025&{params}"
+    ));
+    assert_ne!(
+        api["enterprises"][0]["co2_t"], enterprises[0]["co2_t"],
+        "{api}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "account",
+            "grades",
+            "--node",
+            "shulv-park",
+            "--period",
+            "2025",
+        ])
+        .args(["--caliber", "fossil", "--gwp", "AR5"])
+        .args(["--pin", "mee_nbs_fossil:2023:CN:1", "--output", "json"])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, api);
+
     // Provincial factors use the node attribute province = CN-ZJ (latest provincial year 2022).
     let zj = server.get_json("/api/v1/accounts?node=shulv-park&period=2025&grid=provincial");
     assert!(zj["inventory"]["factors_used"]

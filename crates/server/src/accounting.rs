@@ -291,10 +291,16 @@ pub struct GradeParams {
     pub period: String,
     /// Regime of the inventories behind L (default `cn_mee_nbs`).
     pub regime: Option<String>,
+    /// 口径 of the MEE/NBS grid factors (as in `/api/v1/accounts`).
+    pub caliber: Option<String>,
     /// Grid factor geography (default `national`).
     pub grid: Option<String>,
     /// Data year of the grid factor.
     pub electricity_year: Option<i32>,
+    /// GWP set (as in `/api/v1/accounts`, default `AR6`).
+    pub gwp: Option<String>,
+    /// Factor versions to use, `id:version` separated by commas (as in `/api/v1/accounts`).
+    pub pins: Option<String>,
     /// Let unconfirmed factors be chosen by default (as in `/api/v1/accounts`).
     pub allow_unconfirmed: Option<bool>,
     /// Industry averages of L to compare with, `industry:L` separated by commas (default:
@@ -315,11 +321,11 @@ pub async fn carbon_grades(
         node: params.node.clone(),
         period: params.period.clone(),
         regime: params.regime.clone(),
-        caliber: None,
+        caliber: params.caliber.clone(),
         grid: params.grid.clone(),
         electricity_year: params.electricity_year,
-        gwp: None,
-        pins: None,
+        gwp: params.gwp.clone(),
+        pins: params.pins.clone(),
         allow_unconfirmed: params.allow_unconfirmed,
         electricity: None,
         kgce_per_kwh: None,
