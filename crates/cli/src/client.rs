@@ -1,4 +1,4 @@
-//! Commands that talk to a running server: `import`, `registry`, `query`.
+//! Commands that talk to a running server: `import`, `registry`, `query`, `replace-meter`.
 
 use std::path::{Path, PathBuf};
 
@@ -335,4 +335,60 @@ fn print_table(answer: &Value) {
             );
         }
     }
+}
+
+/// `shulv replace-meter`: declares a meter replacement (换表) of a cumulative register.
+#[derive(clap::Args)]
+pub struct ReplaceArgs {
+    /// The meter id.
+    meter: String,
+    /// Instant of the swap: RFC 3339 (e.g. 2025-06-01T10:00:00+08:00) or epoch milliseconds.
+    #[arg(long)]
+    at: String,
+    /// Final register value of the old meter, in the meter's unit.
+    #[arg(long)]
+    old_final: f64,
+    /// Initial register value of the new meter, in the meter's unit.
+    #[arg(long)]
+    new_initial: f64,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// `shulv replace-meter METER --at T --old-final X --new-initial Y`.
+pub fn replace_meter(args: &ReplaceArgs) -> anyhow::Result<()> {
+    let at = match args.at.parse::<i64>() {
+        Ok(ms) => Value::from(ms),
+        Err(_) => Value::from(args.at.clone()),
+    };
+    let body = serde_json::json!({
+        "at": at,
+        "old_final": args.old_final,
+        "new_initial": args.new_initial,
+    });
+    let path = format!(
+        "/api/v1/meters/{}/replacements",
+        url_path_segment(&args.meter)
+    );
+    let (status, text) = args.server.send("POST", &path, Some(&body))?;
+    if status != 204 {
+        bail!("replacement of {} refused ({status}): {text}", args.meter);
+    }
+    println!(
+        "recorded: {} replaced at {} (old register {}, new register {})",
+        args.meter, args.at, args.old_final, args.new_initial
+    );
+    Ok(())
+}
+
+/// Percent-encodes everything but unreserved characters, for one path segment.
+fn url_path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

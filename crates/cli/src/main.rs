@@ -64,6 +64,9 @@ enum Command {
     },
     /// Query a meter or a node of the tree.
     Query(client::QueryArgs),
+    /// Declare a meter replacement (换表) of a cumulative register, so the register's jump is
+    /// not read as use.
+    ReplaceMeter(client::ReplaceArgs),
     /// Energy and carbon accounts (GHG inventory, 综合能耗), 碳效码 grades and the factor library.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
         } => client::import(&server, &file, format.as_deref(), atomic),
         Command::Registry { files, server } => client::registry(&server, &files),
         Command::Query(args) => client::query(&args),
+        Command::ReplaceMeter(args) => client::replace_meter(&args),
         Command::Account(command) => account::run(&command),
         Command::Token(command) => access::token(&command),
         Command::User(command) => access::user(&command),
