@@ -95,8 +95,9 @@ fn segment(
 ///   `(old_final - prev) + (next - new_initial)` (several replacements chain the same way).
 /// - Within a segment, `next >= prev` gives `next - prev`. A decrease smaller than a relative
 ///   1e-9 of the value is treated as 0 (floating-point noise).
-/// - A larger decrease is a rollover only when `rollover = Some(R)` (the register's wrap value:
-///   after `R` it restarts at 0, e.g. 1_000_000 for a 6-digit register), `0 <= next`,
+/// - A larger decrease is a rollover only when `rollover = Some(R)`, the register's modulus: the
+///   value at which it wraps to 0 (1_000_000 for a 6-digit register; 100_000 for one whose
+///   largest reading is 99_999.99 — the largest reading itself is refused by the registry), `0 <= next`,
 ///   `prev <= R` and the drop exceeds half the range (`prev - next > R / 2`); the delta is then
 ///   `R - prev + next`. Otherwise [`ConversionError::RegisterWentBackwards`].
 pub fn register_delta(
@@ -225,6 +226,9 @@ mod tests {
             register_delta((0, 99_990.0), (M, 15.0), Some(100_000.0), &[]).unwrap(),
             25.0
         );
+        // A wrap to the last digit of the resolution loses nothing: 99 999.99 → 0.02 is 0.03.
+        let d = register_delta((0, 99_999.99), (M, 0.02), Some(100_000.0), &[]).unwrap();
+        assert!((d - 0.03).abs() < 1e-9, "{d}");
         // value above the range is not a wrap
         assert!(register_delta((0, 200_000.0), (M, 15.0), Some(100_000.0), &[]).is_err());
         // sequence with a wrap

@@ -353,6 +353,18 @@ pub fn parse_nodes_csv(text: &str) -> Result<Vec<NodeSpec>, RegistryError> {
     Ok(out)
 }
 
+/// `Some(power of ten)` when `r` is the largest reading of a decimal register (99999.99 for a
+/// register that wraps at 100 000 with a resolution of 0.01) rather than its modulus: the
+/// mistake that loses one digit of the resolution at every wrap.
+fn largest_reading_of_decimal_register(r: f64) -> Option<f64> {
+    (0..=6).find_map(|decimals| {
+        let step = 10f64.powi(-decimals);
+        let modulus = 10f64.powf((r + step).log10().round());
+        let is_step_below = ((modulus - r) - step).abs() <= 1e-3 * step;
+        (modulus >= 10.0 && is_step_below).then_some(modulus)
+    })
+}
+
 /// Parses `meters.csv`: columns `id,name,node,carrier,unit,reading,rollover,max_gap_s,interval_s`
 /// and, for carbon accounting, `emission_source,scope3_category,fuel`
 /// (header required, any order; `id,node,carrier,unit,reading` required; empty `name`
@@ -578,6 +590,16 @@ fn check_meter(m: &MeterSpec) -> Result<(), RegistryError> {
             return Err(setting(
                 "rollover",
                 format!("must be a positive number, got {r}"),
+            ));
+        }
+        if let Some(modulus) = largest_reading_of_decimal_register(r) {
+            return Err(setting(
+                "rollover",
+                format!(
+                    "{r} looks like the register's largest reading; rollover is the register's \
+                     modulus, the value at which it wraps to 0: {modulus} for a register whose \
+                     last reading before the wrap is {r}"
+                ),
             ));
         }
     }
@@ -1089,6 +1111,11 @@ interval_s = 86400
                 ..
             }
         ));
+        // The register's largest reading is not its modulus (it would lose 0.01 per wrap).
+        let e = err_of(|f| f.meters[0].rollover = Some(99_999.99));
+        assert!(e.to_string().contains("100000"), "{e}");
+        let e = err_of(|f| f.meters[0].rollover = Some(999_999.0));
+        assert!(e.to_string().contains("1000000"), "{e}");
         let e = err_of(|f| f.meters[2].rollover = Some(10.0));
         assert!(matches!(
             e,
