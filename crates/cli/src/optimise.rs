@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use shulv_optimise::{schedule, Problem};
-use shulv_tariff::Tariff;
+use shulv_optimise::{schedule, Event, Problem};
+use shulv_platform::Assets;
+use shulv_tariff::{BasicMethod, Tariff};
 
 use crate::client::ServerArgs;
 
@@ -96,6 +97,33 @@ pub struct OptimiseArgs {
     /// Tariff id (with --node).
     #[arg(long)]
     tariff: Option<String>,
+    /// Tariff version (with --node; default: the latest).
+    #[arg(long = "tariff-version")]
+    tariff_version: Option<String>,
+    /// Basic charge (基本电费) that makes the peak import cost (with --node): contract or
+    /// actual demand (capacity billing does not depend on the plan).
+    #[arg(long, value_parser = ["contract", "actual"])]
+    basic: Option<String>,
+    /// Contract demand, kW (with --basic contract).
+    #[arg(long)]
+    contract_kw: Option<f64>,
+    /// Installed capacity, kVA (with --basic contract: the floor of the contract).
+    #[arg(long)]
+    capacity_kva: Option<f64>,
+    /// A known load instead of the forecast (with --node): a text or CSV file with one kW
+    /// value per 15-minute step, the last column of each line (a header line is skipped).
+    #[arg(long)]
+    load: Option<PathBuf>,
+    /// Demand-response event (需求响应, with --node): first and last-plus-one step,
+    /// `FROM..TO`, with --event-reduce-kw or --event-cap-kw.
+    #[arg(long)]
+    event_steps: Option<String>,
+    /// Reduce the import this much below doing nothing in every event step, kW.
+    #[arg(long, requires = "event_steps")]
+    event_reduce_kw: Option<f64>,
+    /// Or keep the import at most this in every event step, kW.
+    #[arg(long, requires = "event_steps", conflicts_with = "event_reduce_kw")]
+    event_cap_kw: Option<f64>,
     /// Start (with --node): RFC 3339 or YYYY-MM-DD[ HH:MM] local.
     #[arg(long)]
     start: Option<String>,
@@ -136,6 +164,82 @@ fn read_structured(path: &Path) -> anyhow::Result<Value> {
     } else {
         serde_json::from_str(&text).with_context(|| path.display().to_string())
     }
+}
+
+/// Reads an assets file (TOML or JSON) into its type here, so an error names the user's file,
+/// line and column rather than the request the CLI builds.
+fn read_assets(path: &Path) -> anyhow::Result<Assets> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display();
+    if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+    } else {
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+    }
+}
+
+/// Reads a load file: one kW value per 15-minute step, the last column of each line; a first
+/// line that is not a number is a header.
+fn read_load(path: &Path) -> anyhow::Result<Vec<f64>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut load = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let cell = line.rsplit(',').next().unwrap_or("").trim();
+        if cell.is_empty() {
+            continue;
+        }
+        match cell.parse::<f64>() {
+            Ok(kw) if kw.is_finite() => load.push(kw),
+            _ if i == 0 => {} // a header
+            _ => bail!(
+                "{}: line {}: {cell:?} is not a load in kW",
+                path.display(),
+                i + 1
+            ),
+        }
+    }
+    Ok(load)
+}
+
+/// The basic-charge method of `--basic` and its numbers.
+fn basic_method(a: &OptimiseArgs) -> anyhow::Result<Option<BasicMethod>> {
+    Ok(match a.basic.as_deref() {
+        None => None,
+        Some("actual") => Some(BasicMethod::ActualDemand),
+        Some(_) => {
+            let (Some(contract_kw), Some(capacity_kva)) = (a.contract_kw, a.capacity_kva) else {
+                bail!("--basic contract needs --contract-kw and --capacity-kva");
+            };
+            Some(BasicMethod::ContractDemand {
+                contract_kw,
+                capacity_kva,
+            })
+        }
+    })
+}
+
+/// The demand-response event of `--event-steps FROM..TO` with its target.
+fn event(a: &OptimiseArgs) -> anyhow::Result<Option<Event>> {
+    let Some(steps) = &a.event_steps else {
+        return Ok(None);
+    };
+    let bad = || anyhow::anyhow!("--event-steps {steps:?} is not FROM..TO (step numbers)");
+    let (from, to) = steps.split_once("..").ok_or_else(bad)?;
+    let (from_step, to_step) = (
+        from.trim().parse().map_err(|_| bad())?,
+        to.trim().parse().map_err(|_| bad())?,
+    );
+    if a.event_reduce_kw.is_none() && a.event_cap_kw.is_none() {
+        bail!("--event-steps needs --event-reduce-kw or --event-cap-kw");
+    }
+    Ok(Some(Event {
+        from_step,
+        to_step,
+        reduce_kw: a.event_reduce_kw,
+        cap_kw: a.event_cap_kw,
+    }))
 }
 
 fn ok(status: u16, text: String) -> anyhow::Result<Value> {
@@ -213,7 +317,14 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
         TariffCommand::Check { file } => {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let t = Tariff::from_toml(&file.display().to_string(), &text)?;
+            let t = Tariff::check_toml(&file.display().to_string(), &text).map_err(|all| {
+                let lines: Vec<String> = all.iter().map(|e| format!("  {e}")).collect();
+                anyhow::anyhow!(
+                    "{} problem(s) in the tariff:\n{}",
+                    all.len(),
+                    lines.join("\n")
+                )
+            })?;
             println!("{} @ {}: valid", t.id(), t.version());
             for p in t.periods() {
                 println!(
@@ -425,12 +536,24 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
                 bail!("--node needs --tariff and --start");
             };
             let assets = match &a.assets {
-                Some(p) => read_structured(p)?,
-                None => json!({}),
+                Some(p) => read_assets(p)?,
+                None => Assets::default(),
             };
             let mut body = json!({
                 "node": node, "tariff": tariff, "start": start, "hours": a.hours, "assets": assets,
             });
+            if let Some(v) = &a.tariff_version {
+                body["version"] = json!(v);
+            }
+            if let Some(basic) = basic_method(a)? {
+                body["basic"] = serde_json::to_value(basic)?;
+            }
+            if let Some(path) = &a.load {
+                body["load_kw"] = json!(read_load(path)?);
+            }
+            if let Some(event) = event(a)? {
+                body["event"] = serde_json::to_value(event)?;
+            }
             if let Some(m) = &a.model {
                 body["model"] = json!(m);
             }

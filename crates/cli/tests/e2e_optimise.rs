@@ -122,6 +122,81 @@ fn bill_and_schedule_over_http() {
     assert_eq!(plan["steps"], 96);
     assert!(plan["savings"].as_f64().unwrap() > 0.0, "{plan}");
     assert!(plan["violations"].as_array().unwrap().is_empty());
+    // The same plan from the CLI, every setting from flags and the user's TOML assets file.
+    let dir = common::temp_dir("optimise-cli");
+    let assets = dir.join("assets.toml");
+    std::fs::write(
+        &assets,
+        "[[batteries]]\nname = \"b\"\nenergy_kwh = 200\ncharge_kw = 100\ndischarge_kw = 100\nsoc_initial = 0.5\n",
+    )
+    .unwrap();
+    let node_args = [
+        "optimise",
+        "--node",
+        "site",
+        "--tariff",
+        "test-two-part",
+        "--start",
+        "2025-07-01",
+        "--tariff-version",
+        "2025-06",
+        "--basic",
+        "contract",
+        "--contract-kw",
+        "400",
+        "--capacity-kva",
+        "800",
+        "--output",
+        "json",
+        "--assets",
+    ];
+    let stdout = cli(
+        &server,
+        &[
+            &node_args[..],
+            &[assets.to_str().unwrap(), "--model", "naive24"],
+        ]
+        .concat(),
+    );
+    let from_cli: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(from_cli["schedule"]["savings"], plan["savings"], "{stdout}");
+    // A known load and a demand-response event (需求响应) from flags.
+    let load = dir.join("load.csv");
+    let kw: Vec<String> = (0..96).map(|i| format!("{}", 150 + (i % 8) * 10)).collect();
+    std::fs::write(&load, format!("load_kw\n{}\n", kw.join("\n"))).unwrap();
+    let stdout = cli(
+        &server,
+        &[
+            &node_args[..],
+            &[assets.to_str().unwrap(), "--load", load.to_str().unwrap()],
+            &["--event-steps", "72..80", "--event-reduce-kw", "20"],
+        ]
+        .concat(),
+    );
+    let with_event: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(with_event["load_kw"][1], 160.0, "{stdout}");
+    assert_eq!(with_event["schedule"]["event"]["met"], true, "{stdout}");
+    // An error in the assets file names the user's file and line, not the request.
+    std::fs::write(
+        &assets,
+        "[[batteries]]\nname = \"b\"\nenergy_kwh = \"lots\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(&node_args[..])
+        .arg(&assets)
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("assets.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
     // Bad input is named.
     let (status, text) = server.post(
         "/api/v1/schedules",

@@ -355,347 +355,379 @@ fn slot_of(s: &str) -> Result<usize, String> {
     Ok(h * 4 + m / 15)
 }
 
+/// A TOML syntax error, located by line.
+fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> TariffError {
+    TariffError {
+        file: file.to_string(),
+        field: e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}")
+            })
+            .unwrap_or_else(|| "file".into()),
+        message: e.message().to_string(),
+    }
+}
+
+/// The problems found so far in one file.
+struct Problems {
+    file: String,
+    list: Vec<TariffError>,
+}
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.list.push(TariffError {
+            file: self.file.clone(),
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// The valid windows of `ws` as slot ranges; every invalid one is reported and left out.
+fn windows(
+    problems: &mut Problems,
+    field: &str,
+    ws: &[Window],
+    need_period: bool,
+) -> Vec<(usize, usize, Option<PeriodKind>)> {
+    let mut out: Vec<(usize, usize, Option<PeriodKind>)> = Vec::new();
+    for (i, w) in ws.iter().enumerate() {
+        let f = format!("{field}.windows[{i}]");
+        if need_period && w.period.is_none() {
+            problems.add(format!("{f}.period"), "missing");
+            continue;
+        }
+        let (a, b) = match (slot_of(&w.from), slot_of(&w.to)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (from, to) => {
+                if let Err(m) = from {
+                    problems.add(format!("{f}.from"), m);
+                }
+                if let Err(m) = to {
+                    problems.add(format!("{f}.to"), m);
+                }
+                continue;
+            }
+        };
+        if b <= a {
+            problems.add(
+                format!("{f}.to"),
+                format!(
+                    "{} is not after from {} (split a window over midnight in two)",
+                    w.to, w.from
+                ),
+            );
+            continue;
+        }
+        if let Some((j, _)) = out
+            .iter()
+            .enumerate()
+            .find(|(_, (x, y, _))| a < *y && *x < b)
+        {
+            problems.add(f, format!("overlaps {field}.windows[{j}]"));
+            continue;
+        }
+        out.push((a, b, w.period));
+    }
+    out
+}
+
+/// The months listed in `ms` as a mask; invalid and repeated months are reported.
+fn months_of(problems: &mut Problems, field: &str, ms: &[u32]) -> [bool; 12] {
+    let mut seen = [false; 12];
+    for (i, &m) in ms.iter().enumerate() {
+        if !(1..=12).contains(&m) {
+            problems.add(
+                format!("{field}.months[{i}]"),
+                format!("{m} is not a month 1–12"),
+            );
+        } else if seen[m as usize - 1] {
+            problems.add(
+                format!("{field}.months[{i}]"),
+                format!("month {m} is listed twice"),
+            );
+        } else {
+            seen[m as usize - 1] = true;
+        }
+    }
+    seen
+}
+
+/// `v` when it is a plausible energy price (yuan/kWh), else reported under `field`.
+fn checked_price(problems: &mut Problems, field: String, v: f64) -> Option<f64> {
+    let ok = v.is_finite() && (-10.0..=10.0).contains(&v);
+    if !ok {
+        problems.add(field, format!("{v} is not a price in yuan/kWh (−10 to 10)"));
+    }
+    ok.then_some(v)
+}
+
+/// Checks a name-like field: not empty, ASCII letters, digits, `-`, `_` and `.` only.
+fn check_identifier(problems: &mut Problems, field: &str, v: &str) {
+    if v.trim().is_empty() {
+        problems.add(field, "must not be empty");
+    } else if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        problems.add(
+            field,
+            format!("{v:?} may hold only ASCII letters, digits, '-', '_' and '.'"),
+        );
+    }
+}
+
+/// Validates every part of a tariff file, reporting each problem; the tariff when it could be
+/// built (it is only valid when nothing was reported).
+fn validate(problems: &mut Problems, t: TariffFile) -> Option<Tariff> {
+    check_identifier(problems, "id", &t.id);
+    check_identifier(problems, "version", &t.version);
+    if t.name.trim().is_empty() {
+        problems.add("name", "must not be empty");
+    }
+    let tz: Option<Tz> = t.timezone.parse().ok();
+    if tz.is_none() {
+        problems.add(
+            "timezone",
+            format!("{:?} is not an IANA time zone", t.timezone),
+        );
+    }
+    if let Some(v) = &t.valid_from {
+        if NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() {
+            problems.add("valid_from", format!("{v:?} is not a date YYYY-MM-DD"));
+        }
+    }
+    let mut months: Vec<Option<[PeriodKind; SLOTS_PER_DAY]>> = vec![None; 12];
+    let mut used = std::collections::BTreeSet::new();
+    if t.season.is_empty() {
+        problems.add("season", "at least one season is needed");
+    }
+    for (si, s) in t.season.iter().enumerate() {
+        let field = format!("season[{si}]");
+        let mask = months_of(problems, &field, &s.months);
+        let mut slots = [s.default; SLOTS_PER_DAY];
+        for (a, b, p) in windows(problems, &field, &s.windows, true) {
+            slots[a..b].fill(p.unwrap_or(PeriodKind::Flat));
+        }
+        used.extend(slots.iter().copied());
+        for (m, on) in mask.iter().enumerate() {
+            if !*on {
+                continue;
+            }
+            if months[m].is_some() {
+                problems.add(
+                    format!("{field}.months"),
+                    format!("month {} is already covered by an earlier season", m + 1),
+                );
+            } else {
+                months[m] = Some(slots);
+            }
+        }
+    }
+    let missing: Vec<String> = months
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_none())
+        .map(|(m, _)| (m + 1).to_string())
+        .collect();
+    if !t.season.is_empty() && !missing.is_empty() {
+        problems.add(
+            "season",
+            format!("months {} are covered by no season", missing.join(", ")),
+        );
+    }
+    let mut holidays = Vec::new();
+    for (hi, h) in t.holiday.iter().enumerate() {
+        let field = format!("holiday[{hi}]");
+        if h.names.is_empty() || h.names.iter().any(|n| n.trim().is_empty()) {
+            problems.add(
+                format!("{field}.names"),
+                "give at least one non-empty holiday name",
+            );
+        }
+        let mut slots = [None; SLOTS_PER_DAY];
+        for (a, b, p) in windows(problems, &field, &h.windows, true) {
+            slots[a..b].fill(p);
+            used.extend(p);
+        }
+        holidays.push((h.names.clone(), slots));
+    }
+    let critical = t.critical_peak.as_ref().map(|c| {
+        let mask = months_of(problems, "critical_peak", &c.months);
+        let mut slots = [false; SLOTS_PER_DAY];
+        for (i, (a, b, p)) in windows(problems, "critical_peak", &c.windows, false)
+            .into_iter()
+            .enumerate()
+        {
+            if p.is_some_and(|p| p != PeriodKind::CriticalPeak) {
+                problems.add(
+                    format!("critical_peak.windows[{i}].period"),
+                    "critical-peak windows are always critical_peak; leave period out",
+                );
+            }
+            slots[a..b].fill(true);
+        }
+        if c.windows.is_empty() {
+            problems.add("critical_peak.windows", "at least one window is needed");
+        }
+        if let Some(tc) = c.temperature_trigger_c {
+            if !(20.0..=50.0).contains(&tc) {
+                problems.add(
+                    "critical_peak.temperature_trigger_c",
+                    format!("{tc} °C is not a plausible trigger (20–50)"),
+                );
+            }
+        }
+        used.insert(PeriodKind::CriticalPeak);
+        (mask, slots)
+    });
+    if let Some(r) = &t.ratios {
+        if (r.flat - 1.0).abs() > 1e-12 {
+            problems.add("ratios.flat", "the flat multiplier is 1 by definition");
+        }
+        for p in PeriodKind::ALL {
+            if let Some(v) = r.get(p) {
+                if !(v.is_finite() && v > 0.0 && v <= 10.0) {
+                    problems.add(
+                        format!("ratios.{p}"),
+                        format!("{v} is not a multiplier in (0, 10]"),
+                    );
+                }
+            }
+        }
+    }
+    if t.component.is_empty() {
+        problems.add("component", "at least one price component is needed");
+    }
+    let mut prices: BTreeMap<PeriodKind, Vec<f64>> = BTreeMap::new();
+    let mut names = std::collections::BTreeSet::new();
+    for (ci, c) in t.component.iter().enumerate() {
+        let field = format!("component[{ci}]");
+        if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
+            problems.add(
+                format!("{field}.name"),
+                format!("{:?} is empty or used twice", c.name),
+            );
+        }
+        let base = c
+            .price
+            .and_then(|v| checked_price(problems, format!("{field}.price"), v));
+        for p in used.iter().copied() {
+            let v = if let Some(v) = c.by_period.get(&p) {
+                checked_price(problems, format!("{field}.by_period.{p}"), *v)
+            } else if c.price.is_none() {
+                problems.add(
+                    format!("{field}.by_period"),
+                    format!(
+                        "no price for {p} ({}) and no flat `price` to derive it from",
+                        p.label_zh()
+                    ),
+                );
+                None
+            } else if c.floats {
+                match t.ratios.as_ref().and_then(|r| r.get(p)) {
+                    Some(r) => base.map(|b| b * r),
+                    None => {
+                        problems.add(
+                            format!("ratios.{p}"),
+                            format!("component {:?} floats and the tariff uses {p} ({}), so a ratio for it is needed", c.name, p.label_zh()),
+                        );
+                        None
+                    }
+                }
+            } else {
+                base
+            };
+            if let Some(v) = v {
+                prices.entry(p).or_default().push(v);
+            }
+        }
+        if c.price.is_none() && c.floats {
+            problems.add(
+                format!("{field}.floats"),
+                "a floating component needs its flat `price`",
+            );
+        }
+    }
+    if let Some(b) = &t.basic {
+        for (f, v) in [
+            ("basic.capacity_price", b.capacity_price),
+            ("basic.demand_price", b.demand_price),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
+                    problems.add(f, format!("{v} is not a monthly price (0–1000)"));
+                }
+            }
+        }
+        if b.capacity_price.is_none() && b.demand_price.is_none() {
+            problems.add("basic", "give capacity_price, demand_price or both");
+        }
+        if !(1.0..=2.0).contains(&b.excess_threshold) {
+            problems.add(
+                "basic.excess_threshold",
+                format!("{} is not in [1, 2]", b.excess_threshold),
+            );
+        }
+        if !(1.0..=5.0).contains(&b.excess_multiplier) {
+            problems.add(
+                "basic.excess_multiplier",
+                format!("{} is not in [1, 5]", b.excess_multiplier),
+            );
+        }
+        if !(0.0..=1.0).contains(&b.contract_floor) {
+            problems.add(
+                "basic.contract_floor",
+                format!("{} is not in [0, 1]", b.contract_floor),
+            );
+        }
+    }
+    let months: Option<Vec<_>> = months.into_iter().collect();
+    Some(Tariff {
+        file: t,
+        tz: tz?,
+        months: months?,
+        holidays,
+        critical,
+        prices,
+    })
+}
+
 impl Tariff {
     /// Parses and validates a tariff file (TOML); `file` names it in errors.
     pub fn from_toml(file: &str, text: &str) -> Result<Tariff, TariffError> {
-        let parsed: TariffFile = toml::from_str(text).map_err(|e| TariffError {
-            file: file.to_string(),
-            field: e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}")
-                })
-                .unwrap_or_else(|| "file".into()),
-            message: e.message().to_string(),
-        })?;
-        Tariff::new(file, parsed)
+        Tariff::check_toml(file, text).map_err(|mut all| all.swap_remove(0))
     }
 
-    /// Validates a parsed tariff.
+    /// Validates a parsed tariff; the first problem is the error (see [`Tariff::check`] for
+    /// all of them).
     pub fn new(file: &str, t: TariffFile) -> Result<Tariff, TariffError> {
-        let err = |field: String, message: String| TariffError {
-            file: file.to_string(),
-            field,
-            message,
-        };
-        for (field, v) in [("id", &t.id), ("version", &t.version), ("name", &t.name)] {
-            if v.trim().is_empty() {
-                return Err(err(field.into(), "must not be empty".into()));
-            }
-        }
-        if !t
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(err(
-                "id".into(),
-                format!(
-                    "{:?} may hold only ASCII letters, digits, '-', '_' and '.'",
-                    t.id
-                ),
-            ));
-        }
-        if !t
-            .version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(err(
-                "version".into(),
-                format!(
-                    "{:?} may hold only ASCII letters, digits, '-', '_' and '.'",
-                    t.version
-                ),
-            ));
-        }
-        let tz: Tz = t.timezone.parse().map_err(|_| {
-            err(
-                "timezone".into(),
-                format!("{:?} is not an IANA time zone", t.timezone),
-            )
-        })?;
-        if let Some(v) = &t.valid_from {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                err(
-                    "valid_from".into(),
-                    format!("{v:?} is not a date YYYY-MM-DD"),
-                )
-            })?;
-        }
-        let windows = |field: &str,
-                       ws: &[Window],
-                       need_period: bool|
-         -> Result<Vec<(usize, usize, Option<PeriodKind>)>, TariffError> {
-            let mut out: Vec<(usize, usize, Option<PeriodKind>)> = Vec::new();
-            for (i, w) in ws.iter().enumerate() {
-                let f = format!("{field}.windows[{i}]");
-                if need_period && w.period.is_none() {
-                    return Err(err(format!("{f}.period"), "missing".into()));
-                }
-                let a = slot_of(&w.from).map_err(|m| err(format!("{f}.from"), m))?;
-                let b = slot_of(&w.to).map_err(|m| err(format!("{f}.to"), m))?;
-                if b <= a {
-                    return Err(err(
-                        format!("{f}.to"),
-                        format!(
-                            "{} is not after from {} (split a window over midnight in two)",
-                            w.to, w.from
-                        ),
-                    ));
-                }
-                if let Some((j, _)) = out
-                    .iter()
-                    .enumerate()
-                    .find(|(_, (x, y, _))| a < *y && *x < b)
-                {
-                    return Err(err(f, format!("overlaps {field}.windows[{j}]")));
-                }
-                out.push((a, b, w.period));
-            }
-            Ok(out)
-        };
-        let months_of = |field: &str, ms: &[u32]| -> Result<[bool; 12], TariffError> {
-            let mut seen = [false; 12];
-            for (i, &m) in ms.iter().enumerate() {
-                if !(1..=12).contains(&m) {
-                    return Err(err(
-                        format!("{field}.months[{i}]"),
-                        format!("{m} is not a month 1–12"),
-                    ));
-                }
-                if seen[m as usize - 1] {
-                    return Err(err(
-                        format!("{field}.months[{i}]"),
-                        format!("month {m} is listed twice"),
-                    ));
-                }
-                seen[m as usize - 1] = true;
-            }
-            Ok(seen)
-        };
-        let mut months: Vec<Option<[PeriodKind; SLOTS_PER_DAY]>> = vec![None; 12];
-        let mut used = std::collections::BTreeSet::new();
-        if t.season.is_empty() {
-            return Err(err("season".into(), "at least one season is needed".into()));
-        }
-        for (si, s) in t.season.iter().enumerate() {
-            let field = format!("season[{si}]");
-            let mask = months_of(&field, &s.months)?;
-            let mut slots = [s.default; SLOTS_PER_DAY];
-            for (a, b, p) in windows(&field, &s.windows, true)? {
-                let p = p.unwrap_or(PeriodKind::Flat);
-                slots[a..b].fill(p);
-            }
-            used.extend(slots.iter().copied());
-            for (m, on) in mask.iter().enumerate() {
-                if *on {
-                    if months[m].is_some() {
-                        return Err(err(
-                            format!("{field}.months"),
-                            format!("month {} is already covered by an earlier season", m + 1),
-                        ));
-                    }
-                    months[m] = Some(slots);
-                }
-            }
-        }
-        let missing: Vec<String> = months
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_none())
-            .map(|(m, _)| (m + 1).to_string())
-            .collect();
-        if !missing.is_empty() {
-            return Err(err(
-                "season".into(),
-                format!("months {} are covered by no season", missing.join(", ")),
-            ));
-        }
-        let months: Vec<[PeriodKind; SLOTS_PER_DAY]> = months.into_iter().flatten().collect();
-        let mut holidays = Vec::new();
-        for (hi, h) in t.holiday.iter().enumerate() {
-            let field = format!("holiday[{hi}]");
-            if h.names.is_empty() || h.names.iter().any(|n| n.trim().is_empty()) {
-                return Err(err(
-                    format!("{field}.names"),
-                    "give at least one non-empty holiday name".into(),
-                ));
-            }
-            let mut slots = [None; SLOTS_PER_DAY];
-            for (a, b, p) in windows(&field, &h.windows, true)? {
-                slots[a..b].fill(p);
-                used.extend(p);
-            }
-            holidays.push((h.names.clone(), slots));
-        }
-        let critical = match &t.critical_peak {
-            None => None,
-            Some(c) => {
-                let mask = months_of("critical_peak", &c.months)?;
-                let mut slots = [false; SLOTS_PER_DAY];
-                for (i, (a, b, p)) in windows("critical_peak", &c.windows, false)?
-                    .into_iter()
-                    .enumerate()
-                {
-                    if p.is_some_and(|p| p != PeriodKind::CriticalPeak) {
-                        return Err(err(
-                            format!("critical_peak.windows[{i}].period"),
-                            "critical-peak windows are always critical_peak; leave period out"
-                                .into(),
-                        ));
-                    }
-                    slots[a..b].fill(true);
-                }
-                if c.windows.is_empty() {
-                    return Err(err(
-                        "critical_peak.windows".into(),
-                        "at least one window is needed".into(),
-                    ));
-                }
-                if let Some(tc) = c.temperature_trigger_c {
-                    if !(20.0..=50.0).contains(&tc) {
-                        return Err(err(
-                            "critical_peak.temperature_trigger_c".into(),
-                            format!("{tc} °C is not a plausible trigger (20–50)"),
-                        ));
-                    }
-                }
-                used.insert(PeriodKind::CriticalPeak);
-                Some((mask, slots))
-            }
-        };
-        if let Some(r) = &t.ratios {
-            if (r.flat - 1.0).abs() > 1e-12 {
-                return Err(err(
-                    "ratios.flat".into(),
-                    "the flat multiplier is 1 by definition".into(),
-                ));
-            }
-            for p in PeriodKind::ALL {
-                if let Some(v) = r.get(p) {
-                    if !(v.is_finite() && v > 0.0 && v <= 10.0) {
-                        return Err(err(
-                            format!("ratios.{p}"),
-                            format!("{v} is not a multiplier in (0, 10]"),
-                        ));
-                    }
-                }
-            }
-        }
-        if t.component.is_empty() {
-            return Err(err(
-                "component".into(),
-                "at least one price component is needed".into(),
-            ));
-        }
-        let mut prices: BTreeMap<PeriodKind, Vec<f64>> = BTreeMap::new();
-        let mut names = std::collections::BTreeSet::new();
-        for (ci, c) in t.component.iter().enumerate() {
-            let field = format!("component[{ci}]");
-            if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
-                return Err(err(
-                    format!("{field}.name"),
-                    format!("{:?} is empty or used twice", c.name),
-                ));
-            }
-            let check = |f: String, v: f64| {
-                if v.is_finite() && (-10.0..=10.0).contains(&v) {
-                    Ok(v)
-                } else {
-                    Err(err(
-                        f,
-                        format!("{v} is not a price in yuan/kWh (−10 to 10)"),
-                    ))
-                }
-            };
-            for p in used.iter().copied() {
-                let v = if let Some(v) = c.by_period.get(&p) {
-                    check(format!("{field}.by_period.{p}"), *v)?
-                } else {
-                    let base = match c.price {
-                        Some(v) => check(format!("{field}.price"), v)?,
-                        None => {
-                            return Err(err(
-                                format!("{field}.by_period"),
-                                format!(
-                                    "no price for {p} ({}) and no flat `price` to derive it from",
-                                    p.label_zh()
-                                ),
-                            ))
-                        }
-                    };
-                    if c.floats {
-                        let r = t.ratios.as_ref().and_then(|r| r.get(p)).ok_or_else(|| {
-                            err(
-                                format!("ratios.{p}"),
-                                format!("component {:?} floats and the tariff uses {p} ({}), so a ratio for it is needed", c.name, p.label_zh()),
-                            )
-                        })?;
-                        base * r
-                    } else {
-                        base
-                    }
-                };
-                prices.entry(p).or_default().push(v);
-            }
-            if c.price.is_none() && c.floats {
-                return Err(err(
-                    format!("{field}.floats"),
-                    "a floating component needs its flat `price`".into(),
-                ));
-            }
-        }
-        if let Some(b) = &t.basic {
-            for (f, v) in [
-                ("basic.capacity_price", b.capacity_price),
-                ("basic.demand_price", b.demand_price),
-            ] {
-                if let Some(v) = v {
-                    if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
-                        return Err(err(
-                            f.into(),
-                            format!("{v} is not a monthly price (0–1000)"),
-                        ));
-                    }
-                }
-            }
-            if b.capacity_price.is_none() && b.demand_price.is_none() {
-                return Err(err(
-                    "basic".into(),
-                    "give capacity_price, demand_price or both".into(),
-                ));
-            }
-            if !(1.0..=2.0).contains(&b.excess_threshold) {
-                return Err(err(
-                    "basic.excess_threshold".into(),
-                    format!("{} is not in [1, 2]", b.excess_threshold),
-                ));
-            }
-            if !(1.0..=5.0).contains(&b.excess_multiplier) {
-                return Err(err(
-                    "basic.excess_multiplier".into(),
-                    format!("{} is not in [1, 5]", b.excess_multiplier),
-                ));
-            }
-            if !(0.0..=1.0).contains(&b.contract_floor) {
-                return Err(err(
-                    "basic.contract_floor".into(),
-                    format!("{} is not in [0, 1]", b.contract_floor),
-                ));
-            }
-        }
-        Ok(Tariff {
-            file: t,
-            tz,
-            months,
-            holidays,
-            critical,
-            prices,
-        })
+        Tariff::check(file, t).map_err(|mut all| all.swap_remove(0))
     }
 
+    /// Parses and validates a tariff file (TOML), reporting every problem found, each with its
+    /// field (a TOML syntax error stops at the first).
+    pub fn check_toml(file: &str, text: &str) -> Result<Tariff, Vec<TariffError>> {
+        let parsed: TariffFile =
+            toml::from_str(text).map_err(|e| vec![syntax_error(file, text, &e)])?;
+        Tariff::check(file, parsed)
+    }
+
+    /// Validates a parsed tariff, reporting every problem found (never an empty list).
+    pub fn check(file: &str, t: TariffFile) -> Result<Tariff, Vec<TariffError>> {
+        let mut problems = Problems {
+            file: file.to_string(),
+            list: Vec::new(),
+        };
+        let tariff = validate(&mut problems, t);
+        match tariff {
+            Some(tariff) if problems.list.is_empty() => Ok(tariff),
+            _ => Err(problems.list),
+        }
+    }
     /// The file this tariff was read from.
     pub fn file(&self) -> &TariffFile {
         &self.file

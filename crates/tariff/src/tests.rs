@@ -227,6 +227,16 @@ fn bad_files_name_the_field() {
     let e =
         Tariff::from_toml("x.toml", &bad("floats = true", "floats = true\nfloat = 1")).unwrap_err();
     assert!(e.to_string().starts_with("x.toml: line"), "{e}");
+    // Every problem of a file is reported, each with its field, not only the first.
+    let three = bad(r#"to = "12:00" },"#, r#"to = "12:10" },"#)
+        .replace("3, 4, 5, 6, 7, 8", "3, 4, 5, 6, 8")
+        .replace("deep_valley = 0.25\n", "");
+    let all = Tariff::check_toml("x.toml", &three).unwrap_err();
+    let fields: Vec<&str> = all.iter().map(|e| e.field.as_str()).collect();
+    assert!(fields.contains(&"season[0].windows[1].to"), "{all:?}");
+    assert!(fields.contains(&"season"), "{all:?}");
+    assert!(fields.contains(&"ratios.deep_valley"), "{all:?}");
+    assert!(Tariff::check_toml("x.toml", TEST_TARIFF).is_ok());
     let mut lib = TariffLibrary::builtin();
     lib.add_toml("t.toml", TEST_TARIFF).unwrap();
     let e = lib.add_toml("t2.toml", TEST_TARIFF).unwrap_err();
