@@ -798,7 +798,15 @@ fn fuel_for<'a>(ctx: &mut Ctx<'a>, a: &Activity) -> Result<&'a Fuel, InventoryEr
     }
     if a.carrier == Carrier::CoalRaw {
         if let Some(f) = lib.default_fuel(guideline, Carrier::CoalBituminous) {
-            ctx.note(format!("coal_raw meters without a fuel are accounted as {} ({}); set the meter's fuel to the coal actually burnt", f.name, f.factor.id));
+            ctx.note(format!(
+                "coal_raw meters without a fuel are accounted as {} ({}, NCV {} GJ/t) for CO2, while \
+                 综合能耗 uses GB/T 2589's 原煤 coefficient (0.7143 kgce/kg, 20.908 GJ/t): the two \
+                 heating values differ; set the meter's fuel to the coal actually burnt and both \
+                 use its NCV",
+                f.name,
+                f.factor.id,
+                f.ncv.map_or("unknown".to_string(), |v| v.to_string())
+            ));
             return Ok(f);
         }
     }
