@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::error::{Error, Result};
 use crate::frame::{control, scan, Frame, Scan, MAX_PREAMBLE};
 use crate::identifiers::{lookup, Di, Format};
-use crate::{Address, Demand, ErrorCode, MeterTime, Value};
+use crate::{Address, Demand, MeterTime, Value};
 
 /// Stray bytes dropped before a request, at most (a chattering line cannot hold a poll up).
 const MAX_DRAIN: usize = 64 * 1024;
@@ -212,27 +212,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Client<T> {
     }
 }
 
-/// Whether `reply` answers `request` (and is for `di`); an error reply becomes its error.
+/// Whether `reply` answers `request` and, with `di`, is for it; an error reply becomes its error.
 fn check_reply(request: &Frame, di: Option<Di>, reply: &Frame) -> Result<()> {
-    if !request.address().matches(&reply.address()) {
-        return Err(Error::AddressMismatch {
-            expected: request.address(),
-            got: reply.address(),
-        });
-    }
-    let expected = request.control() | control::REPLY;
-    if reply.control() & (control::REPLY | control::FUNCTION) != expected {
-        return Err(Error::UnexpectedControl {
-            expected,
-            got: reply.control(),
-        });
-    }
-    if reply.control() & control::ERROR != 0 {
-        return Err(Error::ErrorReply {
-            control: reply.control(),
-            code: ErrorCode(reply.data().first().copied().unwrap_or(0)),
-        });
-    }
+    reply.answers(request)?;
     if let Some(di) = di {
         let Some(head) = reply.data().get(..4) else {
             return Err(Error::ShortReply {

@@ -179,6 +179,32 @@ impl Frame {
         self.control & control::REPLY != 0
     }
 
+    /// Checks that this frame is a meter's reply to `request`: from its address (0xAA bytes
+    /// of the request match any), with its function code; an error reply (D6) becomes
+    /// [`Error::ErrorReply`] with its [`ErrorCode`].
+    pub fn answers(&self, request: &Frame) -> Result<()> {
+        if !request.address.matches(&self.address) {
+            return Err(Error::AddressMismatch {
+                expected: request.address,
+                got: self.address,
+            });
+        }
+        let expected = request.control | control::REPLY;
+        if self.control & (control::REPLY | control::FUNCTION) != expected {
+            return Err(Error::UnexpectedControl {
+                expected,
+                got: self.control,
+            });
+        }
+        if self.control & control::ERROR != 0 {
+            return Err(Error::ErrorReply {
+                control: self.control,
+                code: ErrorCode(self.data.first().copied().unwrap_or(0)),
+            });
+        }
+        Ok(())
+    }
+
     /// The frame on the wire, after `preamble` wake-up bytes 0xFE (at most 4 are sent).
     pub fn encode(&self, preamble: usize) -> Vec<u8> {
         let preamble = preamble.min(MAX_PREAMBLE);

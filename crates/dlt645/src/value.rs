@@ -8,6 +8,7 @@ use crate::error::Error;
 /// An exact decimal number: `mantissa × 10^-decimals`, as the meter sent it (no float rounding).
 ///
 /// `Value::new(23140, 2)` is 231.40; `Display` prints every decimal the format has ("231.40").
+/// Equality compares digits and decimals as sent: 231.4 (2314, 1) is not 231.40 (23140, 2).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Value {
     mantissa: i64,

@@ -320,3 +320,67 @@ fn scan_skips_garbage_and_finds_the_frame() {
         }
     ));
 }
+
+// Source: a public C source of a concentrator (BroadcastTime_TxDATA_DL645, comment "645-07广播校时";
+// repository not named by the code index): "68 99 99 99 99 99 99 68 08 06 84 55 43 38 39 4A
+// 4B 16", i.e. 2017-06-05 10:22:51 sent seconds first. CS by hand: 0x64B -> 4B.
+#[test]
+fn broadcast_time_frame() {
+    let time = shulv_dlt645::MeterTime {
+        year: 2017,
+        month: 6,
+        day: 5,
+        hour: 10,
+        minute: 22,
+        second: 51,
+    };
+    let frame = Frame::broadcast_time(&time).unwrap();
+    assert_eq!(
+        frame.encode(0),
+        hex("68 99 99 99 99 99 99 68 08 06 84 55 43 38 39 4A 4B 16")
+    );
+    assert_eq!(frame.address(), Address::BROADCAST);
+    let bad = shulv_dlt645::MeterTime {
+        second: 100,
+        ..time
+    };
+    assert!(matches!(
+        Frame::broadcast_time(&bad),
+        Err(Error::OutOfRange { .. })
+    ));
+}
+
+#[test]
+fn replies_are_checked_against_their_request() {
+    let meter: Address = "000000000161".parse().unwrap();
+    let request = Frame::read_data(meter, Di(0x0201_0100));
+    let reply = Frame::decode(&hex(
+        "68 61 01 00 00 00 00 68 91 06 33 34 34 35 34 43 10 16",
+    ))
+    .unwrap();
+    reply.answers(&request).unwrap();
+    reply
+        .answers(&Frame::read_data(Address::WILDCARD, Di(0x0201_0100)))
+        .unwrap();
+    let other = Frame::read_data("000000000162".parse().unwrap(), Di(0x0201_0100));
+    assert!(matches!(
+        reply.answers(&other),
+        Err(Error::AddressMismatch { .. })
+    ));
+    assert!(matches!(
+        reply.answers(&Frame::new(meter, control::READ_ADDRESS, vec![]).unwrap()),
+        Err(Error::UnexpectedControl {
+            expected: 0x93,
+            got: 0x91
+        })
+    ));
+    let error = Frame::new(meter, 0xD1, vec![0x04]).unwrap();
+    let Err(Error::ErrorReply {
+        control: 0xD1,
+        code,
+    }) = error.answers(&request)
+    else {
+        panic!("not an error reply");
+    };
+    assert_eq!(code, ErrorCode(0x04));
+}
