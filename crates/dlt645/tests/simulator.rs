@@ -173,7 +173,8 @@ async fn serial_pair() {
             .stop_bits(tokio_serial::StopBits::One),
     )
     .unwrap();
-    let mut client = Client::new(port);
+    // Two wake-up bytes here (four over TCP): the simulator takes 0..4.
+    let mut client = Client::new(port).with_preamble(2);
     read_everything(&mut client).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
