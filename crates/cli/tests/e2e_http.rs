@@ -39,7 +39,7 @@ node = "ent1"
 carrier = "electricity"
 unit = "kWh"
 reading = "cumulative"
-rollover = 99999.99
+rollover = 100000
 
 [[meter]]
 id = "ent1.power"
@@ -158,41 +158,6 @@ fn write_query_and_refuse_over_http() {
         .get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day&agg=last");
     assert_eq!(values(series(&a, "electricity")), vec![125.0]);
 
-    // A meter replacement (换表) declared from the CLI: the old register ended at 130, the new one
-    // starts at 0 and reads 4 at 00:45, so the day gains 5 + 4 kWh instead of refusing the drop.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
-        .args([
-            "replace-meter",
-            "ent1.reg",
-            "--at",
-            "2025-03-01T00:40:00+08:00",
-        ])
-        .args(["--old-final", "130", "--new-initial", "0"])
-        .env("SHULV_URL", &server.url)
-        .env("SHULV_TOKEN", &server.token)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json = r#"{"readings":[{"meter":"ent1.reg","ts":"2025-03-01T00:45:00+08:00","value":4}]}"#;
-    let (status, body) = server.post("/api/v1/readings", "application/json", json);
-    assert_eq!(status, 204, "{body}");
-    let a =
-        server.get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day");
-    assert_eq!(values(series(&a, "electricity")), vec![34.0]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
-        .args(["replace-meter", "ent1.nope", "--at", "1740760000000"])
-        .args(["--old-final", "1", "--new-initial", "0"])
-        .env("SHULV_URL", &server.url)
-        .env("SHULV_TOKEN", &server.token)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ent1.nope"));
-
     // Power: trapezoid (40+60)/2 kW × 0.25 h = 12.5 kWh; mean power 50 kW.
     let a =
         server.get_json("/api/v1/query?meter=ent1.power&from=2025-03-01&to=2025-03-02&bucket=day");
@@ -278,6 +243,41 @@ fn write_query_and_refuse_over_http() {
             "{path} missing from /openapi.json"
         );
     }
+
+    // A meter replacement (换表) declared from the CLI: the old register ended at 130, the new one
+    // starts at 0 and reads 4 at 00:45, so the day gains 5 + 4 kWh instead of refusing the drop.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args([
+            "replace-meter",
+            "ent1.reg",
+            "--at",
+            "2025-03-01T00:40:00+08:00",
+        ])
+        .args(["--old-final", "130", "--new-initial", "0"])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = r#"{"readings":[{"meter":"ent1.reg","ts":"2025-03-01T00:45:00+08:00","value":4}]}"#;
+    let (status, body) = server.post("/api/v1/readings", "application/json", json);
+    assert_eq!(status, 204, "{body}");
+    let a =
+        server.get_json("/api/v1/query?meter=ent1.reg&from=2025-03-01&to=2025-03-02&bucket=day");
+    assert_eq!(values(series(&a, "electricity")), vec![34.0]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(["replace-meter", "ent1.nope", "--at", "1740760000000"])
+        .args(["--old-final", "1", "--new-initial", "0"])
+        .env("SHULV_URL", &server.url)
+        .env("SHULV_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ent1.nope"));
 
     // Clean restart keeps everything.
     let token = server.token.clone();

@@ -353,6 +353,27 @@ pub fn parse_nodes_csv(text: &str) -> Result<Vec<NodeSpec>, RegistryError> {
     Ok(out)
 }
 
+/// Refuses a rollover given as the register's largest reading instead of its modulus. Checked
+/// when a rollover is set or changed, not on registries already stored (they keep working as
+/// before; declaring the modulus fixes them).
+fn check_rollover_is_modulus(m: &MeterSpec) -> Result<(), RegistryError> {
+    match m
+        .rollover
+        .and_then(|r| Some((r, largest_reading_of_decimal_register(r)?)))
+    {
+        None => Ok(()),
+        Some((r, modulus)) => Err(RegistryError::InvalidSetting {
+            meter: m.id.clone(),
+            field: "rollover",
+            message: format!(
+                "{r} looks like the register's largest reading; rollover is the register's \
+                 modulus, the value at which it wraps to 0: {modulus} for a register whose last \
+                 reading before the wrap is {r}"
+            ),
+        }),
+    }
+}
+
 /// `Some(power of ten)` when `r` is the largest reading of a decimal register (99999.99 for a
 /// register that wraps at 100 000 with a resolution of 0.01) rather than its modulus: the
 /// mistake that loses one digit of the resolution at every wrap.
@@ -590,16 +611,6 @@ fn check_meter(m: &MeterSpec) -> Result<(), RegistryError> {
             return Err(setting(
                 "rollover",
                 format!("must be a positive number, got {r}"),
-            ));
-        }
-        if let Some(modulus) = largest_reading_of_decimal_register(r) {
-            return Err(setting(
-                "rollover",
-                format!(
-                    "{r} looks like the register's largest reading; rollover is the register's \
-                     modulus, the value at which it wraps to 0: {modulus} for a register whose \
-                     last reading before the wrap is {r}"
-                ),
             ));
         }
     }
@@ -865,6 +876,9 @@ impl Tree {
                             m.reading.to_string(),
                         ));
                     }
+                    if old.rollover != m.rollover {
+                        check_rollover_is_modulus(&m)?;
+                    }
                     if *old != m {
                         summary.meters_updated.push(m.id.clone());
                         meters[i] = m;
@@ -872,6 +886,7 @@ impl Tree {
                 }
                 None => {
                     check_new_id("meter", &m.id)?;
+                    check_rollover_is_modulus(&m)?;
                     meter_index.insert(m.id.clone(), meters.len());
                     summary.meters_added.push(m.id.clone());
                     meters.push(m);
@@ -1111,11 +1126,6 @@ interval_s = 86400
                 ..
             }
         ));
-        // The register's largest reading is not its modulus (it would lose 0.01 per wrap).
-        let e = err_of(|f| f.meters[0].rollover = Some(99_999.99));
-        assert!(e.to_string().contains("100000"), "{e}");
-        let e = err_of(|f| f.meters[0].rollover = Some(999_999.0));
-        assert!(e.to_string().contains("1000000"), "{e}");
         let e = err_of(|f| f.meters[2].rollover = Some(10.0));
         assert!(matches!(
             e,
@@ -1198,6 +1208,24 @@ interval_s = 86400
             assert!(e.to_string().contains("cannot be changed"));
             assert_eq!(t.to_file(), before);
         }
+        // A rollover set to the register's largest reading instead of its modulus is refused
+        // when it is set (it would lose 0.01 per wrap); a stored one still loads.
+        for (largest, modulus) in [(99_999.99, "100000"), (999_999.0, "1000000")] {
+            let mut wrong = m.clone();
+            wrong.rollover = Some(largest);
+            let before = t.to_file();
+            let e = t
+                .merge(RegistryFile {
+                    nodes: vec![],
+                    meters: vec![wrong],
+                })
+                .unwrap_err();
+            assert!(e.to_string().contains(modulus), "{e}");
+            assert_eq!(t.to_file(), before);
+        }
+        let mut legacy = t.to_file();
+        legacy.meters[0].rollover = Some(99_999.99);
+        assert!(Tree::new(legacy).is_ok());
         // invalid result leaves the tree unchanged
         let mut orphan = t.node("ws2").unwrap().clone();
         orphan.parent = Some("nowhere".into());
