@@ -171,5 +171,9 @@ fn sigkill_loses_no_appended_record_and_brings_back_no_acked_one() {
             );
         }
         assert!(acked.is_some(), "round {round}: the child acked nothing");
+        eprintln!(
+            "round {round}: appended through {appended}, kept through {kept:?}, acked through {acked:?}, {} queued",
+            queued.len()
+        );
     }
 }
