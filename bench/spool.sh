@@ -103,9 +103,11 @@ run_curl() { # round day
   n=$(wc -l <"$dir/lines.lp")
   split -C 1048576 -d -a 4 "$dir/lines.lp" "$dir/chunk-"
   rm "$dir/lines.lp"
+  local sep=""
   for f in "$dir"/chunk-*; do
-    printf 'url = "%s"\nheader = "Authorization: Token %s"\nheader = "Content-Type: text/plain; charset=utf-8"\ndata-binary = "@%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
-      "$URL" "$TOKEN" "$f"
+    printf '%surl = "%s"\nheader = "Authorization: Token %s"\nheader = "Content-Type: text/plain; charset=utf-8"\ndata-binary = "@%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+      "$sep" "$URL" "$TOKEN" "$f"
+    sep=$'next\n'
   done >"$dir/curl.cfg"
   t0=$(date +%s.%N)
   curl -s -K "$dir/curl.cfg" >"$dir/codes"
