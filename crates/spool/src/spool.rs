@@ -124,9 +124,9 @@ impl Spool {
     /// the tail of the newest segment is truncated (its append never returned Ok); every
     /// acknowledged record is kept; segments wholly behind the acked cursor are removed.
     pub fn open(config: SpoolConfig) -> Result<Spool, SpoolError> {
-        if config.segment_bytes == 0 || config.max_bytes < config.segment_bytes.min(1 << 20) {
+        if config.segment_bytes == 0 || config.max_bytes == 0 {
             return Err(SpoolError::Config(format!(
-                "segment_bytes {} must be > 0 and max_bytes {} at least 1 MiB or one segment",
+                "segment_bytes ({}) and max_bytes ({}) must be > 0",
                 config.segment_bytes, config.max_bytes
             )));
         }
@@ -261,22 +261,25 @@ impl Spool {
             (st.next_seq, st.disk_bytes)
         };
         let ms = now_ms();
-        let bytes = frame::encode(next_seq, ms, records).ok_or(SpoolError::Full {
-            dir: inner.dir.clone(),
-            used,
-            max: inner.config.max_bytes,
-            needed: u64::MAX,
-        })?;
-        let needed = bytes.len() as u64;
-        if used + needed > inner.config.max_bytes {
+        let bytes = frame::encode(next_seq, ms, records);
+        let needed = bytes.as_ref().map_or(u64::MAX, |b| b.len() as u64);
+        let Some(bytes) = bytes.filter(|_| used.saturating_add(needed) <= inner.config.max_bytes)
+        else {
             return Err(SpoolError::Full {
                 dir: inner.dir.clone(),
                 used,
                 max: inner.config.max_bytes,
                 needed,
             });
-        }
+        };
         if w.len > 0 && w.len + needed > inner.config.segment_bytes {
+            // The old segment ends exactly at its last durable frame, even if a failed append
+            // could not be cut off before.
+            let old = segment::path(&inner.dir, w.first_seq);
+            w.file
+                .set_len(w.len)
+                .and_then(|()| w.file.sync_data())
+                .at(&old)?;
             let file = segment::create(&inner.dir, next_seq)?;
             *w = Writer {
                 file,
