@@ -14,6 +14,7 @@ mod cursor;
 mod error;
 mod forward;
 mod frame;
+mod recover;
 mod segment;
 mod spool;
 

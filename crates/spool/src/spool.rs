@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::cursor::{CursorFile, Position};
 use crate::error::{At, SpoolError};
 use crate::frame::{self, Frame, ReadError};
+use crate::recover::{self, Recovered};
 use crate::segment::{self, Segment};
 
 /// Where the spool lives and how big it may grow.
@@ -145,73 +146,14 @@ impl Spool {
             Err(std::fs::TryLockError::Error(e)) => return Err(SpoolError::io(&lock_path, e)),
         }
         let (cursor, stored) = CursorFile::open(&dir)?;
-        let mut names = segment::list(&dir)?;
-        let cursor_path = dir.join(crate::cursor::FILE);
-        let acked = match (stored, names.first()) {
-            (Some(p), _) => p,
-            (None, Some(&first)) => Position {
-                seq: first,
-                segment: first,
-                offset: 0,
-            },
-            (None, None) => Position {
-                seq: 0,
-                segment: 0,
-                offset: 0,
-            },
-        };
-        // Segments wholly behind the cursor (their removal was cut short by a crash).
-        let behind = names.iter().take_while(|&&s| s < acked.segment).count();
-        for s in names.drain(..behind) {
-            segment::remove(&dir, s)?;
-        }
-        if behind > 0 {
-            segment::sync_dir(&dir)?;
-        }
-        if names.is_empty() {
-            if acked.offset != 0 || acked.seq != acked.segment {
-                return Err(SpoolError::corrupt(
-                    &cursor_path,
-                    0,
-                    format!("cursor names segment {} which is missing", acked.segment),
-                ));
-            }
-            segment::create(&dir, acked.seq)?;
-            names.push(acked.seq);
-        }
-        if names[0] != acked.segment {
-            return Err(SpoolError::corrupt(
-                &cursor_path,
-                0,
-                format!(
-                    "cursor names segment {} but the oldest is {}",
-                    acked.segment, names[0]
-                ),
-            ));
-        }
-        let last = *names.last().unwrap();
-        let file = segment::open(&dir, last)?;
-        let (last_len, next_seq) = segment::recover(&dir, &file, last)?;
-        let mut segments = VecDeque::with_capacity(names.len());
-        for &s in &names {
-            let len = if s == last {
-                last_len
-            } else {
-                let p = segment::path(&dir, s);
-                std::fs::metadata(&p).at(&p)?.len()
-            };
-            segments.push_back(Segment { first_seq: s, len });
-        }
-        if acked.seq > next_seq || acked.offset > segments[0].len {
-            return Err(SpoolError::corrupt(
-                &cursor_path,
-                0,
-                format!(
-                    "cursor at record {} (byte {}) is beyond the queue's end (record {next_seq})",
-                    acked.seq, acked.offset
-                ),
-            ));
-        }
+        let Recovered {
+            acked,
+            segments,
+            file,
+            next_seq,
+        } = recover::recover(&dir, stored)?;
+        let last = segments.back().unwrap();
+        let (last, last_len) = (last.first_seq, last.len);
         let disk_bytes = segments.iter().map(|s| s.len).sum();
         let inner = Inner {
             dir: dir.clone(),
@@ -235,10 +177,8 @@ impl Spool {
         let spool = Spool {
             inner: Arc::new(inner),
         };
-        {
-            let mut reader = lock(&spool.inner.reader);
-            spool.refresh_oldest(&mut reader)?;
-        }
+        // A damaged frame at the cursor is reported by peek; the spool still takes appends.
+        spool.refresh_oldest(&mut lock(&spool.inner.reader));
         Ok(spool)
     }
 
@@ -336,7 +276,12 @@ impl Spool {
             if pos.offset >= seg.len {
                 break;
             }
-            let f = self.read_frame(&mut reader, seg, pos.offset)?;
+            // Damage is reported once the records before it are delivered.
+            let f = match self.read_frame(&mut reader, seg, pos) {
+                Ok(f) => f,
+                Err(_) if !records.is_empty() => break,
+                Err(e) => return Err(e),
+            };
             let index = (pos.seq - f.first_seq) as usize;
             for i in index..f.count() {
                 let r = f.record(i);
@@ -409,7 +354,8 @@ impl Spool {
                 tracing::warn!("spool: {e}");
             }
         }
-        self.refresh_oldest(&mut reader)
+        self.refresh_oldest(&mut reader);
+        Ok(())
     }
 
     /// Records, bytes, oldest append time and segment files now.
@@ -453,53 +399,67 @@ impl Spool {
         &self.inner.dir
     }
 
-    /// Reads the frame at `offset` of `seg`; damage before the durable end is corruption.
+    /// Reads the frame at `pos` of `seg`, which must hold record `pos.seq`; damage before the
+    /// durable end is corruption.
     fn read_frame(
         &self,
         reader: &mut Reader,
         seg: Segment,
-        offset: u64,
+        pos: Position,
     ) -> Result<Frame, SpoolError> {
-        let dir = &self.inner.dir;
+        let p = segment::path(&self.inner.dir, seg.first_seq);
         if reader
             .open
             .as_ref()
             .is_none_or(|(s, _)| *s != seg.first_seq)
         {
-            let p = segment::path(dir, seg.first_seq);
             reader.open = Some((seg.first_seq, File::open(&p).at(&p)?));
         }
         let file = &reader.open.as_ref().unwrap().1;
-        let p = segment::path(dir, seg.first_seq);
-        match frame::read(file, &p, offset, seg.len) {
-            Ok(f) => Ok(f),
-            Err(ReadError::Torn(why)) => Err(SpoolError::corrupt(p, offset, why)),
-            Err(ReadError::Io(e)) => Err(e),
+        let f = match frame::read(file, &p, pos.offset, seg.len) {
+            Ok(f) => f,
+            Err(ReadError::Torn(why)) => return Err(SpoolError::corrupt(p, pos.offset, why)),
+            Err(ReadError::Io(e)) => return Err(e),
+        };
+        let end = f.first_seq + f.count() as u64;
+        if pos.seq < f.first_seq || pos.seq >= end {
+            return Err(SpoolError::corrupt(
+                p,
+                pos.offset,
+                format!(
+                    "frame holds records {}..{end}, record {} was expected",
+                    f.first_seq, pos.seq
+                ),
+            ));
         }
+        Ok(f)
     }
 
-    /// Sets the oldest append time from the frame at the cursor.
-    fn refresh_oldest(&self, reader: &mut Reader) -> Result<(), SpoolError> {
+    /// Sets the oldest append time from the frame at the cursor. A damaged frame there leaves
+    /// the previous time (peek reports the damage).
+    fn refresh_oldest(&self, reader: &mut Reader) {
         let (pos, segments, next_seq) = {
             let st = lock(&self.inner.state);
             (st.acked, st.segments.clone(), st.next_seq)
         };
         if pos.seq == next_seq {
-            return Ok(());
+            return;
         }
         let pos = normalize(pos, &segments);
         let seg = *segments
             .iter()
             .find(|s| s.first_seq == pos.segment)
             .unwrap();
-        let ms = self.read_frame(reader, seg, pos.offset)?.append_ms;
-        // The cursor moves only under the reader lock, which the caller holds.
-        lock(&self.inner.state).oldest_ms = Some(ms);
-        Ok(())
+        match self.read_frame(reader, seg, pos) {
+            // The cursor moves only under the reader lock, which the caller holds.
+            Ok(f) => lock(&self.inner.state).oldest_ms = Some(f.append_ms),
+            Err(e) => tracing::warn!("spool: the oldest record's time is unknown: {e}"),
+        }
     }
 }
 
-/// Moves a position at the end of a segment that has a successor to the start of that successor.
+/// Moves a position at the end of a segment that has a successor to the start of that
+/// successor.
 fn normalize(mut pos: Position, segments: &VecDeque<Segment>) -> Position {
     let mut i = segments
         .iter()
@@ -509,6 +469,8 @@ fn normalize(mut pos: Position, segments: &VecDeque<Segment>) -> Position {
         i += 1;
         pos.segment = segments[i].first_seq;
         pos.offset = 0;
+        // Past the gap of a segment file an operator removed (damaged, its records lost).
+        pos.seq = pos.seq.max(pos.segment);
     }
     pos
 }

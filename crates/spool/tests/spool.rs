@@ -252,3 +252,45 @@ proptest! {
         prop_assert_eq!(drain(&spool, 11), rest);
     }
 }
+
+#[test]
+fn a_damaged_segment_is_reported_after_the_records_before_it_and_can_be_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), 1024, 1 << 20);
+    let all: Vec<Vec<u8>> = (0..200).map(rec).collect();
+    let spool = Spool::open(cfg.clone()).unwrap();
+    for chunk in all.chunks(5) {
+        spool.append(chunk).unwrap();
+    }
+    drop(spool);
+    let first = dir.path().join(format!("{:020}.seg", 0));
+    let mut bytes = std::fs::read(&first).unwrap();
+    let frame0 = 8 + u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    bytes[frame0 + 30] ^= 0xff; // inside the second frame
+    std::fs::write(&first, bytes).unwrap();
+
+    let spool = Spool::open(cfg.clone()).unwrap();
+    let b = spool.peek(100, usize::MAX).unwrap();
+    assert_eq!(b.records(), &all[..5], "the records before the damage");
+    spool.ack(&b).unwrap();
+    let e = spool.peek(100, usize::MAX).unwrap_err();
+    assert!(matches!(e, SpoolError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains(&first.display().to_string()), "{e}");
+    // Appends still work meanwhile.
+    spool.append(&[rec(200)]).unwrap();
+    drop(spool);
+
+    // The operator moves the damaged segment away: delivery goes on with the next one.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".seg"))
+        .collect();
+    names.sort();
+    let next: usize = names[1].trim_end_matches(".seg").parse().unwrap();
+    std::fs::remove_file(&first).unwrap();
+    let spool = Spool::open(cfg).unwrap();
+    let mut expected = all[next..].to_vec();
+    expected.push(rec(200));
+    assert_eq!(drain(&spool, 33), expected);
+}
