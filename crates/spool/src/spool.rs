@@ -24,7 +24,8 @@ pub struct SpoolConfig {
     /// [`SpoolError::Full`] (default 2 GiB).
     pub max_bytes: u64,
     /// A new segment file is started when the newest one would grow beyond this (default
-    /// 64 MiB); a single larger append gets a segment of its own.
+    /// 64 MiB; at most a quarter of `max_bytes` is used); a single larger append gets a
+    /// segment of its own.
     pub segment_bytes: u64,
 }
 
@@ -131,6 +132,12 @@ impl Spool {
                 config.segment_bytes, config.max_bytes
             )));
         }
+        // Acked segments are removed whole: with segments of at most a quarter of the limit,
+        // a drained spool always has room.
+        let config = SpoolConfig {
+            segment_bytes: config.segment_bytes.min(config.max_bytes.div_ceil(4)),
+            ..config
+        };
         let dir = config.dir.clone();
         std::fs::create_dir_all(&dir).at(&dir)?;
         let lock_path = dir.join("LOCK");

@@ -294,3 +294,15 @@ fn a_damaged_segment_is_reported_after_the_records_before_it_and_can_be_removed(
     expected.push(rec(200));
     assert_eq!(drain(&spool, 33), expected);
 }
+
+#[test]
+fn a_drained_spool_has_room_even_with_segments_larger_than_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(config(dir.path(), 64 << 20, 64 * 1024)).unwrap();
+    for round in 0..40 {
+        let batch: Vec<Vec<u8>> = (round * 200..round * 200 + 200).map(rec).collect();
+        spool.append(&batch).unwrap();
+        assert_eq!(drain(&spool, 1_000), batch);
+    }
+    assert!(spool.stats().segments <= 2);
+}
