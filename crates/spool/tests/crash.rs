@@ -37,6 +37,7 @@ fn crash_child() {
         return;
     };
     let spool = Spool::open(config(dir.as_ref())).unwrap();
+    println!(); // end the harness's "test crash_child ... " line
     let out = std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let consumer = {
         let (spool, out) = (spool.clone(), out.clone());
