@@ -34,20 +34,31 @@ impl Server {
     /// Runs `shulv <command> --data DIR --listen 127.0.0.1:0 <extra>` and waits for its banner,
     /// which prints a new admin token on a fresh data directory.
     pub fn start(command: &str, data: &Path, extra: &[&str]) -> Server {
-        Self::start_with_token(command, data, extra, None)
+        Self::start_with_token(command, data, "127.0.0.1:0", extra, None)
     }
 
     /// Restarts on an existing data directory, where the server prints no new token.
     pub fn restart(data: &Path, token: &str) -> Server {
-        Self::start_with_token("serve", data, &[], Some(token))
+        Self::start_with_token("serve", data, "127.0.0.1:0", &[], Some(token))
     }
 
-    fn start_with_token(command: &str, data: &Path, extra: &[&str], known: Option<&str>) -> Server {
+    /// `shulv serve` on a fixed address (`known`: the admin token of an existing data directory).
+    pub fn serve_at(data: &Path, listen: &str, known: Option<&str>) -> Server {
+        Self::start_with_token("serve", data, listen, &[], known)
+    }
+
+    fn start_with_token(
+        command: &str,
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+        known: Option<&str>,
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shulv"))
             .arg(command)
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra)
             .env("SHULV_LOG", "warn")
             .stdout(Stdio::piped())
