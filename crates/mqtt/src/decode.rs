@@ -181,3 +181,254 @@ impl Decoder {
         Ok(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoder(toml_text: &str) -> Decoder {
+        let s: Subscription = toml::from_str(toml_text).unwrap();
+        Decoder::new(&s).unwrap()
+    }
+
+    fn lines(d: &Decoded) -> Vec<String> {
+        d.readings.iter().map(Reading::to_line_protocol).collect()
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+    const SHAPE_A: &str =
+        r#"{"ts": 1735660800000, "deviceId": "PM-01", "data": {"Ep_imp": 52811.2, "P": 120.5}}"#;
+    const SHAPE_B: &str = r#"{"time": "2025-01-01 00:15:00", "devices": [
+        {"name": "PM-01", "points": [{"name": "Ep_imp", "value": 52811.2}, {"name": "P", "value": "120.5"}]},
+        {"name": "PM-02", "points": [{"name": "Ep_imp", "value": 1024}]}]}"#;
+
+    #[test]
+    fn shape_a_with_value_entries() {
+        let d = decoder(
+            r#"
+topic = "site/+/meter/+/data"
+format = "json"
+timestamp = "ts"
+[[value]]
+path = "/data/Ep_imp"
+meter = "{topic.2}.{/deviceId}.ep"
+unit = "kWh"
+[[value]]
+path = "data.P"
+meter = "{topic.2}.m{topic.4}.p"
+scale = 0.001
+unit = "kW"
+"#,
+        );
+        let out = d.decode("site/b3/meter/7/data", SHAPE_A.as_bytes(), NOW);
+        assert_eq!(out.errors, Vec::<String>::new());
+        assert_eq!(
+            lines(&out),
+            [
+                "b3.PM-01.ep,unit=kWh value=52811.2 1735660800000",
+                "b3.m7.p,unit=kW value=0.1205 1735660800000"
+            ]
+        );
+    }
+
+    #[test]
+    fn shape_a_with_points_of_an_object() {
+        let d = decoder(
+            r#"
+topic = "gw/#"
+format = "json"
+timestamp = "/ts"
+[points]
+device = "/deviceId"
+points = "/data"
+meter = "{device}.{name}"
+"#,
+        );
+        let out = d.decode("gw/1", SHAPE_A.as_bytes(), NOW);
+        assert_eq!(
+            lines(&out),
+            [
+                "PM-01.Ep_imp value=52811.2 1735660800000",
+                "PM-01.P value=120.5 1735660800000"
+            ]
+        );
+    }
+
+    #[test]
+    fn shape_b_list_of_devices_and_points_in_local_time() {
+        let d = decoder(
+            r#"
+topic = "gateway/+/report"
+format = "json"
+timestamp = "/time"
+time_zone = "Asia/Shanghai"
+[points]
+devices = "/devices"
+device = "/name"
+points = "/points"
+meter = "{topic.2}.{device}.{name}"
+names = ["Ep_imp", "P"]
+"#,
+        );
+        let out = d.decode("gateway/gw7/report", SHAPE_B.as_bytes(), NOW);
+        assert_eq!(out.errors, Vec::<String>::new());
+        // 2025-01-01 00:15 in Shanghai is 2024-12-31 16:15 UTC.
+        assert_eq!(
+            lines(&out),
+            [
+                "gw7.PM-01.Ep_imp value=52811.2 1735661700000",
+                "gw7.PM-01.P value=120.5 1735661700000",
+                "gw7.PM-02.Ep_imp value=1024 1735661700000"
+            ]
+        );
+    }
+
+    #[test]
+    fn points_with_their_own_timestamps_and_key_names() {
+        // The shape of a power-monitoring vendor's protocol: one device per message, a list of
+        // properties each with key, value, unit and its own epoch-seconds timestamp.
+        let d = decoder(
+            r#"
+topic = "CET/+/upload"
+format = "json"
+[points]
+points = "/properties"
+name = "/key"
+timestamp = "/timestamp"
+meter = "{topic.2}.{/location_code}.{name}"
+"#,
+        );
+        let body = r#"{"version": "1.0", "location_code": "L1", "properties": [
+            {"type": "AI", "key": "Ia", "value": 0.25, "unit": "A", "timestamp": 1688354258},
+            {"type": "AI", "key": "Ua", "value": 220.5, "unit": "V"}]}"#;
+        let out = d.decode("CET/NX/upload", body.as_bytes(), NOW);
+        assert_eq!(
+            lines(&out),
+            [
+                "NX.L1.Ia value=0.25 1688354258000",
+                format!("NX.L1.Ua value=220.5 {NOW}").as_str()
+            ]
+        );
+    }
+
+    #[test]
+    fn line_protocol_with_a_topic_prefix() {
+        let d = decoder(
+            r#"
+topic = "telegraf/+/lp"
+format = "line-protocol"
+precision = "s"
+meter = "{topic.2}.{meter}"
+"#,
+        );
+        let body = "energy,meter=main,unit=kWh value=12.5 1740758400\npm1 kwh=52811.2,state=\"on\"\nbad line\n";
+        let out = d.decode("telegraf/b1/lp", body.as_bytes(), NOW);
+        assert_eq!(
+            lines(&out),
+            [
+                "b1.main,unit=kWh value=12.5 1740758400000",
+                format!("b1.pm1.kwh value=52811.2 {NOW}").as_str()
+            ]
+        );
+        assert_eq!(out.errors.len(), 2, "{:?}", out.errors);
+        assert!(out.errors[0].starts_with("line 2"));
+        assert!(out.errors[1].starts_with("line 3"));
+    }
+
+    #[test]
+    fn refusals_are_reasons_not_numbers() {
+        let d = decoder(
+            r#"
+topic = "m/+"
+format = "json"
+timestamp = "/ts"
+meters = ["PM-01.P", "PM-01.Q"]
+[points]
+device = "/deviceId"
+points = "/data"
+min = 0
+max = 1000
+"#,
+        );
+        let decode = |body: &str| d.decode("m/1", body.as_bytes(), NOW);
+        let out = decode(
+            r#"{"ts": 1735660800000, "deviceId": "PM-01", "data": {"P": 120.5, "Q": "NaN", "S": 5, "Ep_imp": 52811.2, "run": true}}"#,
+        );
+        assert_eq!(lines(&out), ["PM-01.P value=120.5 1735660800000"]);
+        let errors = out.errors.join("\n");
+        assert_eq!(out.errors.len(), 4, "{errors}");
+        assert!(errors.contains("\"Q\": not a finite number"), "{errors}");
+        assert!(
+            errors.contains("\"PM-01.S\" is not in the subscription's meters"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("\"Ep_imp\": 52811.2 is outside the declared range 0..=1000"),
+            "{errors}"
+        );
+        assert!(errors.contains("\"run\": not a number: true"), "{errors}");
+
+        assert!(decode("{\"ts\": 1,").errors[0].starts_with("bad JSON"));
+        assert_eq!(
+            decode(r#"{"deviceId": "PM-01", "data": {"P": 1}}"#).errors,
+            ["timestamp /ts: missing"]
+        );
+        assert_eq!(
+            decode(r#"{"ts": 1, "data": {"P": 1}}"#).errors,
+            ["device name /deviceId: missing or not a string"]
+        );
+        assert_eq!(
+            decode(r#"{"ts": 1, "deviceId": "PM-01"}"#).errors,
+            ["points /data: missing"]
+        );
+        assert!(d.decode("m/1", &[0xff, 0xfe], NOW).errors[0].contains("UTF-8"));
+        let blank = decode(r#"{"ts": 1, "deviceId": "", "data": {"P": 1}}"#);
+        assert!(
+            blank.errors[0].contains("not in the subscription's meters"),
+            "{:?}",
+            blank.errors
+        );
+    }
+
+    #[test]
+    fn empty_meter_ids_are_refused() {
+        let d = decoder(
+            r#"
+topic = "m/+"
+format = "json"
+[[value]]
+path = "/v"
+meter = "{/id}"
+"#,
+        );
+        let out = d.decode("m/1", br#"{"id": "", "v": 1}"#, NOW);
+        assert_eq!(out.errors, ["meter id is empty"]);
+        let out = d.decode("m/1", br#"{"v": 1}"#, NOW);
+        assert_eq!(out.errors, ["meter template \"{/id}\": no value for {/id}"]);
+    }
+
+    #[test]
+    fn bad_subscriptions() {
+        let bad = |t: &str| Decoder::new(&toml::from_str::<Subscription>(t).unwrap()).unwrap_err();
+        assert!(bad("topic = \"a\"\nformat = \"json\"").contains("value"));
+        assert!(
+            bad("topic = \"a\"\nformat = \"json\"\n[points]\npoints = \"/p\"").contains("{device}")
+        );
+        assert!(
+            bad("topic = \"a\"\nformat = \"line-protocol\"\ntimestamp = \"/ts\"").contains("json")
+        );
+        assert!(
+            bad("topic = \"a\"\nformat = \"line-protocol\"\nprecision = \"h\"")
+                .contains("precision")
+        );
+        assert!(
+            bad("topic = \"a\"\nformat = \"line-protocol\"\ntime_zone = \"Mars/Base\"")
+                .contains("time_zone")
+        );
+        assert!(
+            bad("topic = \"a/+\"\nformat = \"line-protocol\"\nmeter = \"{topic.3}\"")
+                .contains("only 2")
+        );
+        assert!(bad("topic = \"a\"\nformat = \"json\"\n[[value]]\npath = \"/v\"\nmeter = \"m\"\nmin = 2\nmax = 1").contains("min"));
+    }
+}

@@ -334,14 +334,8 @@ mod tests {
         assert_eq!(t(Value::from(1_735_660_800.5), None), Ok(ms + 500));
         assert_eq!(t(Value::from("1735660800"), None), Ok(ms));
         assert_eq!(t(Value::from(1_000), Some(TimestampUnit::Ms)), Ok(1_000));
-        assert_eq!(
-            t(Value::from("2025-01-01T00:00:00+08:00"), None),
-            Ok(ms - 8 * 3_600_000)
-        );
-        assert_eq!(
-            t(Value::from("2025-01-01 00:00:00"), None),
-            Ok(ms - 8 * 3_600_000)
-        );
+        assert_eq!(t(Value::from("2025-01-01T00:00:00+08:00"), None), Ok(ms));
+        assert_eq!(t(Value::from("2025-01-01 00:00:00"), None), Ok(ms));
         assert!(t(Value::from("yesterday"), None).is_err());
         assert!(t(Value::from(-1), None).is_err());
         assert!(t(Value::Null, None).is_err());
