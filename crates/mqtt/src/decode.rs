@@ -25,7 +25,7 @@ enum Kind {
         precision: Precision,
         meter: Template,
     },
-    Json(JsonMapping),
+    Json(Box<JsonMapping>),
 }
 
 /// A checked subscription, ready to decode its messages.
@@ -85,7 +85,7 @@ impl Decoder {
                             .into(),
                     );
                 }
-                Kind::Json(JsonMapping::new(s)?)
+                Kind::Json(Box::new(JsonMapping::new(s)?))
             }
         };
         Ok(Decoder {

@@ -21,7 +21,7 @@ pub(crate) struct JsonMapping {
 #[derive(Debug, Clone)]
 enum Body {
     Values(Vec<ValueSpec>),
-    Points(PointsSpec),
+    Points(Box<PointsSpec>),
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ impl JsonMapping {
     pub fn new(s: &Subscription) -> Result<Self, String> {
         let levels = filter_levels(&s.topic);
         let body = match (&s.values[..], &s.points) {
-            ([], Some(p)) => Body::Points(Self::points(p, levels)?),
+            ([], Some(p)) => Body::Points(Box::new(Self::points(p, levels)?)),
             ([_, ..], None) => {
                 let mut specs = Vec::new();
                 for (i, v) in s.values.iter().enumerate() {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 #[derive(Debug)]
 pub struct Metrics {
     connected: AtomicBool,
+    subscribed: AtomicBool,
     connects: AtomicU64,
     connection_errors: AtomicU64,
     sink_errors: AtomicU64,
@@ -19,6 +20,8 @@ pub struct Metrics {
 pub struct Snapshot {
     /// Connected to the broker now.
     pub connected: bool,
+    /// Connected and every subscription granted by the broker.
+    pub subscribed: bool,
     /// Successful connections (CONNACK accepted) since start.
     pub connects: u64,
     /// Failed connection attempts and dropped connections since start.
@@ -51,6 +54,7 @@ impl Metrics {
     pub fn new<'a>(filters: impl IntoIterator<Item = &'a str>) -> Self {
         Metrics {
             connected: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
             connects: AtomicU64::new(0),
             connection_errors: AtomicU64::new(0),
             sink_errors: AtomicU64::new(0),
@@ -68,6 +72,7 @@ impl Metrics {
         let last = self.last_message_ms.load(Relaxed);
         Snapshot {
             connected: self.connected.load(Relaxed),
+            subscribed: self.subscribed.load(Relaxed),
             connects: self.connects.load(Relaxed),
             connection_errors: self.connection_errors.load(Relaxed),
             sink_errors: self.sink_errors.load(Relaxed),
@@ -91,8 +96,13 @@ impl Metrics {
         self.connects.fetch_add(1, Relaxed);
     }
 
+    pub(crate) fn subscribed(&self, granted: bool) {
+        self.subscribed.store(granted, Relaxed);
+    }
+
     pub(crate) fn disconnected(&self) {
         self.connected.store(false, Relaxed);
+        self.subscribed.store(false, Relaxed);
         self.connection_errors.fetch_add(1, Relaxed);
     }
 

@@ -115,11 +115,14 @@ impl Subscriber {
                     }
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    let mut granted = true;
                     for (code, f) in ack.return_codes.iter().zip(&filters) {
                         if *code == SubscribeReasonCode::Failure {
+                            granted = false;
                             tracing::error!(channel = %name, topic = %f.path, "broker refused the subscription");
                         }
                     }
+                    self.metrics.subscribed(granted);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     self.handle(&publish.topic, &publish.payload, &mut sink)
