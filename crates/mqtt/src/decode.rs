@@ -312,6 +312,55 @@ meter = "{topic.2}.{/location_code}.{name}"
     }
 
     #[test]
+    fn thingsboard_and_record_list_shapes() {
+        // ThingsBoard's device telemetry: {"ts": ms, "values": {key: value}}, one device a topic.
+        let d = decoder(
+            r#"
+topic = "tb/+/telemetry"
+format = "json"
+timestamp = "/ts"
+[points]
+points = "/values"
+meter = "{topic.2}.{name}"
+"#,
+        );
+        let out = d.decode(
+            "tb/PM-01/telemetry",
+            br#"{"ts": 1451649600512, "values": {"Ep_imp": 42, "P": 7.5}}"#,
+            NOW,
+        );
+        assert_eq!(
+            lines(&out),
+            [
+                "PM-01.Ep_imp value=42 1451649600512",
+                "PM-01.P value=7.5 1451649600512"
+            ]
+        );
+        // A list of records, each with its timestamp and a list of named values.
+        let d = decoder(
+            r#"
+topic = "devices/+/data"
+format = "json"
+[points]
+devices = "/metrics"
+points = "/data"
+timestamp = "/timestamp"
+meter = "{topic.2}.{name}"
+"#,
+        );
+        let body = br#"{"request_id": "x", "metrics": [
+            {"timestamp": 1500000000030, "data": [{"name": "t_core", "value": "19"}]},
+            {"timestamp": 1500000000040, "data": [{"name": "t_core", "value": "23"}]}]}"#;
+        assert_eq!(
+            lines(&d.decode("devices/d1/data", body, NOW)),
+            [
+                "d1.t_core value=19 1500000000030",
+                "d1.t_core value=23 1500000000040"
+            ]
+        );
+    }
+
+    #[test]
     fn line_protocol_with_a_topic_prefix() {
         let d = decoder(
             r#"
