@@ -1,7 +1,8 @@
 //! Against the real Mosquitto broker (Debian's `mosquitto`, installed by scripts/setup.sh):
 //! both JSON shapes and line protocol arrive decoded, a bad message is counted and skipped,
 //! QoS 1 messages published while the subscriber is down arrive after it restarts with the
-//! same client id, and a message whose readings the sink refused is delivered again.
+//! same client id (and the broker restarted meanwhile), and a message whose readings the sink
+//! refused is delivered again.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -20,7 +21,7 @@ const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 struct Broker {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Broker {
@@ -35,14 +36,31 @@ impl Broker {
             .local_addr()
             .unwrap()
             .port();
-        let conf = dir.path().join("mosquitto.conf");
+        let child = Self::spawn(dir.path(), port);
+        Broker { child, port, dir }
+    }
+
+    /// Stops the broker with SIGTERM (it saves its persistence file) and starts it again on
+    /// the same port and directory.
+    fn restart(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+        self.child = Self::spawn(self.dir.path(), self.port);
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
+        let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
                  persistence_location {}/\nuser root\nlog_dest file {}/mosquitto.log\n",
-                dir.path().display(),
-                dir.path().display()
+                dir.display(),
+                dir.display()
             ),
         )
         .unwrap();
@@ -54,17 +72,12 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let broker = Broker {
-            child,
-            port,
-            _dir: dir,
-        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "mosquitto did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        broker
+        child
     }
 }
 
@@ -236,8 +249,8 @@ async fn both_shapes_and_line_protocol_arrive_and_a_bad_message_is_skipped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qos1_messages_published_while_down_arrive_after_a_restart() {
-    let broker = Broker::start();
+async fn qos1_messages_published_while_down_arrive_after_restarts() {
+    let mut broker = Broker::start();
     let channel = channel(broker.port, "shulv-test-persistent");
     let (task, metrics, _rx) = spawn(&channel, false);
     until(&metrics, "the subscriptions", |s| s.subscribed).await;
@@ -252,6 +265,8 @@ async fn qos1_messages_published_while_down_arrive_after_a_restart() {
         ],
     )
     .await;
+    // The broker's queue of the session survives its own restart (persistence true).
+    broker.restart();
 
     let (task, metrics, mut rx) = spawn(&channel, false);
     let lines = receive(&mut rx, 3).await;
