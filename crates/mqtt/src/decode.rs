@@ -423,15 +423,15 @@ max = 1000
             ["timestamp /ts: missing"]
         );
         assert_eq!(
-            decode(r#"{"ts": 1, "data": {"P": 1}}"#).errors,
+            decode(r#"{"ts": 1735660800, "data": {"P": 1}}"#).errors,
             ["device name /deviceId: missing or not a string"]
         );
         assert_eq!(
-            decode(r#"{"ts": 1, "deviceId": "PM-01"}"#).errors,
+            decode(r#"{"ts": 1735660800, "deviceId": "PM-01"}"#).errors,
             ["points /data: missing"]
         );
         assert!(d.decode("m/1", &[0xff, 0xfe], NOW).errors[0].contains("UTF-8"));
-        let blank = decode(r#"{"ts": 1, "deviceId": "", "data": {"P": 1}}"#);
+        let blank = decode(r#"{"ts": 1735660800, "deviceId": "", "data": {"P": 1}}"#);
         assert!(
             blank.errors[0].contains("not in the subscription's meters"),
             "{:?}",

@@ -281,9 +281,20 @@ fn number(v: &Value) -> Result<f64, String> {
     n.ok_or_else(|| format!("not a number: {v}"))
 }
 
+/// 2000-01-01T00:00:00Z: earlier times come from a gateway whose clock was never set.
+const EARLIEST_MS: i64 = 946_684_800_000;
+
 /// Epoch seconds or milliseconds (by `unit`, else by size: below 10¹¹ is seconds), RFC 3339,
-/// or local `YYYY-MM-DD HH:MM[:SS]` in `tz`.
+/// or local `YYYY-MM-DD HH:MM[:SS]` in `tz`; refused before 2000.
 fn timestamp(v: &Value, unit: Option<TimestampUnit>, tz: Tz) -> Result<i64, String> {
+    let ms = instant(v, unit, tz)?;
+    if ms < EARLIEST_MS {
+        return Err(format!("{v} is before 2000 (gateway clock not set?)"));
+    }
+    Ok(ms)
+}
+
+fn instant(v: &Value, unit: Option<TimestampUnit>, tz: Tz) -> Result<i64, String> {
     let epoch = |n: f64| -> Result<i64, String> {
         if !n.is_finite() || n < 0.0 {
             return Err(format!("bad epoch time {n}"));
@@ -333,7 +344,11 @@ mod tests {
         assert_eq!(t(Value::from(1_735_660_800), None), Ok(ms));
         assert_eq!(t(Value::from(1_735_660_800.5), None), Ok(ms + 500));
         assert_eq!(t(Value::from("1735660800"), None), Ok(ms));
-        assert_eq!(t(Value::from(1_000), Some(TimestampUnit::Ms)), Ok(1_000));
+        assert_eq!(t(Value::from(ms), Some(TimestampUnit::Ms)), Ok(ms));
+        assert!(t(Value::from(1_000), Some(TimestampUnit::Ms))
+            .unwrap_err()
+            .contains("clock not set"));
+        assert!(t(Value::from("1970-01-01 08:00:00"), None).is_err());
         assert_eq!(t(Value::from("2025-01-01T00:00:00+08:00"), None), Ok(ms));
         assert_eq!(t(Value::from("2025-01-01 00:00:00"), None), Ok(ms));
         assert!(t(Value::from("yesterday"), None).is_err());
