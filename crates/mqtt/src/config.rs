@@ -154,11 +154,13 @@ fn one() -> f64 {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Points {
-    /// Where the list of devices is (an array); none: the message is one device.
+    /// Where the devices are: an array of device elements, or an object whose member names
+    /// are the device names (a member that is an array is one element per item, as in
+    /// ThingsBoard's gateway API); none: the message is one device.
     #[serde(default)]
     pub devices: Option<String>,
     /// Where the device's name is, in a device element (or in the message without `devices`);
-    /// gives `{device}`.
+    /// gives `{device}` (default with a `devices` object: the member name).
     #[serde(default)]
     pub device: Option<String>,
     /// Where the points are, in a device element (or the message): an array of point

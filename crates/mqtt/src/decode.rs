@@ -361,6 +361,32 @@ meter = "{topic.2}.{name}"
     }
 
     #[test]
+    fn thingsboard_gateway_shape_devices_by_member_name() {
+        let d = decoder(
+            r#"
+topic = "v1/gateway/telemetry"
+format = "json"
+[points]
+devices = ""
+points = "/values"
+timestamp = "/ts"
+meter = "{device}.{name}"
+"#,
+        );
+        let body = br#"{"Device A": [{"ts": 1483228800000, "values": {"temperature": 42}},
+                                     {"ts": 1483228801000, "values": {"temperature": 43}}],
+                        "Device B": [{"ts": 1483228800000, "values": {"humidity": 80}}]}"#;
+        assert_eq!(
+            lines(&d.decode("v1/gateway/telemetry", body, NOW)),
+            [
+                "Device\\ A.temperature value=42 1483228800000",
+                "Device\\ A.temperature value=43 1483228801000",
+                "Device\\ B.humidity value=80 1483228800000"
+            ]
+        );
+    }
+
+    #[test]
     fn line_protocol_with_a_topic_prefix() {
         let d = decoder(
             r#"

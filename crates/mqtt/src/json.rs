@@ -111,13 +111,14 @@ impl JsonMapping {
     }
 
     fn points(p: &Points, levels: Option<usize>) -> Result<PointsSpec, String> {
-        let names: &[&str] = if p.device.is_some() {
+        // Without `device`, `{device}` can only be a member name of a `devices` object.
+        let names: &[&str] = if p.device.is_some() || p.devices.is_some() {
             &["/", "device", "name"]
         } else {
             &["/", "name"]
         };
         let meter = Template::parse(&p.meter, names, levels).map_err(|e| {
-            if p.device.is_none() && e.contains("{device}") {
+            if e.contains("{device}") {
                 format!("{e}; set points.device to where the device name is")
             } else {
                 e
@@ -172,15 +173,28 @@ impl JsonMapping {
                 .collect(),
             Body::Points(spec) => {
                 let mut out = Vec::new();
-                let devices: Vec<&Value> = match &spec.devices {
-                    None => vec![root],
+                // Device elements, each with its name when the devices are an object's members
+                // (an array member is one element per item, all of that device).
+                let devices: Vec<(Option<String>, &Value)> = match &spec.devices {
+                    None => vec![(None, root)],
                     Some(p) => match root.pointer(p) {
-                        Some(Value::Array(a)) => a.iter().collect(),
-                        Some(_) => return vec![Err(format!("devices {p}: not an array"))],
+                        Some(Value::Array(a)) => a.iter().map(|d| (None, d)).collect(),
+                        Some(Value::Object(o)) => o
+                            .iter()
+                            .flat_map(|(k, v)| match v {
+                                Value::Array(items) => {
+                                    items.iter().map(|d| (Some(k.clone()), d)).collect()
+                                }
+                                _ => vec![(Some(k.clone()), v)],
+                            })
+                            .collect(),
+                        Some(_) => {
+                            return vec![Err(format!("devices {p}: not an array or object"))]
+                        }
                         None => return vec![Err(format!("devices {p}: missing"))],
                     },
                 };
-                for d in devices {
+                for (key, d) in devices {
                     let device = match &spec.device {
                         Some(p) => match d.pointer(p).and_then(text) {
                             Some(name) => Some(name),
@@ -189,7 +203,7 @@ impl JsonMapping {
                                 continue;
                             }
                         },
-                        None => None,
+                        None => key,
                     };
                     let device_ts = spec.timestamp.as_ref().and_then(|p| d.pointer(p));
                     let points: Vec<(String, &Value, Option<&Value>)> = match d
