@@ -292,6 +292,32 @@ precision = "s"
     }
 
     #[test]
+    fn every_example_in_the_docs_is_valid() {
+        #[derive(Deserialize)]
+        struct Doc {
+            mqtt: Vec<MqttChannel>,
+        }
+        let docs = include_str!("../../../docs/mqtt.md");
+        let blocks: Vec<&str> = docs
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert!(blocks.len() >= 5, "{} TOML examples", blocks.len());
+        for block in blocks {
+            let text = if block.starts_with("[[mqtt]]") {
+                block.to_string()
+            } else {
+                format!("[[mqtt]]\nname = \"t\"\nbroker = \"h:1883\"\nclient_id = \"t\"\n{block}")
+            };
+            let doc: Doc = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            for c in doc.mqtt {
+                assert_eq!(c.check(), Vec::<String>::new(), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn names_every_problem() {
         let mut c: MqttChannel = toml::from_str(EXAMPLE).unwrap();
         c.broker = "localhost".into();
