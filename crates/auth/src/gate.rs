@@ -8,8 +8,8 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::store::dummy_hash;
 use crate::{
-    digest, hash_password, new_secret, verify_password, AuditLog, AuthError, AuthStore,
-    CredentialKind, FailureLimiter, NewCredential, Principal, TokenBuckets, TokenRecord,
+    digest, hash_password, new_secret, verify_password, AuditConfig, AuditLog, AuthError,
+    AuthStore, CredentialKind, FailureLimiter, NewCredential, Principal, TokenBuckets, TokenRecord,
     UserRecord,
 };
 
@@ -28,6 +28,8 @@ pub struct AccessConfig {
     pub login_failures_per_ip: u32,
     /// Window of the login failure limits.
     pub login_window: Duration,
+    /// Rotation and per-client bounds of the audit log.
+    pub audit: AuditConfig,
 }
 
 impl Default for AccessConfig {
@@ -39,6 +41,7 @@ impl Default for AccessConfig {
             login_failures_per_user: 5,
             login_failures_per_ip: 20,
             login_window: Duration::from_secs(15 * 60),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -89,7 +92,7 @@ impl AccessControl {
     /// Loads the auth files of `data_dir` and opens its audit log.
     pub fn open(data_dir: &Path, config: AccessConfig) -> Result<Self, AuthError> {
         let store = AuthStore::open(data_dir)?;
-        let audit = AuditLog::open(data_dir)?;
+        let audit = AuditLog::open(data_dir, &config.audit)?;
         Ok(AccessControl {
             store: RwLock::new(store),
             sessions: Mutex::new(HashMap::new()),

@@ -29,7 +29,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use audit::{csv_export, AuditEntry, AuditFilter, AuditLog};
+pub use audit::{
+    bounded_name, csv_export, AuditConfig, AuditEntry, AuditFilter, AuditLog, MAX_NAME_CHARS,
+};
 pub use gate::{AccessConfig, AccessControl, LoginError, SessionGrant};
 pub use limit::{FailureLimiter, TokenBuckets};
 pub use store::{

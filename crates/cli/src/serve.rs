@@ -21,7 +21,8 @@ pub struct ServeArgs {
     /// A TOML config file (keys: data_dir, listen, raw_retention_days,
     /// forecast_retention_days, flush_interval_s,
     /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
-    /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors).
+    /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors, audit_max_file_mb,
+    /// audit_max_files, audit_client_entries_per_minute).
     #[arg(long, env = "SHULV_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./shulv-data, or ./shulv-demo-data for the demo].
@@ -51,6 +52,18 @@ pub struct ServeArgs {
     /// the demo].
     #[arg(long, env = "SHULV_ALLOW_UNCONFIRMED_FACTORS")]
     allow_unconfirmed_factors: Option<bool>,
+    /// Rotate the audit log (`audit/audit.jsonl`) before it grows past this many MiB
+    /// [default: 32].
+    #[arg(long, env = "SHULV_AUDIT_MAX_FILE_MB")]
+    audit_max_file_mb: Option<u64>,
+    /// Rotated audit files kept (`audit.jsonl.1` … `.N`, at least 1); older ones are deleted
+    /// [default: 8].
+    #[arg(long, env = "SHULV_AUDIT_MAX_FILES")]
+    audit_max_files: Option<u32>,
+    /// Failed logins of one client address written in full to the audit log per minute; the
+    /// rest are counted in one summary entry per address and minute [default: 20].
+    #[arg(long, env = "SHULV_AUDIT_CLIENT_ENTRIES_PER_MINUTE")]
+    audit_client_entries_per_minute: Option<u32>,
 }
 
 /// The config file.
@@ -72,6 +85,9 @@ struct FileConfig {
     request_timeout_s: Option<u64>,
     trust_forwarded_for: Option<bool>,
     allow_unconfirmed_factors: Option<bool>,
+    audit_max_file_mb: Option<u64>,
+    audit_max_files: Option<u32>,
+    audit_client_entries_per_minute: Option<u32>,
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -133,6 +149,20 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     }
     if let Some(h) = file.session_ttl_hours {
         access_config.session_ttl = Duration::from_secs(h * 3600);
+    }
+    if let Some(mb) = args.audit_max_file_mb.or(file.audit_max_file_mb) {
+        anyhow::ensure!(mb > 0, "audit_max_file_mb must be at least 1");
+        access_config.audit.max_file_bytes = mb * 1024 * 1024;
+    }
+    if let Some(n) = args.audit_max_files.or(file.audit_max_files) {
+        anyhow::ensure!(n > 0, "audit_max_files must be at least 1");
+        access_config.audit.max_files = n;
+    }
+    if let Some(n) = args
+        .audit_client_entries_per_minute
+        .or(file.audit_client_entries_per_minute)
+    {
+        access_config.audit.client_entries_per_window = n;
     }
     let mut server_config = ServerConfig::default();
     if let Some(s) = file.request_timeout_s {

@@ -204,12 +204,10 @@ pub async fn gate(
         )
         .into_response();
     }
-    if request.method() != Method::GET && !state.access.audit.healthy() {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the audit log cannot be written, so changes are refused; check the disk of the data directory",
-        )
-        .into_response();
+    if request.method() != Method::GET {
+        if let Some(e) = state.access.audit.error() {
+            return crate::routes::audit_down(&e, "changes").into_response();
+        }
     }
     request.extensions_mut().insert(principal);
     next.run(request).await

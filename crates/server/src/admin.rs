@@ -12,7 +12,7 @@ use shulv_auth::{
 
 use crate::access::{audit_entry, too_many, ClientIp};
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::audit_failed;
+use crate::routes::{audit_down, audit_failed};
 use crate::AppState;
 
 impl From<AuthError> for ApiError {
@@ -330,32 +330,46 @@ pub struct LoginAnswer {
 }
 
 /// Logs in with a user name and password; answers a session token with its expiry. Failed
-/// logins are limited per user name and per client address (429 with `Retry-After`).
+/// logins are limited per user name and per client address (429 with `Retry-After`). The body
+/// is at most 4 KiB; while the audit log cannot be written, logins are refused (503).
 #[utoipa::path(post, path = "/api/v1/login", tag = "access", security(()),
     request_body = LoginBody,
     responses((status = 200, body = LoginAnswer),
         (status = 401, description = "Wrong user name or password", body = ErrorBody),
-        (status = 429, description = "Too many failed logins", body = ErrorBody)))]
+        (status = 429, description = "Too many failed logins", body = ErrorBody),
+        (status = 503, description = "The audit log cannot be written", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     Extension(ip): Extension<ClientIp>,
     Json(body): Json<LoginBody>,
 ) -> Response {
+    if let Some(e) = state.access.audit.error() {
+        return audit_down(&e, "logins").into_response();
+    }
     let access = state.access.clone();
     let result = off_runtime(move || {
         let outcome = access.login(&body.username, &body.password, &ip.0);
-        let entry = AuditEntry::now(format!("user:{}", body.username), "login", &body.username)
-            .ip(ip.0.clone());
-        let entry = match &outcome {
-            Ok(g) => entry.id(g.user.id.clone()),
-            Err(LoginError::Limited(_)) => entry
-                .outcome("denied")
-                .details(serde_json::json!({"reason": "rate limited"})),
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({"reason": e.to_string()})),
-        };
-        access.audit.record(&entry).map_err(audit_failed)?;
+        let name = shulv_auth::bounded_name(&body.username);
+        let entry = AuditEntry::now(format!("user:{name}"), "login", name).ip(ip.0.clone());
+        match &outcome {
+            Ok(g) => access
+                .audit
+                .record(&entry.id(g.user.id.clone()))
+                .map_err(audit_failed)?,
+            // Refused before the password was checked: the first in full, the rest counted.
+            Err(LoginError::Limited(_)) => access.audit.record_refused(
+                &ip.0,
+                &entry
+                    .outcome("denied")
+                    .details(serde_json::json!({"reason": "rate limited"})),
+            ),
+            Err(e) => access.audit.record_client(
+                &ip.0,
+                &entry
+                    .outcome("failed")
+                    .details(serde_json::json!({"reason": e.to_string()})),
+            ),
+        }
         Ok(outcome)
     })
     .await;

@@ -43,7 +43,10 @@ pub const MAX_INGEST_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// Largest body of `POST /api/v1/registry` (a registry of tens of thousands of meters) and of
 /// `POST /api/v1/evaluations` (panels of every province, year and indicator).
 pub const MAX_REGISTRY_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// Largest body of every other route (logins, users, tokens, replacements).
+/// Largest body of `POST /api/v1/login` (a user name and a password; it needs no credential,
+/// so what it can make the server read and audit is kept small).
+pub const MAX_LOGIN_BODY_BYTES: usize = 4 * 1024;
+/// Largest body of every other route (users, tokens, replacements).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Settings of the HTTP layer.
@@ -121,6 +124,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
     let registry = OpenApiRouter::new()
         .routes(routes!(routes::get_registry, routes::post_registry))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
+    let login = OpenApiRouter::new()
+        .routes(routes!(admin::login))
+        .layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES));
     let evaluations = OpenApiRouter::new()
         .routes(routes!(evaluate::evaluate))
         .routes(routes!(evaluate::template))
@@ -150,7 +156,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(optimisation::compare_tariffs))
         .routes(routes!(optimisation::schedule))
         .routes(routes!(overview::overview))
-        .routes(routes!(admin::login))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::disable_user))
@@ -162,6 +167,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(registry)
         .merge(factors)
         .merge(evaluations)
+        .merge(login)
 }
 
 /// The OpenAPI document of every route.

@@ -23,6 +23,8 @@ pub fn body_limit(path: &str) -> usize {
         crate::MAX_INGEST_BODY_BYTES
     } else if path == "/api/v1/registry" {
         crate::MAX_REGISTRY_BODY_BYTES
+    } else if path == "/api/v1/login" {
+        crate::MAX_LOGIN_BODY_BYTES
     } else {
         crate::MAX_BODY_BYTES
     }

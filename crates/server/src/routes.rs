@@ -347,11 +347,23 @@ pub struct RegistryChange {
     pub nodes: usize,
 }
 
-/// The answer when an audit entry could not be made durable.
+/// The answer when an audit entry could not be made durable (the message says whether the
+/// entry is kept and written later or refused).
 pub fn audit_failed(e: std::io::Error) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        format!("{e}; the change may have been applied but is not audited"),
+        format!("{e}; the change was applied but its audit entry is not durable yet"),
+    )
+}
+
+/// The answer to a request that needs the audit log while it cannot be written (`error`):
+/// `what` (changes, logins) are refused until it can, which it notices by itself.
+pub fn audit_down(error: &str, what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the audit log cannot be written ({error}), so {what} are refused until it can; free space on the disk of the data directory (no restart needed)"
+        ),
     )
 }
 

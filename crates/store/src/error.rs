@@ -9,7 +9,7 @@ use crate::SeriesId;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The WAL append or fsync failed; the write was not applied.
-    #[error("cannot make the write durable: {}: {source}", path.display())]
+    #[error("cannot make the write durable: {}{}: {source}; nothing of it was stored", full(source), path.display())]
     Durability {
         /// WAL file that could not be written.
         path: PathBuf,
@@ -49,7 +49,7 @@ pub enum StoreError {
         detail: String,
     },
     /// An I/O error on a given path.
-    #[error("I/O error on {}: {source}", path.display())]
+    #[error("I/O error on {}: {}{source}", path.display(), full(source))]
     Io {
         /// File or directory involved.
         path: PathBuf,
@@ -59,6 +59,14 @@ pub enum StoreError {
     /// The store is shutting down or its writer thread stopped.
     #[error("the store is closed")]
     Closed,
+}
+
+/// `"disk full: "` when `e` says the file system is out of space or quota, else nothing.
+fn full(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => "disk full: ",
+        _ => "",
+    }
 }
 
 impl StoreError {

@@ -36,6 +36,7 @@
 
 mod bucket;
 mod compaction;
+mod discard;
 mod error;
 mod manifest;
 mod memtable;

@@ -17,6 +17,7 @@ use crate::bucket::{
     MIN_TS,
 };
 use crate::compaction::{build_raw, build_rollup_only, ranges_of, Built, Run};
+use crate::discard::discard_unlisted;
 use crate::error::{IoContext, Result};
 use crate::manifest::{sync_dir, FileEntry, Manifest};
 use crate::memtable::{merged, Memtable};
@@ -319,10 +320,20 @@ impl Store {
             .spawn(move || {
                 let tick = (bg_core.cfg.flush_interval / 4)
                     .clamp(Duration::from_millis(10), Duration::from_millis(250));
+                // After a failure (a full disk), retries back off to at most every 2 s.
+                let (mut pause, mut next) = (tick, std::time::Instant::now());
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(tick) {
-                    if let Err(e) = bg_core.background() {
-                        tracing::warn!("background flush/compaction failed: {e}");
+                    if std::time::Instant::now() < next {
+                        continue;
                     }
+                    match bg_core.background() {
+                        Ok(()) => pause = tick,
+                        Err(e) => {
+                            tracing::warn!("background flush/compaction failed: {e}");
+                            pause = (pause * 2).min(Duration::from_secs(2));
+                        }
+                    }
+                    next = std::time::Instant::now() + pause;
                 }
             })
             .map_err(|e| StoreError::io(&dir, e))?;
@@ -1185,43 +1196,51 @@ impl Core {
                 st.parts.clone(),
             )
         };
-        let mut changes = Vec::new();
-        for (p, batch) in frozen.to_partitions() {
-            let overl: Vec<Arc<SegmentFile>> = parts
-                .get(&p)
-                .map(|ps| {
-                    ps.files
-                        .iter()
-                        .filter(|f| f.kind == FileKind::Raw && overlaps(f, &batch))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut kind = ValueKind::of_values(&batch.vals);
-            let mut runs: Vec<Run> = Vec::new();
-            for f in &overl {
-                kind = kind.union(f.value_kind()?);
-                runs.push(Box::new(f.batches(1 << 16)?));
+        let mut ids = Vec::new();
+        let flushed = (|| {
+            let mut changes = Vec::new();
+            for (p, batch) in frozen.to_partitions() {
+                let overl: Vec<Arc<SegmentFile>> = parts
+                    .get(&p)
+                    .map(|ps| {
+                        ps.files
+                            .iter()
+                            .filter(|f| f.kind == FileKind::Raw && overlaps(f, &batch))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut kind = ValueKind::of_values(&batch.vals);
+                let mut runs: Vec<Run> = Vec::new();
+                for f in &overl {
+                    kind = kind.union(f.value_kind()?);
+                    runs.push(Box::new(f.batches(1 << 16)?));
+                }
+                runs.push(Box::new(std::iter::once(Ok(batch))));
+                let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+                ids.push((p, id));
+                let (built, _) = build_raw(
+                    &self.segments,
+                    p,
+                    id,
+                    kind,
+                    runs,
+                    &tzs,
+                    i64::MIN,
+                    Effort::Flush,
+                )?;
+                changes.push(Change {
+                    p,
+                    removed: overl,
+                    added: built.into_iter().collect(),
+                });
             }
-            runs.push(Box::new(std::iter::once(Ok(batch))));
-            let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-            let (built, _) = build_raw(
-                &self.segments,
-                p,
-                id,
-                kind,
-                runs,
-                &tzs,
-                i64::MIN,
-                Effort::Flush,
-            )?;
-            changes.push(Change {
-                p,
-                removed: overl,
-                added: built.into_iter().collect(),
-            });
+            self.commit(changes, Some(old_seq + 1))
+        })();
+        if let Err(e) = flushed {
+            discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+            return Err(e);
         }
-        self.commit(changes, Some(old_seq + 1))?;
         for seq in wal::list(&self.wal_dir)? {
             if seq <= old_seq {
                 let path = wal::wal_path(&self.wal_dir, seq);
@@ -1260,43 +1279,51 @@ impl Core {
             runs.push(Box::new(f.batches(1 << 16)?));
         }
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let (built, mut dropped) = if runs.is_empty() {
-            (None, vec![Vec::new(), Vec::new(), Vec::new()])
-        } else {
-            build_raw(
-                &self.segments,
-                p,
-                id,
-                kind,
-                runs,
-                &tzs,
-                cutoff,
-                Effort::Compaction,
-            )?
-        };
-        for f in files.iter().filter(|f| f.kind == FileKind::Rollup) {
-            for (l, d) in Level::ALL.iter().zip(dropped.iter_mut()) {
-                d.extend(read_partials(
-                    &f.partial_path(*l),
-                    None,
-                    i64::MIN,
-                    i64::MAX,
-                )?);
+        let mut ids = vec![(p, id)];
+        let compacted = (|| {
+            let (built, mut dropped) = if runs.is_empty() {
+                (None, vec![Vec::new(), Vec::new(), Vec::new()])
+            } else {
+                build_raw(
+                    &self.segments,
+                    p,
+                    id,
+                    kind,
+                    runs,
+                    &tzs,
+                    cutoff,
+                    Effort::Compaction,
+                )?
+            };
+            for f in files.iter().filter(|f| f.kind == FileKind::Rollup) {
+                for (l, d) in Level::ALL.iter().zip(dropped.iter_mut()) {
+                    d.extend(read_partials(
+                        &f.partial_path(*l),
+                        None,
+                        i64::MIN,
+                        i64::MAX,
+                    )?);
+                }
             }
+            let mut added: Vec<Built> = built.into_iter().collect();
+            if dropped.iter().any(|d| !d.is_empty()) {
+                let rid = self.next_id.fetch_add(1, Ordering::SeqCst);
+                ids.push((p, rid));
+                added.push(build_rollup_only(&self.segments, p, rid, dropped)?);
+            }
+            self.commit(
+                vec![Change {
+                    p,
+                    removed: files.to_vec(),
+                    added,
+                }],
+                None,
+            )
+        })();
+        if let Err(e) = compacted {
+            discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+            return Err(e);
         }
-        let mut added: Vec<Built> = built.into_iter().collect();
-        if dropped.iter().any(|d| !d.is_empty()) {
-            let rid = self.next_id.fetch_add(1, Ordering::SeqCst);
-            added.push(build_rollup_only(&self.segments, p, rid, dropped)?);
-        }
-        self.commit(
-            vec![Change {
-                p,
-                removed: files.to_vec(),
-                added,
-            }],
-            None,
-        )?;
         self.shared
             .counters
             .compactions
