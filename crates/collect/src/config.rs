@@ -26,6 +26,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Channels with their devices, in file order.
     pub channels: Vec<Channel>,
+    /// MQTT gateways (`[[mqtt]]` tables, crate `shulv-mqtt`).
+    pub mqtt: Vec<shulv_mqtt::MqttChannel>,
 }
 
 /// The write endpoint.
@@ -153,7 +155,7 @@ pub struct Device {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    points: Spanned<String>,
+    points: Option<Spanned<String>>,
     server: RawServer,
     spool: RawSpool,
     metrics: Option<RawMetrics>,
@@ -163,6 +165,8 @@ struct RawConfig {
     channels: Vec<RawChannel>,
     #[serde(default, rename = "device")]
     devices: Vec<RawDevice>,
+    #[serde(default)]
+    mqtt: Vec<shulv_mqtt::MqttChannel>,
 }
 
 #[derive(Deserialize)]
@@ -470,7 +474,17 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         }
     }
 
-    let points_path = base.join(raw.points.get_ref());
+    for m in &raw.mqtt {
+        c.problems
+            .extend(m.check().into_iter().map(|p| Problem::file(path, p)));
+    }
+    if raw.points.is_none() && !raw.devices.is_empty() {
+        c.problems.push(Problem::file(
+            path,
+            "points: the devices need a point table (points = \"points.csv\")".to_string(),
+        ));
+    }
+    let points_path = base.join(raw.points.as_ref().map_or("", |p| p.get_ref().as_str()));
     // Every device named in the file, even one with an error, so its points are still checked.
     let kinds: BTreeMap<String, bool> = raw
         .devices
@@ -483,15 +497,16 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
             )
         })
         .collect();
-    let mut table = match std::fs::read_to_string(&points_path) {
-        Ok(csv) => {
+    let mut table = match (&raw.points, std::fs::read_to_string(&points_path)) {
+        (None, _) => BTreeMap::new(),
+        (Some(_), Ok(csv)) => {
             let (points, problems) = point_table::parse(&points_path, &csv, &kinds);
             c.problems.extend(problems);
             points
         }
-        Err(e) => {
+        (Some(spanned), Err(e)) => {
             c.at(
-                &raw.points,
+                spanned,
                 format!("points: cannot read {}: {e}", points_path.display()),
             );
             BTreeMap::new()
@@ -530,6 +545,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         },
         metrics_listen,
         channels,
+        mqtt: raw.mqtt,
     })
 }
 

@@ -78,6 +78,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         move |event| forward_event(&events_metrics, event),
     );
     let (tx, rx) = mpsc::channel::<Vec<Vec<u8>>>(64);
+    let mqtt_spool = spool.clone();
     let writer_metrics = metrics.clone();
     let writer = std::thread::Builder::new()
         .name("spool-append".into())
@@ -112,6 +113,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             tasks.push(tokio::spawn(channel::run(channel, poller, tx, metrics)));
         }
     }
+    for channel in &config.mqtt {
+        tasks.push(tokio::spawn(subscribe(channel.clone(), mqtt_spool.clone())));
+    }
     drop(tx);
     shutdown_signal().await;
     tracing::info!("stopping");
@@ -125,6 +129,35 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     forwarder.stop();
     Ok(())
+}
+
+/// Runs one MQTT gateway's subscriptions. Each message's readings are appended to the spool
+/// (fsync'd) before the broker gets its QoS 1 acknowledgement, so an acknowledged message is
+/// never lost; while the spool cannot be written the subscriber retries and reads nothing else.
+async fn subscribe(channel: shulv_mqtt::MqttChannel, spool: Spool) {
+    let subscriber = match shulv_mqtt::Subscriber::new(&channel) {
+        Ok(s) => s,
+        Err(problems) => {
+            // `config::load` checked the channel, so this is not expected.
+            tracing::error!(channel = %channel.name, "mqtt: {}", problems.join("; "));
+            return;
+        }
+    };
+    subscriber
+        .run(move |readings: Vec<shulv_mqtt::Reading>| {
+            let spool = spool.clone();
+            async move {
+                let lines: Vec<Vec<u8>> = readings
+                    .iter()
+                    .map(|r| r.to_line_protocol().into_bytes())
+                    .collect();
+                tokio::task::spawn_blocking(move || spool.append(&lines))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
 }
 
 /// Appends each batch of lines to the spool, in order. When an append fails (disk full) the
