@@ -9,6 +9,7 @@ mod backup;
 mod client;
 mod demo;
 mod evaluate;
+mod fd_limit;
 mod forecast;
 mod forecast_server;
 mod optimise;

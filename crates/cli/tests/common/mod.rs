@@ -34,16 +34,37 @@ impl Server {
     /// Runs `shulv <command> --data DIR --listen 127.0.0.1:0 <extra>` and waits for its banner,
     /// which prints a new admin token on a fresh data directory.
     pub fn start(command: &str, data: &Path, extra: &[&str]) -> Server {
-        Self::start_with_token(command, data, extra, None)
+        Self::start_with_token(&[], command, data, extra, None)
+    }
+
+    /// Like [`Server::start`], run through `wrapper` (a program and its arguments, given the
+    /// path of `shulv` and its arguments after them), e.g. `sh -c '… "$0" "$@"'`.
+    pub fn start_wrapped(wrapper: &[&str], command: &str, data: &Path, extra: &[&str]) -> Server {
+        Self::start_with_token(wrapper, command, data, extra, None)
     }
 
     /// Restarts on an existing data directory, where the server prints no new token.
     pub fn restart(data: &Path, token: &str) -> Server {
-        Self::start_with_token("serve", data, &[], Some(token))
+        Self::start_with_token(&[], "serve", data, &[], Some(token))
     }
 
-    fn start_with_token(command: &str, data: &Path, extra: &[&str], known: Option<&str>) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shulv"))
+    fn start_with_token(
+        wrapper: &[&str],
+        command: &str,
+        data: &Path,
+        extra: &[&str],
+        known: Option<&str>,
+    ) -> Server {
+        let shulv = env!("CARGO_BIN_EXE_shulv");
+        let mut program = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(shulv);
+                c
+            }
+            None => Command::new(shulv),
+        };
+        let mut child = program
             .arg(command)
             .arg("--data")
             .arg(data)
