@@ -107,6 +107,7 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         Some(path) => read_config(path)?,
         None => FileConfig::default(),
     };
+    let limits = connection_limits(&args, &file)?;
     let default_dir = if demo {
         "./shulv-demo-data"
     } else {
@@ -166,8 +167,6 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         .allow_unconfirmed_factors
         .or(file.allow_unconfirmed_factors)
         .unwrap_or(demo);
-
-    let limits = connection_limits(&args, &file)?;
 
     let platform = Arc::new(
         Platform::open(config).with_context(|| format!("opening {}", data_dir.display()))?,
