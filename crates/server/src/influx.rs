@@ -69,29 +69,37 @@ pub struct V1Credential {
     pub password: String,
 }
 
-/// The v1 credential of a request: `Authorization: Basic`, else the `u` and `p` query
-/// parameters. `None` when it has neither (or a bearer token).
+/// The v1 credential of a request: the `u` and `p` query parameters, else
+/// `Authorization: Basic` (InfluxDB's order: clients send both, with a default user in the
+/// header). `None` when it has neither (or a bearer token).
 pub fn v1_credential(request: &Request) -> Option<V1Credential> {
-    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let (scheme, encoded) = value.to_str().ok()?.split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, password) = text.split_once(':')?;
-        return Some(V1Credential {
-            user: user.to_string(),
-            password: password.to_string(),
-        });
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| !scheme.eq_ignore_ascii_case("basic"));
+    if bearer.is_some() {
+        return None;
     }
-    let Query(mut params) = Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok()?;
-    let password = params.remove("p")?;
+    if let Ok(Query(mut params)) = Query::<HashMap<String, String>>::try_from_uri(request.uri()) {
+        if let Some(password) = params.remove("p") {
+            return Some(V1Credential {
+                user: params.remove("u").unwrap_or_default(),
+                password,
+            });
+        }
+    }
+    let value = request.headers().get(header::AUTHORIZATION)?;
+    let (_, encoded) = value.to_str().ok()?.split_once(' ')?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
     Some(V1Credential {
-        user: params.remove("u").unwrap_or_default(),
-        password,
+        user: user.to_string(),
+        password: password.to_string(),
     })
 }
 
@@ -120,5 +128,8 @@ mod tests {
         assert!(v1_credential(&request("/write?p=x", Some("Bearer t"))).is_none());
         assert!(v1_credential(&request("/write?u=bob", None)).is_none());
         assert!(v1_credential(&request("/write", Some("Basic !!"))).is_none());
+        // The parameters win over the header (the Python client sends root:root in it).
+        let both = request("/write?u=bob&p=pw", Some("Basic cm9vdDpyb290"));
+        assert_eq!(v1_credential(&both).unwrap().user, "bob");
     }
 }
