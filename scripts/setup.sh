@@ -25,6 +25,7 @@ pip_test_packages=(
   pyserial==3.5      # ... its serial transport
   dlt645==3.2.0      # DL/T 645-2007 meter simulator (collection tests)
   schemathesis==4.32.5 # generated requests against /openapi.json (hardening tests)
+  influxdb==5.3.2  # InfluxDB 1.x Python client (v1 write compatibility tests)
 )
 
 wanted=("${build_packages[@]}")

@@ -209,6 +209,29 @@ impl AccessControl {
         })
     }
 
+    /// Checks a user's password as [`login`](Self::login) does (same failure limits) but opens
+    /// no session: the principal of one request, for clients that send a password with every
+    /// request (InfluxDB v1 writes).
+    pub fn password_principal(
+        &self,
+        name: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<Principal, LoginError> {
+        let grant = self.login(name, password, ip)?;
+        self.sessions.lock().remove(&digest(&grant.token));
+        let u = grant.user;
+        Ok(Principal {
+            kind: CredentialKind::Session,
+            id: u.id,
+            name: u.name,
+            role: u.role,
+            scope: u.scope,
+            aggregates_only: u.aggregates_only,
+            session: None,
+        })
+    }
+
     /// Ends the session of `principal` (no-op for tokens). Returns true if one ended.
     pub fn logout(&self, principal: &Principal) -> bool {
         principal

@@ -10,6 +10,7 @@ mod client;
 mod collect;
 mod demo;
 mod evaluate;
+mod fd_limit;
 mod forecast;
 mod forecast_server;
 mod optimise;

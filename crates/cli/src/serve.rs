@@ -12,7 +12,7 @@ use shulv_platform::{Platform, PlatformConfig};
 use shulv_server::shulv_auth::{
     AccessConfig, AccessControl, AuditEntry, NewCredential, Role, Scope,
 };
-use shulv_server::ServerConfig;
+use shulv_server::{max_connections_for, ConnectionLimits, ServerConfig};
 
 /// Settings of the server. Each can come from the config file, the environment or a flag; a
 /// flag beats the environment, which beats the file.
@@ -23,6 +23,8 @@ pub struct ServeArgs {
     /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
     /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors, audit_max_file_mb,
     /// audit_max_files, audit_client_entries_per_minute).
+    /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors, max_connections,
+    /// max_connections_per_client, header_read_timeout_s, idle_timeout_s).
     #[arg(long, env = "SHULV_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./shulv-data, or ./shulv-demo-data for the demo].
@@ -64,6 +66,22 @@ pub struct ServeArgs {
     /// rest are counted in one summary entry per address and minute [default: 20].
     #[arg(long, env = "SHULV_AUDIT_CLIENT_ENTRIES_PER_MINUTE")]
     audit_client_entries_per_minute: Option<u32>,
+    /// Open connections at most; over it a new connection replaces the one idle the longest
+    /// [default: three quarters of the open file limit, at most 16384; never more than leaves
+    /// the store a quarter of the limit].
+    #[arg(long, env = "SHULV_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Open connections of one client address at most (0: no limit; behind a reverse proxy
+    /// every connection comes from the proxy) [default: 256].
+    #[arg(long, env = "SHULV_MAX_CONNECTIONS_PER_CLIENT")]
+    max_connections_per_client: Option<usize>,
+    /// Seconds a client has to send a whole request head (and finish the TLS handshake)
+    /// [default: 10].
+    #[arg(long, env = "SHULV_HEADER_READ_TIMEOUT_S")]
+    header_read_timeout_s: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request [default: 60].
+    #[arg(long, env = "SHULV_IDLE_TIMEOUT_S")]
+    idle_timeout_s: Option<u64>,
 }
 
 /// The config file.
@@ -88,6 +106,10 @@ struct FileConfig {
     audit_max_file_mb: Option<u64>,
     audit_max_files: Option<u32>,
     audit_client_entries_per_minute: Option<u32>,
+    max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    header_read_timeout_s: Option<u64>,
+    idle_timeout_s: Option<u64>,
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -102,6 +124,7 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         Some(path) => read_config(path)?,
         None => FileConfig::default(),
     };
+    let limits = connection_limits(&args, &file)?;
     let default_dir = if demo {
         "./shulv-demo-data"
     } else {
@@ -215,7 +238,7 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
                     new_token.as_deref(),
                     console_login.as_deref(),
                 );
-                shulv_server::serve_tls(router, listener, tls).await?;
+                shulv_server::serve_tls(router, listener, tls, limits).await?;
             }
             None => {
                 print_banner(
@@ -225,13 +248,60 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
                     new_token.as_deref(),
                     console_login.as_deref(),
                 );
-                shulv_server::serve(router, listener).await?;
+                shulv_server::serve(router, listener, limits).await?;
             }
         }
         anyhow::Ok(())
     })?;
     platform.store().flush().context("final flush")?;
     Ok(())
+}
+
+/// Raises the open file limit and derives the connection limits from it, with the settings.
+fn connection_limits(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<ConnectionLimits> {
+    let fd_limit = crate::fd_limit::raise();
+    let mut limits = ConnectionLimits::for_fd_limit(fd_limit);
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        anyhow::ensure!(n > 0, "max_connections must be at least 1");
+        if n > max_connections_for(fd_limit) {
+            tracing::warn!(
+                "max_connections {n} would leave the store too few of the {fd_limit} file descriptors this process may open; using {}",
+                limits.max_connections
+            );
+        } else {
+            limits.max_connections = n;
+        }
+    }
+    if let Some(n) = args
+        .max_connections_per_client
+        .or(file.max_connections_per_client)
+    {
+        limits.max_connections_per_client = n;
+    }
+    let seconds = |name: &str, v: Option<u64>| -> anyhow::Result<Option<Duration>> {
+        match v {
+            Some(0) => anyhow::bail!("{name} must be at least 1 second"),
+            v => Ok(v.map(Duration::from_secs)),
+        }
+    };
+    let header = args.header_read_timeout_s.or(file.header_read_timeout_s);
+    if let Some(d) = seconds("header_read_timeout_s", header)? {
+        limits.header_read_timeout = d;
+    }
+    if let Some(d) = seconds(
+        "idle_timeout_s",
+        args.idle_timeout_s.or(file.idle_timeout_s),
+    )? {
+        limits.idle_timeout = d;
+    }
+    tracing::info!(
+        "connections: at most {} ({} per client address), header read timeout {} s, idle timeout {} s",
+        limits.max_connections,
+        limits.max_connections_per_client,
+        limits.header_read_timeout.as_secs(),
+        limits.idle_timeout.as_secs()
+    );
+    Ok(limits)
 }
 
 /// Creates an administrator API token, records it in the audit log and returns its secret.

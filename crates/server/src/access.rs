@@ -43,6 +43,8 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
     let m = method.as_str();
     Some(match (m, path) {
         ("GET", "/healthz") | ("POST", "/api/v1/login") => Public,
+        // InfluxDB 1.x clients ping without credentials.
+        ("GET" | "HEAD", "/ping") => Public,
         // The console's static shell (no data; it calls the API with the user's credential).
         ("GET", "/" | "/assets/{*file}") => Public,
         ("GET", "/openapi.json") | ("POST", "/api/v1/logout") => Read,
@@ -170,13 +172,22 @@ pub async fn gate(
     if access == Access::Public {
         return next.run(request).await;
     }
-    let principal = match presented_token(&request) {
-        None => {
+    let v1 = if path == "/write" && presented_token(&request).is_none() {
+        crate::influx::v1_credential(&request)
+    } else {
+        None
+    };
+    let principal = match (v1, presented_token(&request)) {
+        (Some(credential), _) => match v1_principal(&state, credential, &ip).await {
+            Ok(p) => p,
+            Err(response) => return response,
+        },
+        (None, None) => {
             return unauthorized(
                 "a credential is required: send 'Authorization: Bearer <token>' (an API token, or a session token from POST /api/v1/login)",
             )
         }
-        Some(secret) => match state.access.authenticate(secret) {
+        (None, Some(secret)) => match state.access.authenticate(secret) {
             Ok(p) => p,
             Err(e) => return unauthorized(&e.to_string()),
         },
@@ -211,6 +222,38 @@ pub async fn gate(
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// The principal of an InfluxDB v1 credential: the password is an API token (the user name is
+/// then ignored, as InfluxDB 2 does) or the user's password (checked as a login is, with the
+/// same failure limits, without opening a session).
+async fn v1_principal(
+    state: &AppState,
+    credential: crate::influx::V1Credential,
+    ip: &ClientIp,
+) -> Result<Principal, Response> {
+    if let Ok(p) = state.access.authenticate(&credential.password) {
+        return Ok(p);
+    }
+    if credential.user.is_empty() {
+        return Err(unauthorized(
+            "the API token given as the password is not valid",
+        ));
+    }
+    let access = state.access.clone();
+    let ip = ip.0.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        access.password_principal(&credential.user, &credential.password, &ip)
+    })
+    .await;
+    match checked {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(shulv_auth::LoginError::Limited(wait))) => {
+            Err(too_many(wait, "too many failed logins"))
+        }
+        Ok(Err(e)) => Err(unauthorized(&e.to_string())),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
 }
 
 /// True if node `id` exists and lies in `scope`.

@@ -258,7 +258,10 @@ pub async fn create_token(
     )?;
     let expires_ms = match body.expires_days {
         Some(0) => return Err(ApiError::bad_request("expires_days must be at least 1")),
-        Some(d) => Some(shulv_auth::now_ms() + i64::from(d) * 86_400_000),
+        Some(d) => Some(crate::instant::check(
+            "expires_days",
+            shulv_auth::now_ms() + i64::from(d) * 86_400_000,
+        )?),
         None => None,
     };
     let access = state.access.clone();
@@ -437,17 +440,10 @@ pub async fn audit(
     State(state): State<AppState>,
     Query(params): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
-    let instant = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
-        v.as_deref()
-            .map(|s| {
-                shulv_model::parse_instant(s, chrono_tz::Asia::Shanghai)
-                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-            })
-            .transpose()
-    };
+    let shanghai = chrono_tz::Asia::Shanghai;
     let filter = AuditFilter {
-        from_ms: instant("from", &params.from)?,
-        to_ms: instant("to", &params.to)?,
+        from_ms: crate::instant::parse_opt("from", params.from.as_deref(), shanghai)?,
+        to_ms: crate::instant::parse_opt("to", params.to.as_deref(), shanghai)?,
         actor: params.actor,
         action: params.action,
         limit: Some(params.limit.unwrap_or(10_000)),

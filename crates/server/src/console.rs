@@ -61,6 +61,11 @@ fn file_response(path: &str, bytes: &'static [u8], cache: &'static str) -> Respo
         .into_response()
 }
 
+/// The console's `index.html`, if the build is embedded.
+pub(crate) fn index_html() -> Option<&'static str> {
+    asset("index.html").and_then(|b| std::str::from_utf8(b).ok())
+}
+
 fn index() -> Response {
     match asset("index.html") {
         Some(bytes) => file_response("index.html", bytes, "no-cache"),
@@ -85,9 +90,17 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// True for paths the API owns (they never fall back to the console).
-fn is_api_path(path: &str) -> bool {
+pub(crate) fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/")
-        || ["/api", "/write", "/metrics", "/healthz", "/openapi.json"].contains(&path)
+        || [
+            "/api",
+            "/write",
+            "/ping",
+            "/metrics",
+            "/healthz",
+            "/openapi.json",
+        ]
+        .contains(&path)
 }
 
 /// Fallback of the router: `index.html` for GET of a console path (deep links of the

@@ -134,13 +134,8 @@ pub async fn forecast(
                 },
             ));
         };
-        let instant = |name: &str, v: Option<&String>| {
-            v.map(|s| shulv_model::parse_instant(s, tz))
-                .transpose()
-                .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
-        };
-        let from = instant("from", params.from.as_ref())?;
-        let to = instant("to", params.to.as_ref())?;
+        let from = crate::instant::parse_opt("from", params.from.as_deref(), tz)?;
+        let to = crate::instant::parse_opt("to", params.to.as_deref(), tz)?;
         if let Some(w) = &weather {
             let named = [
                 ("temperature_meter", Some(&w.observed)),

@@ -13,17 +13,20 @@ mod activity_data;
 mod admin;
 mod backup;
 mod certificates;
+mod connections;
 mod console;
 mod error;
 mod evaluate;
 mod forecasting;
+mod headers;
+mod influx;
+mod instant;
 mod limits;
 mod metrics;
 mod optimisation;
 mod overview;
 mod routes;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +39,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use connections::{max_connections_for, ConnectionLimits};
 pub use shulv_auth;
 
 /// Largest body of the ingest routes (a CSV import of a month of a large site).
@@ -133,6 +137,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::healthz))
+        .routes(routes!(influx::ping))
         .routes(routes!(routes::metrics))
         .routes(routes!(routes::status))
         .routes(routes!(routes::post_replacement))
@@ -213,17 +218,17 @@ pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: Serve
             state.clone(),
             limits::limits,
         ))
+        .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` over plain HTTP until Ctrl-C or SIGTERM.
-pub async fn serve(router: Router, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+/// Serves `router` on `listener` over plain HTTP under `limits` until Ctrl-C or SIGTERM.
+pub async fn serve(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    connections::serve(router, listener, None, limits, shutdown_signal()).await
 }
 
 /// Loads a PEM certificate chain and private key for [`serve_tls`] (rustls with the `ring`
@@ -247,26 +252,26 @@ pub async fn tls_config(
         })
 }
 
-/// Serves `router` on `listener` over HTTPS until Ctrl-C or SIGTERM.
+/// Serves `router` on `listener` over HTTPS (HTTP/2 or HTTP/1.1) under `limits` until Ctrl-C
+/// or SIGTERM.
 pub async fn serve_tls(
     router: Router,
     listener: tokio::net::TcpListener,
     tls: axum_server::tls_rustls::RustlsConfig,
+    limits: ConnectionLimits,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let on_signal = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        on_signal.graceful_shutdown(Some(Duration::from_secs(10)));
-    });
-    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    connections::serve(
+        router,
+        listener,
+        Some(tls.get_inner()),
+        limits,
+        shutdown_signal(),
+    )
+    .await
 }
 
 /// Binds `addr`, with a clear error when the port is taken.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))

@@ -164,11 +164,7 @@ fn critical_days_of<'a>(
 ) -> Result<BTreeSet<NaiveDate>, ApiError> {
     let mut out = BTreeSet::new();
     for d in days.into_iter().filter(|s| !s.trim().is_empty()) {
-        out.insert(
-            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                ApiError::bad_request(format!("critical_days: {d:?} is not a date YYYY-MM-DD"))
-            })?,
-        );
+        out.insert(crate::instant::parse_date("critical_days", d)?);
     }
     Ok(out)
 }
@@ -380,8 +376,7 @@ pub async fn schedule(
                     .start
                     .as_deref()
                     .ok_or_else(|| ApiError::bad_request("start: needed with node"))?;
-                let start = shulv_model::parse_instant(start, tz)
-                    .map_err(|e| ApiError::bad_request(format!("start: {e}")))?;
+                let start = crate::instant::parse("start", start, tz)?;
                 let model = ModelKind::parse(body.model.as_deref().unwrap_or("auto"))
                     .map_err(|e| ApiError::bad_request(format!("model: {e}")))?;
                 let req = ScheduleRequest {

@@ -466,14 +466,7 @@ pub async fn post_replacement(
     Path(id): Path<String>,
     Json(body): Json<ReplacementBody>,
 ) -> Result<StatusCode, ApiError> {
-    let at = match &body.at {
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| ApiError::bad_request("'at' must be integer milliseconds"))?,
-        serde_json::Value::String(s) => shulv_model::parse_instant(s, chrono_tz::Asia::Shanghai)
-            .map_err(|e| ApiError::bad_request(format!("'at': {e}")))?,
-        _ => return Err(ApiError::bad_request("'at' must be RFC 3339 or epoch ms")),
-    };
+    let at = crate::instant::parse_json("at", &body.at, chrono_tz::Asia::Shanghai)?;
     let record = ReplacementRecord {
         at,
         old_final: body.old_final,
@@ -587,10 +580,8 @@ pub async fn query(
             Target::Node(id) => t.node(id).map(|_| t.timezone_of_node(id)),
         });
         let tz = tz.unwrap_or(chrono_tz::Asia::Shanghai);
-        let from = shulv_model::parse_instant(&params.from, tz)
-            .map_err(|e| ApiError::bad_request(format!("from: {e}")))?;
-        let to = shulv_model::parse_instant(&params.to, tz)
-            .map_err(|e| ApiError::bad_request(format!("to: {e}")))?;
+        let from = crate::instant::parse("from", &params.from, tz)?;
+        let to = crate::instant::parse("to", &params.to, tz)?;
         let mut answer = p.query(&QuerySpec {
             target,
             from,

@@ -12,6 +12,8 @@ use tower::ServiceExt;
 
 use crate::access::{policy, Access};
 
+mod hardening;
+
 const REGISTRY: &str = r#"
 [[node]]
 id = "park"
@@ -167,7 +169,7 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
     let lp_b = format!("b,meter=b.main value=5 {T0}\n");
     let ts = T0 * 1000;
     let (uri, body) = match (method.as_str(), path) {
-        ("GET", "/healthz" | "/metrics" | "/openapi.json" | "/api/v1/status") => {
+        ("GET", "/healthz" | "/ping" | "/metrics" | "/openapi.json" | "/api/v1/status") => {
             (path.to_string(), String::new())
         }
         ("GET", "/api/v1/query") => (
@@ -321,7 +323,7 @@ async fn every_route_has_a_rule_and_needs_a_credential() {
         .map(|(m, p)| format!("{m} {p}"))
         .collect();
     public.sort();
-    assert_eq!(public, ["GET /healthz", "POST /api/v1/login"]);
+    assert_eq!(public, ["GET /healthz", "GET /ping", "POST /api/v1/login"]);
 }
 
 #[tokio::test]

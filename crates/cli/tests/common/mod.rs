@@ -34,27 +34,43 @@ impl Server {
     /// Runs `shulv <command> --data DIR --listen 127.0.0.1:0 <extra>` and waits for its banner,
     /// which prints a new admin token on a fresh data directory.
     pub fn start(command: &str, data: &Path, extra: &[&str]) -> Server {
-        Self::start_with_token(command, data, "127.0.0.1:0", extra, None)
+        Self::start_with_token(&[], command, data, "127.0.0.1:0", extra, None)
+    }
+
+    /// Like [`Server::start`], run through `wrapper` (a program and its arguments, given the
+    /// path of `shulv` and its arguments after them), e.g. `sh -c '… "$0" "$@"'`.
+    pub fn start_wrapped(wrapper: &[&str], command: &str, data: &Path, extra: &[&str]) -> Server {
+        Self::start_with_token(wrapper, command, data, "127.0.0.1:0", extra, None)
     }
 
     /// Restarts on an existing data directory, where the server prints no new token.
     pub fn restart(data: &Path, token: &str) -> Server {
-        Self::start_with_token("serve", data, "127.0.0.1:0", &[], Some(token))
+        Self::start_with_token(&[], "serve", data, "127.0.0.1:0", &[], Some(token))
     }
 
     /// `shulv serve` on a fixed address (`known`: the admin token of an existing data directory).
     pub fn serve_at(data: &Path, listen: &str, known: Option<&str>) -> Server {
-        Self::start_with_token("serve", data, listen, &[], known)
+        Self::start_with_token(&[], "serve", data, listen, &[], known)
     }
 
     fn start_with_token(
+        wrapper: &[&str],
         command: &str,
         data: &Path,
         listen: &str,
         extra: &[&str],
         known: Option<&str>,
     ) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        let shulv = env!("CARGO_BIN_EXE_shulv");
+        let mut program = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(shulv);
+                c
+            }
+            None => Command::new(shulv),
+        };
+        let mut child = program
             .arg(command)
             .arg("--data")
             .arg(data)
