@@ -17,8 +17,10 @@ mod console;
 mod error;
 mod evaluate;
 mod forecasting;
+mod json_errors;
 mod limits;
 mod metrics;
+mod openapi_errors;
 mod optimisation;
 mod overview;
 mod routes;
@@ -177,6 +179,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .response("200", utoipa::openapi::Response::new("OpenAPI document")),
         ),
     );
+    openapi_errors::add(&mut api);
     api
 }
 
@@ -207,6 +210,7 @@ pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: Serve
             state.clone(),
             limits::limits,
         ))
+        .layer(middleware::map_response(json_errors::json_errors))
         .with_state(state)
 }
 
