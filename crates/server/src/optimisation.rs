@@ -120,7 +120,8 @@ pub async fn get_tariff(
 /// changed: a new monthly table is a new version. Tariffs apply to the whole tree, so the
 /// credential must be scoped to the whole tree.
 #[utoipa::path(post, path = "/api/v1/tariffs", tag = "optimisation",
-    request_body(content = String, content_type = "application/toml"),
+    request_body(content = String, content_type = "text/plain",
+        description = "The tariff file (TOML), sent as text/plain or application/toml"),
     responses((status = 200, body = TariffSummary), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn add_tariff(
