@@ -43,8 +43,8 @@ const messages = {
     },
     forecast: {
       title: '预测与实际', target: '对象', horizon: '预测时长', h24: '24 小时', h168: '7 天',
-      actual: '实际', p50: '预测 P50', band: 'P10–P90', model: '模型', run: '预测并保存', history: '历史截至',
-      start: '预测起点', hint: '每次预测都会保存；起点早于最新数据时，可与实际值对比', wape: '加权绝对百分比误差', models: { auto: '自动选择', naive24: '前一日', naive168: '上周同期', mstl: 'MSTL 分解', ridge: '岭回归', ensemble: '组合', gbm: '梯度提升树', mixed: '多种模型' },
+      actual: '实际', p50: '预测 P50', band: 'P10–P90', model: '模型', run: '预测并保存', runOnly: '预测', history: '历史截至',
+      start: '预测起点', hint: '管理员和运维人员的预测会保存；起点早于最新数据时，可与实际值对比', hintReadOnly: '只读角色的预测不保存（保存需管理员或运维角色）；起点早于最新数据时，可与实际值对比', notStored: '未保存', wape: '加权绝对百分比误差', models: { auto: '自动选择', naive24: '前一日', naive168: '上周同期', mstl: 'MSTL 分解', ridge: '岭回归', ensemble: '组合', gbm: '梯度提升树', mixed: '多种模型' },
       lower: 'P10', upper: 'P90', chosen: '选用模型', node: '节点', meter: '计量点',
       stored: '已保存的预测', carrier: '能源品种', issue: '发布新预测', issued: '发布时间', covered: '有实际值的小时',
       hoursOf: '{n} / {total} 小时', bias: '偏差（预测 − 实际）', coverage: 'P10–P90 覆盖率', noActuals: '预测时段尚无实际数据',
@@ -160,8 +160,8 @@ const messages = {
     },
     forecast: {
       title: 'Forecast vs actual', target: 'Target', horizon: 'Horizon', h24: '24 hours', h168: '7 days',
-      actual: 'Actual', p50: 'Forecast P50', band: 'P10–P90', model: 'Model', run: 'Forecast and store', history: 'History up to',
-      start: 'Forecast start', hint: 'Every forecast is stored; a start before the newest data shows it against the actual values', wape: 'WAPE', models: { auto: 'Automatic', naive24: 'Previous day', naive168: 'Same hour last week', mstl: 'MSTL decomposition', ridge: 'Ridge regression', ensemble: 'Ensemble', gbm: 'Gradient boosting', mixed: 'Several models' },
+      actual: 'Actual', p50: 'Forecast P50', band: 'P10–P90', model: 'Model', run: 'Forecast and store', runOnly: 'Forecast', history: 'History up to',
+      start: 'Forecast start', hint: 'Forecasts of administrators and operators are stored; a start before the newest data shows it against the actual values', hintReadOnly: 'Forecasts of read-only roles are not stored (storing needs the admin or operator role); a start before the newest data shows it against the actual values', notStored: 'Not stored', wape: 'WAPE', models: { auto: 'Automatic', naive24: 'Previous day', naive168: 'Same hour last week', mstl: 'MSTL decomposition', ridge: 'Ridge regression', ensemble: 'Ensemble', gbm: 'Gradient boosting', mixed: 'Several models' },
       lower: 'P10', upper: 'P90', chosen: 'Model used', node: 'Node', meter: 'Meter',
       stored: 'Stored forecasts', carrier: 'Carrier', issue: 'Issue a forecast', issued: 'Issued', covered: 'Hours with actuals',
       hoursOf: '{n} of {total} hours', bias: 'Bias (forecast − actual)', coverage: 'P10–P90 coverage', noActuals: 'No actual data for these hours yet',

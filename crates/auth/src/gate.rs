@@ -22,10 +22,17 @@ pub struct AccessConfig {
     pub rate_per_s: f64,
     /// Burst size of the bucket.
     pub rate_burst: f64,
-    /// Failed logins per user name within `login_window` before it is blocked.
-    pub login_failures_per_user: u32,
-    /// Failed logins per client address within `login_window` before it is blocked.
+    /// Failed logins of one user name from one client address within `login_window` before
+    /// that client is blocked for that name (the account itself is never locked).
+    pub login_failures_per_client: u32,
+    /// Failed logins from one client address within `login_window`, any user names, before
+    /// that address is blocked.
     pub login_failures_per_ip: u32,
+    /// Failed logins of one user name within `login_window`, from every client, after which
+    /// each login of that name waits `login_slowdown` (the right password still passes).
+    pub login_slowdown_after: u32,
+    /// The wait of a login of a user name under attack (see `login_slowdown_after`).
+    pub login_slowdown: Duration,
     /// Window of the login failure limits.
     pub login_window: Duration,
     /// Rotation and per-client bounds of the audit log.
@@ -38,8 +45,10 @@ impl Default for AccessConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             rate_per_s: 1000.0,
             rate_burst: 2000.0,
-            login_failures_per_user: 5,
+            login_failures_per_client: 5,
             login_failures_per_ip: 20,
+            login_slowdown_after: 10,
+            login_slowdown: Duration::from_secs(1),
             login_window: Duration::from_secs(15 * 60),
             audit: AuditConfig::default(),
         }
@@ -80,8 +89,9 @@ pub enum LoginError {
 pub struct AccessControl {
     store: RwLock<AuthStore>,
     sessions: Mutex<HashMap<String, Session>>,
-    login_users: FailureLimiter,
+    login_clients: FailureLimiter,
     login_ips: FailureLimiter,
+    login_accounts: FailureLimiter,
     buckets: TokenBuckets,
     config: AccessConfig,
     /// The audit log.
@@ -96,8 +106,12 @@ impl AccessControl {
         Ok(AccessControl {
             store: RwLock::new(store),
             sessions: Mutex::new(HashMap::new()),
-            login_users: FailureLimiter::new(config.login_failures_per_user, config.login_window),
+            login_clients: FailureLimiter::new(
+                config.login_failures_per_client,
+                config.login_window,
+            ),
             login_ips: FailureLimiter::new(config.login_failures_per_ip, config.login_window),
+            login_accounts: FailureLimiter::new(config.login_slowdown_after, config.login_window),
             buckets: TokenBuckets::new(config.rate_per_s, config.rate_burst),
             config,
             audit,
@@ -159,15 +173,32 @@ impl AccessControl {
         self.buckets.take(&key, Instant::now())
     }
 
+    /// How long a login of user `name` must wait before it is checked: `login_slowdown` while
+    /// the name has had `login_slowdown_after` failures in the window (from any client), else
+    /// nothing. The caller waits without holding a thread (an async sleep), then calls
+    /// [`AccessControl::login`]; the account is slowed down, never locked.
+    pub fn login_delay(&self, name: &str) -> Duration {
+        let key = format!("user:{}", digest(name));
+        match self.login_accounts.check(&key, Instant::now()) {
+            Ok(()) => Duration::ZERO,
+            Err(_) => self.config.login_slowdown,
+        }
+    }
+
     /// Checks a password login (slow: argon2; call it off the async runtime). Failures count
-    /// against the user name and the client address; a blocked name or address is refused
-    /// before the password is checked.
+    /// against the client (its address with the user name, as OWASP advises: the attacker is
+    /// locked out, not the account's owner), against the client address for any name, and
+    /// against the name from every client (which slows its logins down, see
+    /// [`AccessControl::login_delay`]). A blocked client is refused before the password is
+    /// checked.
     pub fn login(&self, name: &str, password: &str, ip: &str) -> Result<SessionGrant, LoginError> {
         let now = Instant::now();
-        let user_key = format!("user:{name}");
+        let name_digest = digest(name);
+        let client_key = format!("client:{ip}/{name_digest}");
         let ip_key = format!("ip:{ip}");
+        let account_key = format!("user:{name_digest}");
         let wait = [
-            self.login_users.check(&user_key, now),
+            self.login_clients.check(&client_key, now),
             self.login_ips.check(&ip_key, now),
         ]
         .into_iter()
@@ -185,11 +216,12 @@ impl AccessControl {
             }
         };
         let Some(user) = user.filter(|_| ok) else {
-            self.login_users.fail(&user_key, now);
+            self.login_clients.fail(&client_key, now);
             self.login_ips.fail(&ip_key, now);
+            self.login_accounts.fail(&account_key, now);
             return Err(LoginError::Invalid);
         };
-        self.login_users.clear(&user_key);
+        self.login_clients.clear(&client_key);
         let token = new_secret("shulvs").map_err(|e| LoginError::Other(e.to_string()))?;
         let expires_ms = crate::now_ms() + self.config.session_ttl.as_millis() as i64;
         let mut sessions = self.sessions.lock();
@@ -313,8 +345,9 @@ mod tests {
     fn login_sessions_limits() {
         let dir = tempfile::tempdir().unwrap();
         let config = AccessConfig {
-            login_failures_per_user: 3,
+            login_failures_per_client: 3,
             login_failures_per_ip: 5,
+            login_slowdown_after: 4,
             ..Default::default()
         };
         let ac = AccessControl::open(dir.path(), config).unwrap();
@@ -338,11 +371,22 @@ mod tests {
                 Err(LoginError::Invalid)
             ));
         }
-        // Blocked even with the right password.
+        // The attacking client is blocked for that name, even with the right password...
         assert!(matches!(
-            ac.login("alice", "a long password 1", "9.9.9.9"),
+            ac.login("alice", "a long password 1", "1.2.3.4"),
             Err(LoginError::Limited(_))
         ));
+        // ... but the account is not: its owner, from another address, logs in.
+        assert_eq!(ac.login_delay("alice"), Duration::ZERO);
+        ac.login("alice", "a long password 1", "9.9.9.9").unwrap();
+        // Failures from many addresses slow the name's logins down, never lock it.
+        assert!(matches!(
+            ac.login("alice", "wrong password!!", "5.6.7.8"),
+            Err(LoginError::Invalid)
+        ));
+        assert_eq!(ac.login_delay("alice"), Duration::from_secs(1));
+        assert_eq!(ac.login_delay("bob"), Duration::ZERO);
+        ac.login("alice", "a long password 1", "9.9.9.9").unwrap();
         // The address is blocked after 5 failures, for any user name.
         assert!(matches!(
             ac.login("nobody", "x", "1.2.3.4"),

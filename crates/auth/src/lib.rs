@@ -12,7 +12,8 @@
 //!   random secrets) persisted in `<data>/auth/users.json` and `<data>/auth/tokens.json`.
 //! - [`AccessControl`]: the in-memory gate of a running server: token and session lookup by
 //!   digest (a hash map, so the per-request check costs one SHA-256), sessions with expiry,
-//!   login failure limits per user name and per client address, per-credential token buckets,
+//!   login failure limits per client (address and user name) and per address, a slow-down
+//!   (never a lock) of a user name under attack, per-credential token buckets,
 //!   and the [`AuditLog`].
 //!
 //! The tree itself lives in the platform; this crate only needs to know a scope's root id. The

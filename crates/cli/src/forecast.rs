@@ -22,8 +22,8 @@ pub enum ForecastCommand {
     Backtest(BacktestArgs),
     /// Forecast the hours after the end of a CSV file (P10/P50/P90 as CSV on stdout).
     Predict(PredictArgs),
-    /// Forecast a meter or node of a running server from its stored data (stored unless
-    /// --no-store).
+    /// Forecast a meter or node of a running server from its stored data (kept on the server
+    /// with --store).
     Issue(crate::forecast_server::IssueArgs),
     /// List the server's stored forecasts.
     List(crate::forecast_server::ListArgs),

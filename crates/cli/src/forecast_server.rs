@@ -84,9 +84,10 @@ pub struct IssueArgs {
     /// past time issues the forecast as of then.
     #[arg(long)]
     to: Option<String>,
-    /// Do not keep the forecast on the server.
+    /// Keep the forecast on the server, to compare it later with what happened (`shulv
+    /// forecast show`); needs an admin or operator credential.
     #[arg(long)]
-    no_store: bool,
+    store: bool,
     /// Output: table, csv (carrier,unit,start,p10,p50,p90) or json.
     #[arg(long, default_value = "table")]
     output: String,
@@ -191,7 +192,7 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     let mut q = args.target.params()?;
     q.push(("horizon", args.horizon.to_string()));
     q.push(("model", args.model.clone()));
-    q.push(("store", (!args.no_store).to_string()));
+    q.push(("store", args.store.to_string()));
     if let Some(f) = &args.from {
         q.push(("from", f.clone()));
     }

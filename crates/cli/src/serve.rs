@@ -14,6 +14,9 @@ use shulv_server::shulv_auth::{
 };
 use shulv_server::{max_connections_for, ConnectionLimits, ServerConfig};
 
+/// Days a stored forecast is kept after it was issued, unless configured otherwise.
+const DEFAULT_FORECAST_RETENTION_DAYS: u64 = 90;
+
 /// Settings of the server. Each can come from the config file, the environment or a flag; a
 /// flag beats the environment, which beats the file.
 #[derive(clap::Args)]
@@ -37,7 +40,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SHULV_RAW_RETENTION_DAYS")]
     raw_retention_days: Option<u64>,
     /// Keep stored forecasts this many days after they were issued (the newest is always
-    /// kept) [default: keep all].
+    /// kept); 0 keeps them for ever [default: 90].
     #[arg(long, env = "SHULV_FORECAST_RETENTION_DAYS")]
     forecast_retention_days: Option<u64>,
     /// Flush the in-memory buffer to Parquet segments at least this often [default: 30].
@@ -142,12 +145,12 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     if let Some(days) = args.raw_retention_days.or(file.raw_retention_days) {
         config.raw_retention = Some(Duration::from_secs(days * 86_400));
     }
-    if let Some(days) = args
+    let forecast_days = args
         .forecast_retention_days
         .or(file.forecast_retention_days)
-    {
-        config.forecast_retention = Some(Duration::from_secs(days * 86_400));
-    }
+        .unwrap_or(DEFAULT_FORECAST_RETENTION_DAYS);
+    config.forecast_retention =
+        (forecast_days > 0).then(|| Duration::from_secs(forecast_days * 86_400));
     if let Some(s) = args.flush_interval_s.or(file.flush_interval_s) {
         config.flush_interval = Duration::from_secs(s);
     }

@@ -1,6 +1,6 @@
 //! Access control end to end, through the real binary and its CLI: a device token writes only
 //! its enterprise's meters, a scoped analyst logs in and sees only its enterprise, failed logins
-//! are limited, a revoked token stops working, the audit log exports every step; and the server
+//! lock the client out, a revoked token stops working, the audit log exports every step; and the server
 //! speaks TLS when given a certificate.
 
 mod common;
@@ -162,7 +162,8 @@ fn tokens_users_scopes_and_audit_through_the_cli() {
     assert_eq!(get(&server.url, &session, &format!("{q}park")), 404);
     assert_eq!(get(&server.url, &session, "/api/v1/users"), 403);
 
-    // Failed logins are limited (5 per user name in 15 minutes), even with the right password.
+    // Failed logins lock the client out (5 per address and user name in 15 minutes), even with
+    // the right password (the account's owner elsewhere is not locked out: server tests).
     for _ in 0..5 {
         assert_eq!(login("wrong password!").0, 401);
     }

@@ -146,7 +146,7 @@ fn cli(server: &Server, args: &[&str]) -> String {
 fn stored_forecast_against_the_readings(server: &Server, meter: &str) {
     // Issued as of 2025-12-20 00:00 (the demo's data run to the end of 2025), naive24.
     let issued = server.get_json(&format!(
-        "/api/v1/forecast?meter={meter}&model=naive24&to=2025-12-20"
+        "/api/v1/forecast?meter={meter}&model=naive24&to=2025-12-20&store=true"
     ));
     let id = issued["id"].as_str().expect("stored").to_string();
     let cmp = server.get_json(&format!("/api/v1/forecasts/{id}"));

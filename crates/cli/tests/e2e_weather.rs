@@ -278,6 +278,7 @@ fn temperature_covariate_from_stored_meters() {
             "2025-08-24",
             "--temperature-meter",
             "site.wx",
+            "--store",
         ],
     );
     assert!(

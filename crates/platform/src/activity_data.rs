@@ -190,8 +190,10 @@ impl Platform {
                 )));
             }
             if next.iter().any(|x| x.spec.id == r.id) {
+                // Worded alike whoever holds the id, so that a scoped caller learns nothing
+                // about records outside its scope.
                 return Err(PlatformError::Invalid(format!(
-                    "records[{i}]: id {:?} exists already",
+                    "records[{i}]: id {:?} is not available: choose another id",
                     r.id
                 )));
             }

@@ -162,16 +162,24 @@ fn validate(c: &NewCertificate, i: usize) -> Result<(String, u128, u128), Platfo
 
 impl Platform {
     /// Registers certificates; refuses the whole batch if any id exists, a serial range overlaps
-    /// a registered one, or a field is invalid. Returns how many were added.
+    /// a registered one, or a field is invalid. Returns how many were added. `visible(owner)`
+    /// says whether the caller may see the certificates of node `owner`: an overlap names the
+    /// registered certificate only then, and a taken id is refused alike whoever holds it.
     pub fn register_certificates(
         &self,
         batch: Vec<NewCertificate>,
+        visible: &dyn Fn(&str) -> bool,
     ) -> Result<usize, PlatformError> {
         let mut book = self.certificates.lock();
         let mut ranges: Vec<(String, u128, u128, String)> = Vec::new();
         for c in &book.list {
             if let Ok((p, a, b)) = validate(&c.spec, 0) {
-                ranges.push((p, a, b, c.spec.id.clone()));
+                let name = if visible(&c.spec.owner) {
+                    format!("certificate {}", c.spec.id)
+                } else {
+                    "a certificate registered before".to_string()
+                };
+                ranges.push((p, a, b, name));
             }
         }
         let now = chrono::Utc::now().timestamp_millis();
@@ -186,7 +194,7 @@ impl Platform {
             }
             if next.iter().any(|x| x.spec.id == c.id) {
                 return Err(PlatformError::Invalid(format!(
-                    "certificates[{i}]: id {:?} is registered already",
+                    "certificates[{i}]: id {:?} is not available: choose another id",
                     c.id
                 )));
             }
@@ -195,11 +203,11 @@ impl Platform {
                 .find(|(q, x, y, _)| *q == p && a <= *y && *x <= b)
             {
                 return Err(PlatformError::Invalid(format!(
-                    "certificates[{i}] ({}): serial range {}..{} overlaps certificate {other}",
+                    "certificates[{i}] ({}): serial range {}..{} overlaps {other}",
                     c.id, c.serial_start, c.serial_end
                 )));
             }
-            ranges.push((p, a, b, c.id.clone()));
+            ranges.push((p, a, b, format!("certificate {}", c.id)));
             next.push(Certificate {
                 spec: c,
                 registered_at: now,

@@ -17,7 +17,7 @@ use shulv_optimise::{
 };
 use shulv_tariff::{
     bill, compare_basic, BasicComparison, BasicMethod, Bill, BillInput, DayFlags, PeriodKind,
-    Provenance, Tariff, TariffFile, TariffLibrary,
+    Status, Tariff, TariffFile, TariffLibrary,
 };
 
 use crate::critical_peak::TemperatureTrigger;
@@ -63,14 +63,16 @@ pub struct PeriodPrice {
     pub price: f64,
 }
 
-/// Provenance of one part of a tariff.
+/// Provenance of one part of a tariff: the part and its [`shulv_tariff::Provenance`]'s fields, listed here
+/// (not flattened) so that the OpenAPI schema admits `part` beside them.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PartProvenance {
-    /// Part.
+    /// Part (`windows`, `ratios`, `component.purchase`, `basic`, ...).
     pub part: String,
-    /// Status and source.
-    #[serde(flatten)]
-    pub provenance: Provenance,
+    /// Confirmation status.
+    pub status: Status,
+    /// Document or table it comes from.
+    pub source: String,
 }
 
 fn summary(t: &Tariff, source: &str) -> TariffSummary {
@@ -95,7 +97,11 @@ fn summary(t: &Tariff, source: &str) -> TariffSummary {
         provenance: t
             .provenance()
             .into_iter()
-            .map(|(part, provenance)| PartProvenance { part, provenance })
+            .map(|(part, p)| PartProvenance {
+                part,
+                status: p.status,
+                source: p.source,
+            })
             .collect(),
         temperature_trigger_c: f
             .critical_peak

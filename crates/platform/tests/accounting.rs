@@ -407,20 +407,23 @@ fn certificates_are_retired_once_and_cover_market_based_scope_2() {
         serial_end: format!("GEC2023NM{b:06}"),
     };
     assert_eq!(
-        p.register_certificates(vec![gec("lot-1", 1, 1000)])
+        p.register_certificates(vec![gec("lot-1", 1, 1000)], &|_| true)
             .unwrap(),
         1
     );
     // Overlapping serials, a wrong GEC quantity and a repeated id are refused, whole batch.
     let overlap = p
-        .register_certificates(vec![gec("lot-2", 2000, 2999), gec("lot-3", 900, 1100)])
+        .register_certificates(
+            vec![gec("lot-2", 2000, 2999), gec("lot-3", 900, 1100)],
+            &|_| true,
+        )
         .unwrap_err()
         .to_string();
     assert!(overlap.contains("overlaps certificate lot-1"), "{overlap}");
     let mut wrong = gec("lot-4", 3000, 3009);
     wrong.mwh = 12.0;
     assert!(p
-        .register_certificates(vec![wrong])
+        .register_certificates(vec![wrong], &|_| true)
         .unwrap_err()
         .to_string()
         .contains("1 GEC = 1 MWh"));

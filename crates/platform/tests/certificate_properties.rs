@@ -52,7 +52,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let p = Platform::open(PlatformConfig::new(dir.path())).unwrap();
         p.apply_registry(RegistryFile::from_toml(REGISTRY).unwrap()).unwrap();
-        p.register_certificates((0..4).map(certificate).collect()).unwrap();
+        p.register_certificates((0..4).map(certificate).collect(), &|_| true).unwrap();
         let mut first: Vec<Option<(String, String)>> = vec![None; 4];
         for (cert, entity, month) in attempts {
             let entity = ["e1", "e2"][entity];

@@ -155,6 +155,36 @@ pub fn audit_entry(principal: &Principal, ip: &ClientIp, action: &str, target: &
         .ip(ip.0.clone())
 }
 
+/// The answer for a method the route has no rule for: 405 with the methods it has rules for
+/// (`Allow`), or 403 when it has none (a route without a rule is refused for everyone).
+fn no_rule(method: &Method, path: &str) -> Response {
+    let allowed: Vec<&str> = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+    ]
+    .iter()
+    .filter(|m| policy(m, path).is_some())
+    .map(Method::as_str)
+    .collect();
+    if allowed.is_empty() {
+        return ApiError::new(StatusCode::FORBIDDEN, "no access rule covers this route")
+            .into_response();
+    }
+    let allow = allowed.join(", ");
+    let mut r = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{path} does not take {method} (it takes {allow})"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
 /// Middleware on every route: authentication, rate limit, the route's rule.
 pub async fn gate(
     State(state): State<AppState>,
@@ -165,8 +195,7 @@ pub async fn gate(
     let ip = ClientIp(client_ip(&state, &request));
     let path = matched.map(|m| m.as_str().to_string()).unwrap_or_default();
     let Some(access) = policy(request.method(), &path) else {
-        return ApiError::new(StatusCode::FORBIDDEN, "no access rule covers this route")
-            .into_response();
+        return no_rule(request.method(), &path);
     };
     request.extensions_mut().insert(ip.clone());
     if access == Access::Public {
@@ -267,6 +296,12 @@ pub fn node_in_scope(tree: &Tree, scope: &Scope, id: &str) -> bool {
     }
 }
 
+/// The answer for a node that does not exist or lies outside the caller's scope: the same
+/// 404 for both, so a scope does not reveal what exists outside it.
+pub fn node_not_found(id: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("node '{id}' not found"))
+}
+
 /// True if meter `id` exists and its node lies in `scope`.
 pub fn meter_in_scope(tree: &Tree, scope: &Scope, id: &str) -> bool {
     tree.meter(id)
@@ -303,9 +338,13 @@ pub fn visible_registry(tree: &Tree, principal: &Principal) -> RegistryFile {
     RegistryFile { nodes, meters }
 }
 
-/// Checks that applying `file` changes only the subtree of `scope`: every existing node or
-/// meter it names is inside, the scope's root is not moved, new nodes hang below the root, and
-/// every node and meter is inside after the change. Returns the first violation.
+/// Checks that applying `file` changes only the subtree of `scope`: the scope's root is not
+/// moved, new nodes hang below the root, every node and meter is inside after the change, and
+/// no id of a node or meter outside the scope is named. Returns the first violation.
+///
+/// A node or meter outside the scope is judged as if it did not exist, so the refusals do not
+/// reveal it: only when a new node or meter would have been accepted is the id refused, as
+/// "not available", which is all a scoped credential can learn (ids are unique in the tree).
 pub fn check_registry_change(
     tree: &Tree,
     scope: &Scope,
@@ -317,20 +356,20 @@ pub fn check_registry_change(
     let mut parent: HashMap<&str, Option<&str>> = tree
         .nodes()
         .iter()
+        .filter(|n| node_in_scope(tree, scope, &n.id))
         .map(|n| (n.id.as_str(), n.parent.as_deref()))
         .collect();
     for n in &file.nodes {
-        match tree.node(&n.id) {
-            Some(existing) => {
-                if !node_in_scope(tree, scope, &n.id) {
-                    return Err(format!("node '{}' is outside your scope '{root}'", n.id));
-                }
-                if n.id == *root && n.parent != existing.parent {
-                    return Err(format!(
-                        "node '{root}' is the root of your scope; only an administrator can move it"
-                    ));
-                }
+        let existing = tree
+            .node(&n.id)
+            .filter(|_| node_in_scope(tree, scope, &n.id));
+        match existing {
+            Some(existing) if n.id == *root && n.parent != existing.parent => {
+                return Err(format!(
+                    "node '{root}' is the root of your scope; only an administrator can move it"
+                ));
             }
+            Some(_) => {}
             None if n.parent.is_none() => {
                 return Err(format!(
                     "node '{}' would be a new root; only an administrator can add roots",
@@ -362,17 +401,28 @@ pub fn check_registry_change(
         }
     }
     for m in &file.meters {
-        if let Some(old) = tree.meter(&m.id) {
-            if !node_in_scope(tree, scope, &old.node) {
-                return Err(format!("meter '{}' is outside your scope '{root}'", m.id));
-            }
-        }
         if !inside(&m.node) {
             return Err(format!(
                 "meter '{}' would be on node '{}', outside your scope '{root}'",
                 m.id, m.node
             ));
         }
+    }
+    let taken =
+        |kind: &str, id: &str| format!("{kind} id '{id}' is not available: choose another id");
+    if let Some(n) = file
+        .nodes
+        .iter()
+        .find(|n| tree.node(&n.id).is_some() && !node_in_scope(tree, scope, &n.id))
+    {
+        return Err(taken("node", &n.id));
+    }
+    if let Some(m) = file
+        .meters
+        .iter()
+        .find(|m| tree.meter(&m.id).is_some() && !meter_in_scope(tree, scope, &m.id))
+    {
+        return Err(taken("meter", &m.id));
     }
     Ok(())
 }

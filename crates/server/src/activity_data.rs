@@ -48,10 +48,11 @@ pub async fn list(
 
 /// Adds Scope 3 activity data (quantity, unit, the factor applied and its source) for nodes
 /// and periods; accounts of the node and of every node above it for a period containing the
-/// record's include it in Scope 3. The whole batch is refused if an id exists, a field is
-/// invalid (the error names the record and field) or a node is outside the caller's scope.
+/// record's include it in Scope 3. The whole batch is refused if an id is taken (worded alike
+/// wherever it is taken), a field is invalid (the error names the record and field) or a node
+/// is unknown or outside the caller's scope (404, worded alike).
 #[utoipa::path(post, path = "/api/v1/activity-data", tag = "accounting", request_body = ActivityBatch,
-    responses((status = 200, body = ActivityAdded), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ActivityAdded), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -68,10 +69,7 @@ pub async fn add(
                 .map(|r| r.node.clone())
         });
         if let Some(node) = outside {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("node '{node}' is outside this credential's scope"),
-            ));
+            return Err(access::node_not_found(&node));
         }
         let ids: Vec<String> = batch.records.iter().map(|r| r.id.clone()).collect();
         let result = p.add_activity_records(batch.records, &principal.actor());

@@ -333,8 +333,10 @@ pub struct LoginAnswer {
 }
 
 /// Logs in with a user name and password; answers a session token with its expiry. Failed
-/// logins are limited per user name and per client address (429 with `Retry-After`). The body
-/// is at most 4 KiB; while the audit log cannot be written, logins are refused (503).
+/// logins block the client (its address with that user name, and its address for any name;
+/// 429 with `Retry-After`), never the account: a user name under attack from many addresses
+/// is only slowed down (each login waits a second), so its owner still logs in. The body is at
+/// most 4 KiB; while the audit log cannot be written, logins are refused (503).
 #[utoipa::path(post, path = "/api/v1/login", tag = "access", security(()),
     request_body = LoginBody,
     responses((status = 200, body = LoginAnswer),
@@ -350,6 +352,7 @@ pub async fn login(
         return audit_down(&e, "logins").into_response();
     }
     let access = state.access.clone();
+    tokio::time::sleep(access.login_delay(&body.username)).await;
     let result = off_runtime(move || {
         let outcome = access.login(&body.username, &body.password, &ip.0);
         let name = shulv_auth::bounded_name(&body.username);
@@ -434,7 +437,8 @@ pub struct AuditParams {
 /// The audit log: every change, login and refused request, oldest first; `format=csv` exports
 /// it (administrators).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "access", params(AuditParams),
-    responses((status = 200, description = "JSON array of entries, or CSV with format=csv", body = Object),
+    responses((status = 200, description = "The entries, oldest first: a JSON array, or CSV with format=csv",
+            content((Vec<Object> = "application/json"), (String = "text/csv"))),
         (status = 400, body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,

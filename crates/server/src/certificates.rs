@@ -57,10 +57,11 @@ pub async fn list(
 }
 
 /// Registers green certificates or green-power trades with their serial ranges. The whole
-/// batch is refused if an id exists, a serial range overlaps one registered before, a GEC
-/// range does not match its MWh (1 GEC = 1 MWh), or an owner is outside the caller's scope.
+/// batch is refused if an id is taken, a serial range overlaps one registered before (named
+/// only when the caller may see it), a GEC range does not match its MWh (1 GEC = 1 MWh), or an
+/// owner is unknown or outside the caller's scope (404, worded alike).
 #[utoipa::path(post, path = "/api/v1/certificates", tag = "accounting", request_body = CertificateBatch,
-    responses((status = 200, body = Registered), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Registered), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -77,13 +78,12 @@ pub async fn register(
                 .map(|c| c.owner.clone())
         });
         if let Some(owner) = outside {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("owner '{owner}' is outside this credential's scope"),
-            ));
+            return Err(access::node_not_found(&owner));
         }
         let ids: Vec<String> = batch.certificates.iter().map(|c| c.id.clone()).collect();
-        let result = p.register_certificates(batch.certificates);
+        let visible =
+            |owner: &str| p.with_tree(|t| access::node_in_scope(t, &principal.scope, owner));
+        let result = p.register_certificates(batch.certificates, &visible);
         let entry = audit_entry(
             &principal,
             &ip,

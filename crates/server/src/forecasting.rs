@@ -1,5 +1,6 @@
 //! Forecast routes (用能预测): P10/P50/P90 of a meter or node from its stored hourly data,
-//! stored as issued, and stored forecasts compared with what happened.
+//! stored as issued when a role that may change data asks for it, and stored forecasts
+//! compared with what happened.
 
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
@@ -39,7 +40,9 @@ pub struct ForecastParams {
     /// changes) or `summed` (the spread of a forecast of the node's summed series around the
     /// bottom-up P50).
     pub intervals: Option<String>,
-    /// Keep the forecast (default `true`); its id is in the answer.
+    /// Keep the forecast (default `false`), to compare it later with what happened; its id is
+    /// in the answer. Needs a role that may change data (admin, operator): a read-only role
+    /// asking for it gets 403.
     pub store: Option<bool>,
     /// Air-temperature meter (carrier `air_temperature`) whose hourly means over the history
     /// are a covariate of the forecast (a node: of its electricity and heat meters). Without
@@ -57,7 +60,8 @@ pub struct ForecastParams {
 /// meters' deviations (or, with `intervals=correlated`, weighted by the correlation of their
 /// recent week-over-week changes; with `intervals=summed`, from the spread of the node's summed
 /// series; see `method`).
-/// The forecast is stored unless `store=false` (`id` in the answer).
+/// The forecast is stored only with `store=true` (`id` in the answer), which needs a role that
+/// may change data; it is kept for the server's forecast retention (90 days by default).
 #[utoipa::path(get, path = "/api/v1/forecast", tag = "forecast", params(ForecastParams),
     responses((status = 200, body = ForecastAnswer),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -89,7 +93,16 @@ pub async fn forecast(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let intervals = NodeIntervals::parse(params.intervals.as_deref().unwrap_or("independent"))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let store = params.store.unwrap_or(true);
+    let store = params.store.unwrap_or(false);
+    if store && !principal.role.can_manage() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "store=true keeps the forecast on the server, which needs a role that may change data (admin or operator), not '{}'; ask without store to get the forecast without keeping it",
+                principal.role
+            ),
+        ));
+    }
     if principal.aggregates_only && matches!(target, Target::Meter(_)) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

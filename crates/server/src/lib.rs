@@ -21,8 +21,10 @@ mod forecasting;
 mod headers;
 mod influx;
 mod instant;
+mod json_errors;
 mod limits;
 mod metrics;
+mod openapi_errors;
 mod optimisation;
 mod overview;
 mod routes;
@@ -188,6 +190,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .response("200", utoipa::openapi::Response::new("OpenAPI document")),
         ),
     );
+    openapi_errors::add(&mut api);
     api
 }
 
@@ -218,6 +221,7 @@ pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: Serve
             state.clone(),
             limits::limits,
         ))
+        .layer(middleware::map_response(json_errors::json_errors))
         .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

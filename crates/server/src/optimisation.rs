@@ -37,6 +37,29 @@ fn check_node(
     }
 }
 
+/// An aggregates-only credential sees node roll-ups only: it may name no meter (a temperature
+/// meter) in a request, as on the forecast route.
+fn refuse_meters_for_aggregates(
+    principal: &Principal,
+    meters: &[Option<&String>],
+) -> Result<(), ApiError> {
+    if principal.aggregates_only && meters.iter().any(Option::is_some) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this credential may read aggregates only, not a temperature meter",
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the meter ids behind a node's bill for aggregates-only credentials, as the query,
+/// forecast and account routes do.
+fn strip_meters(principal: &Principal, bill: &mut NodeBill) {
+    if principal.aggregates_only {
+        bill.meters.clear();
+    }
+}
+
 /// A named temperature meter must be readable by the caller's scope (else it is not found).
 fn check_temperature_meter(
     p: &shulv_platform::Platform,
@@ -97,7 +120,8 @@ pub async fn get_tariff(
 /// changed: a new monthly table is a new version. Tariffs apply to the whole tree, so the
 /// credential must be scoped to the whole tree.
 #[utoipa::path(post, path = "/api/v1/tariffs", tag = "optimisation",
-    request_body(content = String, content_type = "application/toml"),
+    request_body(content = String, content_type = "text/plain",
+        description = "The tariff file (TOML), sent as text/plain or application/toml"),
     responses((status = 200, body = TariffSummary), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn add_tariff(
@@ -237,10 +261,13 @@ pub async fn bill(
     Query(params): Query<BillParams>,
 ) -> Result<Json<NodeBill>, ApiError> {
     let req = params.request()?;
+    refuse_meters_for_aggregates(&principal, &[req.temperature_meter.as_ref()])?;
     let answer = blocking(&state.platform, move |p| {
         check_node(p, &principal, &req.node)?;
         check_temperature_meter(p, &principal, req.temperature_meter.as_ref())?;
-        Ok(p.bill(&req)?)
+        let mut bill = p.bill(&req)?;
+        strip_meters(&principal, &mut bill);
+        Ok(bill)
     })
     .await?;
     Ok(Json(answer))
@@ -276,10 +303,15 @@ pub async fn compare_tariffs(
         tariffs.push((id.to_string(), version));
     }
     let req = params.request()?;
+    refuse_meters_for_aggregates(&principal, &[req.temperature_meter.as_ref()])?;
     let answer = blocking(&state.platform, move |p| {
         check_node(p, &principal, &req.node)?;
         check_temperature_meter(p, &principal, req.temperature_meter.as_ref())?;
-        Ok(p.compare_tariffs(&req, &tariffs)?)
+        let mut comparison = p.compare_tariffs(&req, &tariffs)?;
+        for bill in &mut comparison.bills {
+            strip_meters(&principal, bill);
+        }
+        Ok(comparison)
     })
     .await?;
     Ok(Json(answer))
@@ -352,6 +384,13 @@ pub async fn schedule(
 ) -> Result<Json<ScheduleAnswer>, ApiError> {
     let body: ScheduleBody =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
+    refuse_meters_for_aggregates(
+        &principal,
+        &[
+            body.temperature_meter.as_ref(),
+            body.observed_temperature_meter.as_ref(),
+        ],
+    )?;
     let answer = blocking(&state.platform, move |p| {
         match (body.problem, body.node) {
             (Some(problem), None) => {

@@ -46,7 +46,7 @@ pub(crate) fn utf8(body: &Bytes) -> Result<&str, ApiError> {
 }
 
 /// Liveness probe.
-#[utoipa::path(get, path = "/healthz", tag = "system",
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()),
     responses((status = 200, description = "The server is up", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
@@ -331,6 +331,11 @@ pub async fn write_csv(
     let who = Caller { principal, ip };
     let atomic = params.atomic.unwrap_or(false);
     ingest(state, who, "/api/v1/readings/csv", atomic, body, |text| {
+        if text.trim().is_empty() {
+            return Err(ApiError::bad_request(
+                "the body is empty: send a CSV file with its header line",
+            ));
+        }
         Ok(shulv_ingest::csv::parse(text))
     })
     .await

@@ -900,14 +900,14 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     let admin = f.admin.clone();
     // Issued as of 2025-04-10 00:00, two days before the data end: every hour has an actual.
     let (status, issued) = get(
-        "/api/v1/forecast?meter=a.main&model=naive24&to=2025-04-10".into(),
+        "/api/v1/forecast?meter=a.main&model=naive24&to=2025-04-10&store=true".into(),
         admin.clone(),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{issued}");
     let id = issued["id"].as_str().expect("stored").to_string();
     let (status, park) = get(
-        "/api/v1/forecast?node=park&model=naive24".into(),
+        "/api/v1/forecast?node=park&model=naive24&store=true".into(),
         admin.clone(),
     )
     .await;
@@ -1033,3 +1033,5 @@ async fn stored_forecasts_are_kept_scoped_and_compared() {
     assert_eq!(status, StatusCode::OK, "{cmp}");
     assert!(!cmp.to_string().contains("a.main"), "{cmp}");
 }
+
+mod scope;
