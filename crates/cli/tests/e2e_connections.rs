@@ -161,7 +161,7 @@ fn idle_and_slowloris_connections_beyond_the_fd_limit_do_not_stop_the_server() {
     let mut open: Vec<TcpStream> = silent;
     open.extend(slow.lock().unwrap().drain(..));
     loop {
-        open.retain(|s| still_open(s));
+        open.retain(still_open);
         if open.is_empty() || Instant::now() > deadline {
             break;
         }

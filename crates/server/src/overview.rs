@@ -23,12 +23,16 @@ use crate::error::{ApiError, ErrorBody};
 use crate::routes::blocking;
 use crate::AppState;
 
+/// Largest `stale_minutes`: a year.
+const MAX_STALE_MINUTES: u32 = 525_600;
+
 /// Query parameters of `/api/v1/overview`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct OverviewParams {
     /// The node (its whole subtree); default: the root of the caller's scope.
     pub node: Option<String>,
-    /// Smallest silence that counts as stopped, in minutes (default 60).
+    /// Smallest silence that counts as stopped, in minutes (default 60, at most a year).
+    #[param(minimum = 0, maximum = 525_600)]
     pub stale_minutes: Option<u32>,
     /// Month of the peak demand, `YYYY-MM` in the node's time zone; default: the month of
     /// `as_of`.
@@ -92,7 +96,13 @@ pub async fn overview(
     Extension(principal): Extension<Principal>,
     Query(params): Query<OverviewParams>,
 ) -> Result<Json<Overview>, ApiError> {
-    let stale_ms = i64::from(params.stale_minutes.unwrap_or(60)) * 60_000;
+    let stale_minutes = params.stale_minutes.unwrap_or(60);
+    if stale_minutes > MAX_STALE_MINUTES {
+        return Err(ApiError::bad_request(format!(
+            "stale_minutes: {stale_minutes} is more than a year ({MAX_STALE_MINUTES} minutes)"
+        )));
+    }
+    let stale_ms = i64::from(stale_minutes) * 60_000;
     let month = match params.month.as_deref() {
         None => None,
         Some(text) => match text.parse::<Period>() {
