@@ -34,20 +34,32 @@ impl Server {
     /// Runs `shulv <command> --data DIR --listen 127.0.0.1:0 <extra>` and waits for its banner,
     /// which prints a new admin token on a fresh data directory.
     pub fn start(command: &str, data: &Path, extra: &[&str]) -> Server {
-        Self::start_with_token(command, data, extra, None)
+        Self::launch(command, data, "127.0.0.1:0", extra, None)
     }
 
     /// Restarts on an existing data directory, where the server prints no new token.
     pub fn restart(data: &Path, token: &str) -> Server {
-        Self::start_with_token("serve", data, &[], Some(token))
+        Self::launch("serve", data, "127.0.0.1:0", &[], Some(token))
     }
 
-    fn start_with_token(command: &str, data: &Path, extra: &[&str], known: Option<&str>) -> Server {
+    /// Runs `shulv serve` on a fixed address, so that clients keep their URL across restarts;
+    /// `token` is the admin token of an existing data directory (`None` on a fresh one).
+    pub fn serve_at(data: &Path, listen: &str, token: Option<&str>) -> Server {
+        Self::launch("serve", data, listen, &[], token)
+    }
+
+    fn launch(
+        command: &str,
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+        known: Option<&str>,
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shulv"))
             .arg(command)
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(extra)
             .env("SHULV_LOG", "warn")
             .stdout(Stdio::piped())
