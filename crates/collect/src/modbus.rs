@@ -1,22 +1,19 @@
-//! Modbus channels: one connection per gateway or bus, its devices polled one after the other
-//! on the wall clock.
+//! Modbus TCP, RTU and RTU over TCP: connections, reads, and the channel's [`Poller`].
 
+use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio_modbus::client::{Context, Reader};
 use tokio_modbus::prelude::SlaveContext;
 use tokio_modbus::Slave;
 
-use crate::config::{Channel, ChannelKind, Device, Parity, Serial};
+use crate::channel::{retry_pause, Outcome, Poller};
+use crate::config::{Channel, ChannelKind, Device, Serial};
 use crate::decode::decode;
-use crate::metrics::Metrics;
 use crate::plan::{plan, slice, Request};
 use crate::point_table::{Function, Source};
 use crate::reading::{line, value};
-use crate::schedule::{backoff, next_slot, now_ms, slot_at_or_after};
 
 /// Why a request got no registers.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +82,7 @@ impl Link {
                     Ok(tokio_modbus::client::rtu::attach(stream))
                 }
                 Link::Rtu(serial) => {
-                    let port = open_serial(serial)?;
+                    let port = crate::serial::open(serial)?;
                     Ok(tokio_modbus::client::rtu::attach(port))
                 }
             }
@@ -96,33 +93,6 @@ impl Link {
             Err(_) => Err(ReadError::Timeout(timeout)),
         }
     }
-}
-
-/// Opens a serial port with the line settings.
-fn open_serial(s: &Serial) -> io::Result<tokio_serial::SerialStream> {
-    use tokio_serial::{DataBits, SerialPortBuilderExt, StopBits};
-    let parity = match s.parity {
-        Parity::None => tokio_serial::Parity::None,
-        Parity::Even => tokio_serial::Parity::Even,
-        Parity::Odd => tokio_serial::Parity::Odd,
-    };
-    let data_bits = match s.data_bits {
-        5 => DataBits::Five,
-        6 => DataBits::Six,
-        7 => DataBits::Seven,
-        _ => DataBits::Eight,
-    };
-    let stop_bits = if s.stop_bits == 2 {
-        StopBits::Two
-    } else {
-        StopBits::One
-    };
-    tokio_serial::new(&s.path, s.baud)
-        .parity(parity)
-        .data_bits(data_bits)
-        .stop_bits(stop_bits)
-        .open_native_async()
-        .map_err(io::Error::from)
 }
 
 /// One read of `count` registers or bits (bits as 0/1) at `address` with `function`.
@@ -163,20 +133,32 @@ pub async fn read(
     }
 }
 
-/// A device's plan and its state between polls.
-struct Polled {
-    device: Device,
-    requests: Vec<Request>,
-    next_ms: i64,
-}
-
-/// The connection of a channel, made when needed and dropped after a silence.
-struct Connection {
+/// The Modbus [`Poller`] of a channel: its connection (made when needed, dropped after a
+/// silence) and each device's requests.
+pub struct ModbusPoller {
     link: Link,
     ctx: Option<Context>,
+    plans: HashMap<String, Vec<Request>>,
 }
 
-impl Connection {
+impl ModbusPoller {
+    /// A poller for `channel` over `link`, with the merged requests of its devices.
+    pub fn new(channel: &Channel, link: Link) -> ModbusPoller {
+        let plans = channel
+            .devices
+            .iter()
+            .map(|d| {
+                let r = plan(&d.points, d.max_gap, d.max_registers, d.max_bits);
+                (d.name.clone(), r)
+            })
+            .collect();
+        ModbusPoller {
+            link,
+            ctx: None,
+            plans,
+        }
+    }
+
     async fn read(
         &mut self,
         unit: u8,
@@ -199,158 +181,76 @@ impl Connection {
     }
 }
 
-/// Polls the devices of a Modbus `channel` forever, sending each poll's lines to `out`.
-pub async fn run(
-    channel: Channel,
-    link: Link,
-    out: mpsc::Sender<Vec<Vec<u8>>>,
-    metrics: Arc<Metrics>,
-) {
-    let mut conn = Connection { link, ctx: None };
-    let now = now_ms();
-    let mut devices: Vec<Polled> = channel
-        .devices
-        .into_iter()
-        .map(|device| {
-            let requests = plan(
-                &device.points,
-                device.max_gap,
-                device.max_registers,
-                device.max_bits,
-            );
-            let period = device.period.as_millis() as i64;
-            Polled {
-                next_ms: slot_at_or_after(now, period),
-                requests,
-                device,
-            }
-        })
-        .collect();
-    loop {
-        let Some(i) = (0..devices.len()).min_by_key(|&i| devices[i].next_ms) else {
-            return;
-        };
-        let slot = devices[i].next_ms;
-        let wait = slot - now_ms();
-        if wait > 0 {
-            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
-        }
-        let d = &mut devices[i];
-        let (lines, failures) = poll(&mut conn, d, slot, &metrics).await;
-        if !lines.is_empty() && out.send(lines).await.is_err() {
-            return;
-        }
-        let period = d.device.period;
-        let (next, skipped) = next_slot(
-            slot,
-            now_ms(),
-            period.as_millis() as i64,
-            backoff(period, failures).as_millis() as i64,
-        );
-        d.next_ms = next;
-        if skipped > 0 {
-            metrics.device(&d.device.name, |s| s.skipped += skipped);
-        }
-    }
-}
-
-/// Polls one device for the instant `slot`; returns its lines and its failed polls in a row.
-async fn poll(
-    conn: &mut Connection,
-    d: &Polled,
-    slot: i64,
-    metrics: &Metrics,
-) -> (Vec<Vec<u8>>, u32) {
-    let device = &d.device;
-    let failing = {
-        let mut n = 0;
-        metrics.device(&device.name, |s| n = s.consecutive_failures);
-        n
-    };
-    // A device that is down gets one try per poll, so it delays the others on its channel by
-    // one timeout at most.
-    let attempts = if failing > 0 { 1 } else { device.retries + 1 };
-    let mut lines = Vec::new();
-    let mut answered = false;
-    let mut errors: Vec<(String, &'static str)> = Vec::new();
-    for r in &d.requests {
-        let mut result = Err(ReadError::Timeout(device.timeout));
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << (attempt - 1).min(4))).await;
-            }
-            result = conn.read(device.unit, r, device.timeout).await;
-            if matches!(result, Ok(_) | Err(ReadError::Exception(_))) {
-                break;
-            }
-        }
-        let points = || {
-            r.points
-                .iter()
-                .map(|&p| device.points[p].name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match result {
-            Ok(words) => {
-                answered = true;
-                for &p in &r.points {
-                    let point = &device.points[p];
-                    let Source::Modbus { ty, order, .. } = point.source else {
-                        continue;
-                    };
-                    let checked = decode(slice(r, point, &words), ty, order)
-                        .map_err(|e| (e.to_string(), "decode"))
-                        .and_then(|raw| value(point, raw).map_err(|e| (e.to_string(), "range")));
-                    match checked {
-                        Ok(v) => lines.push(line(point, v, slot)),
-                        Err((message, reason)) => {
-                            tracing::warn!(device = %device.name, point = %point.name, "{message}; not forwarded");
-                            errors.push((format!("point {}: {message}", point.name), reason));
-                        }
-                    }
+impl Poller for ModbusPoller {
+    async fn poll(&mut self, device: &Device, slot: i64, attempts: u32) -> Outcome {
+        let requests = self.plans.get(&device.name).cloned().unwrap_or_default();
+        let mut outcome = Outcome::default();
+        for (k, r) in requests.iter().enumerate() {
+            let mut result = Err(ReadError::Timeout(device.timeout));
+            for attempt in 0..attempts {
+                if attempt > 0 {
+                    tokio::time::sleep(retry_pause(attempt)).await;
                 }
-            }
-            Err(e) => {
-                let silent = e.is_silence();
-                if matches!(e, ReadError::Exception(_)) {
-                    answered = true;
-                }
-                let message = format!(
-                    "function {} address {} count {} (points {}): {e}",
-                    r.function.code(),
-                    r.address,
-                    r.count,
-                    points()
-                );
-                tracing::warn!(device = %device.name, "{message}");
-                for _ in &r.points {
-                    errors.push((message.clone(), e.reason()));
-                }
-                if silent {
-                    // The device does not answer: its other requests would only wait as long.
+                result = self.read(device.unit, r, device.timeout).await;
+                if matches!(result, Ok(_) | Err(ReadError::Exception(_))) {
                     break;
                 }
             }
+            match result {
+                Ok(words) => {
+                    outcome.answered = true;
+                    for &p in &r.points {
+                        let point = &device.points[p];
+                        let Source::Modbus { ty, order, .. } = point.source else {
+                            continue;
+                        };
+                        let checked = decode(slice(r, point, &words), ty, order)
+                            .map_err(|e| (e.to_string(), "decode"))
+                            .and_then(|raw| {
+                                value(point, raw).map_err(|e| (e.to_string(), "range"))
+                            });
+                        match checked {
+                            Ok(v) => outcome.lines.push(line(point, v, slot)),
+                            Err((message, reason)) => {
+                                tracing::warn!(device = %device.name, point = %point.name, "{message}; not forwarded");
+                                outcome
+                                    .errors
+                                    .push((format!("point {}: {message}", point.name), reason));
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    let silent = e.is_silence();
+                    outcome.answered |= !silent;
+                    // A silent device's other requests would only wait as long: they fail too.
+                    let failed = if silent {
+                        &requests[k..]
+                    } else {
+                        std::slice::from_ref(r)
+                    };
+                    let names: Vec<&str> = failed
+                        .iter()
+                        .flat_map(|r| &r.points)
+                        .map(|&p| device.points[p].name.as_str())
+                        .collect();
+                    let message = format!(
+                        "function {} address {} count {} (points {}): {e}",
+                        r.function.code(),
+                        r.address,
+                        r.count,
+                        names.join(", ")
+                    );
+                    tracing::warn!(device = %device.name, "{message}");
+                    for _ in &names {
+                        outcome.errors.push((message.clone(), e.reason()));
+                    }
+                    if silent {
+                        break;
+                    }
+                }
+            }
         }
+        outcome
     }
-    let readings = lines.len() as u64;
-    let mut failures = 0;
-    metrics.device(&device.name, |s| {
-        s.polls += 1;
-        s.readings += readings;
-        if answered {
-            s.consecutive_failures = 0;
-            s.last_success_ms = Some(now_ms());
-        } else {
-            s.failures += 1;
-            s.consecutive_failures += 1;
-        }
-        failures = s.consecutive_failures;
-        for (message, reason) in &errors {
-            *s.point_errors.entry((*reason).to_string()).or_default() += 1;
-            s.last_error = Some(message.clone());
-        }
-    });
-    (lines, failures)
 }

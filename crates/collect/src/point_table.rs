@@ -179,7 +179,15 @@ fn data_identifier(text: &str) -> Result<u32, String> {
             "{text:?} is not a data identifier (8 hex digits, e.g. 00010000)"
         ));
     }
-    u32::from_str_radix(&t, 16).map_err(|_| format!("{text:?} is not a data identifier (hex)"))
+    let di = u32::from_str_radix(&t, 16)
+        .map_err(|_| format!("{text:?} is not a data identifier (hex)"))?;
+    match shulv_dlt645::lookup(shulv_dlt645::Di(di)) {
+        Some(_) => Ok(di),
+        None => Err(format!(
+            "data identifier {di:08X} is not in the table of standard identifiers (see the \
+             shulv-dlt645 README)"
+        )),
+    }
 }
 
 fn function_of(text: &str) -> Result<Function, String> {

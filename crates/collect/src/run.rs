@@ -1,0 +1,216 @@
+//! `shulv collect`: the channels' tasks, the queue writer, the forwarder and the metrics server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shulv_spool::{ForwardEvent, ForwardTarget, Forwarder, Spool, SpoolConfig};
+use tokio::sync::mpsc;
+
+use crate::channel;
+use crate::config::Config;
+use crate::dlt645::Dlt645Poller;
+use crate::metrics::{Metrics, QueueStats};
+use crate::modbus::{Link, ModbusPoller};
+
+/// Why the collector could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The queue could not be opened.
+    #[error("spool {dir}: {error}")]
+    Spool {
+        /// Its directory.
+        dir: String,
+        /// Why.
+        error: shulv_spool::SpoolError,
+    },
+    /// No token to write with.
+    #[error(
+        "no write token: set server.token in the configuration or {}",
+        crate::config::TOKEN_ENV
+    )]
+    NoToken,
+    /// The metrics listener failed.
+    #[error("metrics listener: {0}")]
+    Metrics(std::io::Error),
+}
+
+/// Polls every device until SIGINT or SIGTERM; readings go to the spool, which the forwarder
+/// drains to the target.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let target = &config.target;
+    if target.token.is_none() {
+        return Err(RunError::NoToken);
+    }
+    let mut spool_config = SpoolConfig::new(&config.spool.dir);
+    if let Some(b) = config.spool.max_bytes {
+        spool_config.max_bytes = b;
+    }
+    if let Some(b) = config.spool.segment_bytes {
+        spool_config.segment_bytes = b;
+    }
+    let spool = Spool::open(spool_config).map_err(|error| RunError::Spool {
+        dir: config.spool.dir.display().to_string(),
+        error,
+    })?;
+    let stats_spool = spool.clone();
+    let metrics = Arc::new(Metrics::new(
+        config
+            .channels
+            .iter()
+            .flat_map(|c| c.devices.iter().map(|d| (d.name.clone(), c.name.clone()))),
+        move || {
+            let s = stats_spool.stats();
+            QueueStats {
+                records: s.records,
+                bytes: s.bytes,
+                oldest_append_ms: s.oldest_append_ms,
+            }
+        },
+    ));
+    let events_metrics = metrics.clone();
+    let forwarder = Forwarder::spawn(
+        spool.clone(),
+        ForwardTarget {
+            url: target.url.clone(),
+            token: target.token.clone(),
+            timeout: target.timeout,
+        },
+        move |event| forward_event(&events_metrics, event),
+    );
+    let (tx, rx) = mpsc::channel::<Vec<Vec<u8>>>(64);
+    let writer_metrics = metrics.clone();
+    let writer = std::thread::Builder::new()
+        .name("spool-append".into())
+        .spawn(move || append_loop(&spool, rx, &writer_metrics))
+        .expect("spawn the spool writer");
+
+    if let Some(listen) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(RunError::Metrics)?;
+        tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
+    }
+    let points: usize = config
+        .channels
+        .iter()
+        .flat_map(|c| &c.devices)
+        .map(|d| d.points.len())
+        .sum();
+    tracing::info!(
+        channels = config.channels.len(),
+        points,
+        target = %target.url,
+        "collecting"
+    );
+    let mut tasks = Vec::new();
+    for channel in config.channels {
+        let (tx, metrics) = (tx.clone(), metrics.clone());
+        if let Some(link) = Link::of(&channel.kind) {
+            let poller = ModbusPoller::new(&channel, link);
+            tasks.push(tokio::spawn(channel::run(channel, poller, tx, metrics)));
+        } else if let Some(poller) = Dlt645Poller::of(&channel.kind) {
+            tasks.push(tokio::spawn(channel::run(channel, poller, tx, metrics)));
+        }
+    }
+    drop(tx);
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Every batch the channels sent is appended before the writer ends.
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    forwarder.stop();
+    Ok(())
+}
+
+/// Appends each batch of lines to the spool, in order. When an append fails (disk full) the
+/// batch is kept and retried; meanwhile the channel of batches fills up and the channels stop
+/// reading, so no reading is dropped.
+fn append_loop(spool: &Spool, mut rx: mpsc::Receiver<Vec<Vec<u8>>>, metrics: &Metrics) {
+    while let Some(mut batch) = rx.blocking_recv() {
+        while let Ok(more) = rx.try_recv() {
+            batch.extend(more);
+        }
+        let mut logged = false;
+        loop {
+            match spool.append(&batch) {
+                Ok(()) => {
+                    if logged {
+                        tracing::warn!("queue writable again; reading resumes");
+                    }
+                    metrics.queue_failing(false);
+                    break;
+                }
+                Err(e) => {
+                    metrics.queue_failing(true);
+                    tracing::error!(
+                        "QUEUE NOT WRITABLE ({e}): {} readings held, reading stopped until it is",
+                        batch.len()
+                    );
+                    logged = true;
+                    std::thread::sleep(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+fn forward_event(metrics: &Metrics, event: ForwardEvent) {
+    match event {
+        ForwardEvent::Delivered { records } => metrics.delivered(records),
+        ForwardEvent::Refused {
+            line,
+            field,
+            message,
+        } => {
+            metrics.refused();
+            tracing::warn!(%line, %field, "server refused the reading: {message}");
+        }
+        ForwardEvent::Rejected {
+            status,
+            message,
+            retry_in,
+        } => {
+            let m = format!("server answered {status}: {message}");
+            tracing::error!("{m}; retrying in {retry_in:?}");
+            metrics.forward_error(m);
+        }
+        ForwardEvent::Unavailable { message, retry_in } => {
+            tracing::warn!("server unavailable: {message}; retrying in {retry_in:?}");
+            metrics.forward_error(message);
+        }
+        ForwardEvent::Split { records } => {
+            tracing::info!("server wants smaller batches: {records} records each");
+        }
+        ForwardEvent::Spool { error, retry_in } => {
+            let m = format!("queue read: {error}");
+            tracing::error!("{m}; retrying in {retry_in:?}");
+            metrics.forward_error(m);
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
