@@ -7,6 +7,7 @@ mod access;
 mod account;
 mod backup;
 mod client;
+mod collect;
 mod demo;
 mod evaluate;
 mod forecast;
@@ -121,6 +122,9 @@ enum Command {
     Bill(optimise::BillArgs),
     /// A schedule of flexible assets (峰谷优化): a problem file offline, or a node on the server.
     Optimise(optimise::OptimiseArgs),
+    /// Field collection (现场采集): read Modbus devices on the wall clock and forward their
+    /// readings through a local queue; `check`, `probe` and `status` help set it up.
+    Collect(collect::CollectArgs),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -172,6 +176,7 @@ fn main() -> ExitCode {
         Command::Tariff(command) => optimise::tariff(&command),
         Command::Bill(args) => optimise::bill(&args),
         Command::Optimise(args) => optimise::optimise(&args),
+        Command::Collect(args) => collect::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
