@@ -10,7 +10,7 @@
 # and the simulator records when each read arrived.
 #
 # Measured after WARMUP seconds, for DURATION seconds: the collector's CPU share and resident
-# memory (sampled every 5 s from /proc/<pid>/stat and /proc/<pid>/status; medians), how late the
+# memory (CPU time over the window from /proc/<pid>/stat; RSS sampled every 5 s from /proc/<pid>/status, median), how late the
 # reads are (simulator: time of the read minus the scheduled instant), how late the readings
 # reach the server (a poller sees each new reading of SAMPLE meters over /api/v1/query; first
 # seen minus scheduled instant), the load average, and the collector's own counters. Then the
@@ -199,8 +199,8 @@ tick = os.sysconf("SC_CLK_TCK")
 
 def samples(name):
     rows = [list(map(float, l.split())) for l in open(f"{out}/{name}") if l.strip()]
-    shares = [(b[1] - a[1]) / tick / ((b[0] - a[0]) / 1000) for a, b in zip(rows, rows[1:])]
-    return shares, [r[2] / 1024 for r in rows], [r[3] for r in rows]
+    share = (rows[-1][1] - rows[0][1]) / tick / ((rows[-1][0] - rows[0][0]) / 1000)
+    return share, [r[2] / 1024 for r in rows], [r[3] for r in rows]
 
 def pct(xs, q):
     xs = sorted(xs)
@@ -219,11 +219,11 @@ d = lambda n: metric(n, m1) - metric(n, m0)
 secs = (t1 - t0) / 1000
 hwm = int(open(f"{out}/collector.hwm").read()) / 1024
 print(f"devices {devices} ({devices // upp} ports x {upp} units), {regs} registers, every {period}s; measured {secs:.0f}s")
-print(f"collector CPU share: median {statistics.median(cpu) * 100:.1f}% of one core (p90 {pct(cpu, .9) * 100:.1f}%)")
+print(f"collector CPU share: {cpu * 100:.2f}% of one core over the window")
 print(f"collector RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB, VmHWM {hwm:.1f} MB")
 print(f"read lateness (scheduled instant -> device read): p50 {pct(late_read, .5)} ms, p90 {pct(late_read, .9)} ms, p99 {pct(late_read, .99)} ms, max {max(late_read)} ms ({len(late_read)} reads)")
 print(f"server lateness (scheduled instant -> seen in the server): p50 {pct(late_server, .5)} ms, p90 {pct(late_server, .9)} ms, max {max(late_server) if late_server else 'n/a'} ms ({len(late_server)} readings of sample meters)")
 print(f"polls {d('shulv_collect_polls_total'):.0f}, failed {d('shulv_collect_poll_failures_total'):.0f}, skipped slots {d('shulv_collect_skipped_slots_total'):.0f}, readings {d('shulv_collect_readings_total'):.0f} ({d('shulv_collect_readings_total') / secs:.0f}/s), delivered {d('shulv_collect_delivered_total'):.0f}, queue at end {metric('shulv_collect_queue_records', m1):.0f}")
-print(f"peer (pymodbus client, no queue/forwarding) CPU share: median {statistics.median(peer_cpu) * 100:.1f}%, RSS median {statistics.median(peer_rss):.1f} MB")
+print(f"peer (pymodbus client, no queue/forwarding) CPU share: {peer_cpu * 100:.2f}%, RSS median {statistics.median(peer_rss):.1f} MB")
 print(f"load average (1 min) during the collector run: median {statistics.median(load):.2f}, max {max(load):.2f}; during the peer: median {statistics.median(peer_load):.2f}")
 PY

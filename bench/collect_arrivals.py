@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--period-s", type=int, default=10)
     ap.add_argument("--seconds", type=int, default=300)
     ap.add_argument("--every-ms", type=int, default=100)
+    ap.add_argument("--scale", type=float, default=0.1)
     args = ap.parse_args()
     meters = [(m, int(k)) for m, k in (x.split(":") for x in args.meters.split(","))]
     seen = {}
@@ -54,7 +55,7 @@ def main():
             seen[meter] = v
             if not first:
                 arrival = int(now * 1000)
-                print(arrival, arrival - slot_of(v, k, args.period_s, int(now)), flush=True)
+                print(arrival, arrival - slot_of(round(v / args.scale), k, args.period_s, int(now)), flush=True)
         time.sleep(args.every_ms / 1000)
 
 
