@@ -190,7 +190,7 @@ address = "127.0.0.1:{meter_port}"
 name = "m645"
 channel = "gw645"
 address = "{METER_ADDRESS}"
-period = "2s"
+period = "3s"
 timeout = "2s"
 
 [[mqtt]]
