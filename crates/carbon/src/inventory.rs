@@ -174,8 +174,10 @@ impl std::str::FromStr for GwpSet {
     }
 }
 
-/// Settings of one inventory.
+/// Settings of one inventory (named `InventorySettings` in the OpenAPI document, apart from the
+/// optimiser's solver `Settings`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = InventorySettings)]
 pub struct Settings {
     /// Accounting regime.
     pub regime: Regime,

@@ -78,8 +78,10 @@ impl fmt::Display for PeriodKind {
     }
 }
 
-/// How far a part of a tariff is confirmed (the marks of `docs/carbon.md`).
+/// How far a part of a tariff is confirmed (the marks of `docs/carbon.md`; named
+/// `TariffStatus` in the OpenAPI document, apart from the factors' `Status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = TariffStatus)]
 pub enum Status {
     /// Official text.
     V1,
