@@ -6,44 +6,17 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{temp_dir, Server};
+use common::{free_port, temp_dir, wait_for, Guard, Server};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 
 const METER_ADDRESS: &str = "000012345678";
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-/// Kills and reaps a process when dropped (and closes its standard input first).
-struct Guard(Child, Option<ChildStdin>);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        drop(self.1.take());
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ready() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// The DL/T 645 meter simulator of crates/dlt645/tests, serving on `port`.
 fn meter(port: u16, values: &str) -> Guard {
@@ -56,13 +29,12 @@ fn meter(port: u16, values: &str) -> Guard {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the DL/T 645 simulator (python3 with PyPI dlt645)");
-    let stdin = child.stdin.take();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     assert!(line.starts_with("READY"), "simulator said {line:?}");
-    Guard(child, stdin)
+    Guard(child)
 }
 
 /// Mosquitto on `port` with its files in `dir`.
@@ -87,7 +59,7 @@ fn broker(dir: &Path, port: u16) -> Guard {
     wait_for("mosquitto", Duration::from_secs(10), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
-    Guard(child, None)
+    Guard(child)
 }
 
 /// Publishes `payload` to `topic` with QoS 1 and waits for the broker's acknowledgement.
@@ -151,16 +123,7 @@ fn dlt645_meter_and_mqtt_gateway_values_reach_the_server() {
         [[meter]]\nid = \"gw1.PM-01.ep\"\nname = \"网关电能\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n";
     let (status, body) = server.post("/api/v1/registry", "application/toml", registry);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.post(
-        "/api/v1/tokens",
-        "application/json",
-        r#"{"name":"collector","role":"device","scope":"site"}"#,
-    );
-    assert_eq!(status, 201, "{body}");
-    let secret = serde_json::from_str::<Value>(&body).unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = server.device_token("site");
 
     std::fs::write(
         dir.join("points.csv"),
@@ -231,7 +194,6 @@ meter = "{{topic.2}}.{{/deviceId}}.ep"
             .stdout(Stdio::null())
             .spawn()
             .expect("start shulv collect"),
-        None,
     );
 
     // The meter's registers arrive with the standard's scaling (XXXXXX.XX kWh, XX.XXXX kW):

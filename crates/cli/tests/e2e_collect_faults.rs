@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{temp_dir, Server};
+use common::{temp_dir, wait_for, Guard, Server};
 use serde_json::Value;
 
 /// Poll period of every device.
@@ -42,16 +42,6 @@ const APPEND_MS: u64 = 300;
 /// How long the server stays down unless `SHULV_FAULT_OUTAGE_SECS` says otherwise.
 const DEFAULT_OUTAGE_SECS: u64 = 120;
 
-/// Kills and reaps a process when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -62,14 +52,6 @@ fn outage() -> Duration {
         .map(|s| s.parse().expect("SHULV_FAULT_OUTAGE_SECS: whole seconds"))
         .unwrap_or(DEFAULT_OUTAGE_SECS);
     Duration::from_secs(secs)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// `n` consecutive free ports on 127.0.0.1.
@@ -390,16 +372,7 @@ fn collector_loses_nothing_across_server_outage_and_sigkills() {
     let admin = server.token.clone();
     let (status, body) = server.post("/api/v1/registry", "application/toml", &registry());
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.post(
-        "/api/v1/tokens",
-        "application/json",
-        r#"{"name":"collector","role":"device","scope":"site"}"#,
-    );
-    assert_eq!(status, 201, "{body}");
-    let token = serde_json::from_str::<Value>(&body).unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = server.device_token("site");
 
     let metrics_port = free_ports(1);
     let mut collector = Collector {

@@ -5,23 +5,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{temp_dir, Server};
+use common::{free_port, temp_dir, wait_for, Guard, Server};
 use serde_json::{json, Value};
-
-/// Kills and reaps a process when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One point: where it is, how it is encoded, and what the server must hold.
 struct Pt {
@@ -161,14 +150,6 @@ fn rtu_points() -> Vec<Pt> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -196,14 +177,6 @@ fn simulator(dir: &Path, name: &str, unit: u8, points: &[Pt], link: &[&str]) -> 
         .spawn()
         .expect("start the pymodbus simulator (python3 with pymodbus)");
     Guard(child)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn point_rows(device: &str, points: &[Pt]) -> String {
@@ -293,16 +266,7 @@ fn modbus_tcp_and_rtu_values_reach_the_server_for_every_type_and_order() {
     let all: Vec<&Pt> = tcp.iter().chain(&rtu).collect();
     let (status, body) = server.post("/api/v1/registry", "application/toml", &registry(&all));
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.post(
-        "/api/v1/tokens",
-        "application/json",
-        r#"{"name":"collector","role":"device","scope":"site"}"#,
-    );
-    assert_eq!(status, 201, "{body}");
-    let secret = serde_json::from_str::<Value>(&body).unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = server.device_token("site");
 
     // The collector's configuration and point table.
     let metrics_port = free_port();

@@ -227,3 +227,47 @@ pub fn assert_points_stored(server: &Server, t0: i64, counts: &[usize], what: &s
         }
     }
 }
+
+/// Kills and reaps a process (a simulator, a broker, a collector) when dropped.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `ready` until it holds; fails the test naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Server {
+    /// Creates a `device` token (a collector's) scoped to `scope` and returns its secret.
+    pub fn device_token(&self, scope: &str) -> String {
+        let (status, body) = self.post(
+            "/api/v1/tokens",
+            "application/json",
+            &format!(r#"{{"name":"collector","role":"device","scope":"{scope}"}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
