@@ -152,9 +152,43 @@ impl Default for DemoPark {
 }
 
 impl DemoPark {
-    /// The standard demo park (deterministic).
+    /// The standard demo park (deterministic), in its base year 2025.
     pub fn new() -> Self {
-        let cal = Calendar::year(YEAR);
+        Self::build(YEAR, |_, _| {})
+    }
+
+    /// The same park one calendar year later (deterministic): the same enterprises and meters,
+    /// that year's calendar and its own noise. Registers continue from this year's final values
+    /// (a meter is replaced only in the base year), and a load step taken during this year
+    /// holds all of the next year (its annual total scaled to the level after the step).
+    /// Years the holiday calendar does not cover have weekends but no public holidays.
+    pub fn next_year(&self) -> DemoPark {
+        let mut carry: HashMap<String, f64> = HashMap::new();
+        for m in &self.meters {
+            if matches!(self.def(m).reading, Reading::Cumulative { .. }) {
+                let last = self.generate(m).readings.last().map(|r| r.1);
+                carry.insert(m.id.clone(), last.expect("a register has readings"));
+            }
+        }
+        Self::build(self.cal.year + 1, |id, def| {
+            if let Reading::Cumulative {
+                initial, replaced, ..
+            } = &mut def.reading
+            {
+                *initial = carry[id];
+                *replaced = None;
+            }
+            if let Some((month0, factor)) = def.step.take() {
+                // The step year's mean level, by months: 1 before the step, `factor` after.
+                let mean = (month0 as f64 + (12 - month0) as f64 * factor) / 12.0;
+                def.annual *= factor / mean;
+            }
+        })
+    }
+
+    /// The park of `year` with each meter's definition adjusted by `adjust(meter id, def)`.
+    fn build(year: i32, adjust: impl Fn(&str, &mut MeterDef)) -> Self {
+        let cal = Calendar::year(year, YEAR);
         let shapes = Shapes::pjm();
         let components = Components::new(&shapes, &cal);
         let temperature = shapes::temperature(&shapes, &cal);
@@ -163,11 +197,13 @@ impl DemoPark {
         let enterprises: Vec<Enterprise> = industries::park()
             .into_iter()
             .enumerate()
-            .map(|(e, def)| {
-                for (index, m) in def.meters.iter().enumerate() {
+            .map(|(e, mut def)| {
+                for (index, m) in def.meters.iter_mut().enumerate() {
                     let node = node_id(def.key, m.node);
+                    let id = format!("{node}.{}", m.key);
+                    adjust(&id, m);
                     meters.push(Meter {
-                        id: format!("{node}.{}", m.key),
+                        id,
                         node,
                         enterprise: e,
                         index,
@@ -191,6 +227,11 @@ impl DemoPark {
             by_id,
             temperature,
         }
+    }
+
+    /// The calendar year of this park's data.
+    pub fn year(&self) -> i32 {
+        self.cal.year
     }
 
     /// The tree and meters in shulv's registry TOML format.
@@ -284,12 +325,13 @@ impl DemoPark {
         ids
     }
 
-    /// 2025-01-01T00:00+08:00 in ms UTC.
+    /// The year's start, e.g. 2025-01-01T00:00+08:00, in ms UTC.
     pub fn start(&self) -> i64 {
         self.cal.start_ms
     }
 
-    /// 2026-01-01T00:00+08:00 in ms UTC (exclusive end of the interval data).
+    /// The next year's start, e.g. 2026-01-01T00:00+08:00, in ms UTC (exclusive end of the
+    /// interval data).
     pub fn end(&self) -> i64 {
         self.cal.end_ms
     }
@@ -303,6 +345,40 @@ impl DemoPark {
         self.by_id
             .get(meter_id)
             .map_or_else(Vec::new, |&i| self.generate(&self.meters[i]).readings)
+    }
+
+    /// The readings of one meter a live meter would have sent by `until_ms`: an interval's
+    /// quantity once the interval has ended, a register value or power sample once its
+    /// instant has come.
+    pub fn readings_until(&self, meter_id: &str, until_ms: i64) -> Vec<(i64, f64)> {
+        let reading = self
+            .by_id
+            .get(meter_id)
+            .map(|&i| self.def(&self.meters[i]).reading);
+        let length = match reading {
+            None if meter_id == WEATHER_METER => 3_600_000,
+            Some(Reading::Interval(Resolution::Quarter)) => calendar::SLOT_MS,
+            Some(Reading::Interval(Resolution::Day)) => calendar::DAY_MS,
+            _ => 0,
+        };
+        let mut readings = self.readings(meter_id);
+        if reading == Some(Reading::Interval(Resolution::Month)) {
+            // A month's value once the next month has begun.
+            let ends: Vec<i64> = readings
+                .iter()
+                .skip(1)
+                .map(|r| r.0)
+                .chain([self.end()])
+                .collect();
+            return readings
+                .into_iter()
+                .zip(ends)
+                .filter(|&(_, end)| end <= until_ms)
+                .map(|(r, _)| r)
+                .collect();
+        }
+        readings.retain(|&(ts, _)| ts + length <= until_ms);
+        readings
     }
 
     /// The weather meter's readings: one temperature an hour, stamped at the hour's start.

@@ -47,7 +47,7 @@ pub(crate) struct Sky {
 
 impl Sky {
     pub(crate) fn new(cal: &Calendar) -> Self {
-        let mut rng = Rng::named("sky", 0);
+        let mut rng = Rng::named("sky", cal.stream(0));
         let mut drift = Ar1::new(0.9);
         let mut irradiance = Vec::with_capacity(cal.slots());
         for (d, day) in cal.days.iter().enumerate() {

@@ -24,7 +24,7 @@ pub(crate) fn production(
     cal: &Calendar,
     key: &str,
 ) -> (Vec<f64>, Option<Vec<f64>>) {
-    let mut rng = Rng::named(key, 1);
+    let mut rng = Rng::named(key, cal.stream(1));
     let factors: Vec<f64> = (0..cal.days.len())
         .map(|d| day_factor(op, cal, d) * (1.0 + op.day_noise * rng.normal()).max(0.0))
         .collect();
@@ -174,7 +174,7 @@ pub(crate) fn readings(ctx: &Context, def: &MeterDef, id: &str) -> Generated {
             };
         }
         Reading::Instantaneous => {
-            let mut rng = Rng::named(id, 7);
+            let mut rng = Rng::named(id, cal.stream(7));
             let power: Vec<f64> = q.iter().map(|v| v * 4.0).collect(); // kWh per 15 min -> kW
             let per_slot = SLOT_MS / SAMPLE_MS;
             let samples = power.len() as i64 * per_slot;
@@ -203,7 +203,7 @@ pub(crate) fn readings(ctx: &Context, def: &MeterDef, id: &str) -> Generated {
 fn quantities(ctx: &Context, def: &MeterDef, id: &str) -> Vec<f64> {
     match def.source {
         Source::Pv { kwp, pr } => {
-            let mut rng = Rng::named(id, 3);
+            let mut rng = Rng::named(id, ctx.cal.stream(3));
             ctx.sky
                 .irradiance
                 .iter()
@@ -222,7 +222,7 @@ fn quantities(ctx: &Context, def: &MeterDef, id: &str) -> Vec<f64> {
 /// Relative load per slot: the mix of components, unplanned stops, a step change and noise.
 fn load(ctx: &Context, def: &MeterDef, mix: Mix, id: &str) -> Vec<f64> {
     let c = ctx.components;
-    let mut rng = Rng::named(id, 5);
+    let mut rng = Rng::named(id, ctx.cal.stream(5));
     let mut drift = Ar1::new(0.97);
     let mut stop = 0..0; // slots of the current unplanned stop
     let step_from = def.step.map(|(m, f)| {

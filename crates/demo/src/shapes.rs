@@ -119,7 +119,7 @@ pub(crate) fn temperature(shapes: &Shapes, cal: &Calendar) -> Vec<f64> {
         let (lo, hi) = (d.saturating_sub(15), (d + 15).min(v.len() - 1));
         v[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64
     };
-    let mut rng = Rng::named("park-weather", 0);
+    let mut rng = Rng::named("park-weather", cal.stream(0));
     let mut noise = Ar1::new(0.8);
     let mut out = Vec::with_capacity(cal.days.len() * 24);
     for d in 0..cal.days.len() {

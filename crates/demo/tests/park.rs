@@ -378,3 +378,48 @@ fn correlation(x: &[f64], y: &[f64]) -> f64 {
     let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
     cov / (vx * vy).sqrt()
 }
+
+#[test]
+fn the_next_year_continues_the_registers_with_its_own_noise() {
+    let base = park();
+    let next = base.next_year();
+    assert_eq!((base.year(), next.year()), (2025, 2026));
+    assert_eq!(next.start(), base.end());
+    let registers = meters_where(|m| field(m, "reading") == "cumulative");
+    assert!(!registers.is_empty());
+    for id in &registers {
+        let (a, b) = (base.readings(id), next.readings(id));
+        // The base year's final value is the next year's first: the register continues.
+        assert_eq!(a.last().unwrap(), b.first().unwrap(), "{id}");
+        let wraps = b.windows(2).filter(|w| w[1].1 < w[0].1).count();
+        assert!(wraps <= 1, "{id}: {wraps} backward steps in the next year");
+    }
+    let elec = "ent02.ws1.line1.elec";
+    let (a, b) = (base.readings(elec), next.readings(elec));
+    assert!(!a.is_empty() && !b.is_empty());
+    let (sum_a, sum_b): (f64, f64) = (a.iter().map(|r| r.1).sum(), b.iter().map(|r| r.1).sum());
+    assert!((sum_b / sum_a - 1.0).abs() < 0.05, "{sum_a} vs {sum_b}");
+    // Same calendar position, different noise.
+    assert_ne!(a[96 * 40..96 * 41], b[96 * 40..96 * 41]);
+    // Two years on (2027 is beyond the built-in holiday calendar) the park still builds.
+    assert_eq!(next.next_year().year(), 2027);
+}
+
+#[test]
+fn readings_until_holds_only_finished_intervals() {
+    let p = park();
+    let until = day_ms(p, 3, 10) + 10 * HOUR + 7 * 60_000; // 10:07 local
+    let quarter = p.readings_until("ent02.ws1.line1.elec", until);
+    assert_eq!(quarter.last().unwrap().0, until - 7 * 60_000 - 15 * 60_000);
+    let registers = meters_where(|m| field(m, "reading") == "cumulative");
+    let register = p.readings_until(&registers[0], until);
+    assert_eq!(register.last().unwrap().0, until - 7 * 60_000);
+    let daily = meters_where(|m| m.get("interval_s").and_then(|v| v.as_integer()) == Some(86_400));
+    let day = p.readings_until(&daily[0], until);
+    assert_eq!(day.last().unwrap().0, day_ms(p, 3, 9));
+    let monthly =
+        meters_where(|m| field(m, "reading") == "interval" && !m.contains_key("interval_s"));
+    let month = p.readings_until(&monthly[0], until);
+    assert_eq!(month.len(), 2, "January and February of {}", monthly[0]);
+    assert_eq!(p.readings_until(&monthly[0], p.end()).len(), 12);
+}
