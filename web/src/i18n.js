@@ -17,7 +17,7 @@ const messages = {
       asOf: '数据截至', lag: '最新数据距今 {d} 天', today: '当日能耗', month: '本月能耗',
       carbonMonth: '本月碳排放', carbonYear: '年初至今碳排放', tce: '综合能耗（本月）',
       green: '绿电占比（本月）', peak: '本月最大需量（15 分钟）', alarms: '停报计量', alarmsNone: '所有计量点均正常上报',
-      vsPrev: '环比', vsLastYear: '同比', trend: '近 30 日用电', lastReport: '最后上报', never: '从未上报',
+      vsPrev: '环比', vsLastYear: '同比', monthToDate: '本月至今；月末后与上月、去年同月比较', trend: '近 30 日用电', lastReport: '最后上报', never: '从未上报',
       monitored: '监测 {n} 个计量点', daily: '日用电量', peakNote: '15 分钟平均负荷最大值，与电费单一致', peakAt: '出现于 {t}',
     },
     explore: {
@@ -134,7 +134,7 @@ const messages = {
       asOf: 'Data as of', lag: 'newest data is {d} days old', today: 'Energy on the day', month: 'Energy this month',
       carbonMonth: 'Carbon this month', carbonYear: 'Carbon year to date', tce: 'Energy use (month)',
       green: 'Green power share (month)', peak: 'Maximum demand this month (15 min)', alarms: 'Meters not reporting', alarmsNone: 'Every meter is reporting',
-      vsPrev: 'vs last period', vsLastYear: 'vs last year', trend: 'Electricity, last 30 days', lastReport: 'Last report', never: 'never',
+      vsPrev: 'vs last period', vsLastYear: 'vs last year', monthToDate: 'month to date; compared with last month and last year once the month is complete', trend: 'Electricity, last 30 days', lastReport: 'Last report', never: 'never',
       monitored: '{n} meters monitored', daily: 'Daily electricity', peakNote: 'highest 15-minute mean load, as billed', peakAt: 'at {t}',
     },
     explore: {

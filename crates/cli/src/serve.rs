@@ -205,9 +205,17 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let platform = Arc::new(
         Platform::open(config).with_context(|| format!("opening {}", data_dir.display()))?,
     );
-    if demo {
-        crate::demo::load_if_empty(&platform)?;
-    }
+    let demo_timeline = if demo {
+        let mut timeline = crate::demo::timeline::Timeline::new();
+        crate::demo::load(
+            &platform,
+            &mut timeline,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+        Some(timeline)
+    } else {
+        None
+    };
     let access = AccessControl::open(&data_dir, access_config)
         .with_context(|| format!("reading the credentials of {}", data_dir.display()))?;
     let new_token = if demo || access.is_empty() {
@@ -221,6 +229,13 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    // The demo's collector writes over plain HTTP (its forwarder has no TLS).
+    let demo_live = match demo_timeline {
+        Some(timeline) if tls.is_none() => {
+            Some((timeline, crate::demo::live::collector_token(&access)?))
+        }
+        _ => None,
+    };
     let access = Arc::new(access);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -230,7 +245,26 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let listener = shulv_server::bind(listen).await?;
         let local = listener.local_addr()?;
-        let router = shulv_server::router(serving, access, server_config);
+        let router = shulv_server::router(serving.clone(), access, server_config);
+        let live = match demo_live {
+            Some((timeline, token)) => {
+                let mut server = local;
+                if server.ip().is_unspecified() {
+                    server.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                let live =
+                    crate::demo::live::Live::start(serving, timeline, &data_dir, server, token)
+                        .await?;
+                eprintln!(
+                    "demo collector: 3 meters read from simulated devices (Modbus TCP {}, DL/T 645 {}); configuration and point table in {}",
+                    live.devices.0,
+                    live.devices.1,
+                    live.dir.display()
+                );
+                Some(live)
+            }
+            None => None,
+        };
         match tls {
             Some((cert, key)) => {
                 let tls = shulv_server::tls_config(&cert, &key).await?;
@@ -253,6 +287,9 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
                 );
                 shulv_server::serve(router, listener, limits).await?;
             }
+        }
+        if let Some(live) = live {
+            live.stop().await;
         }
         anyhow::Ok(())
     })?;

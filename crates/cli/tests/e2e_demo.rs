@@ -4,6 +4,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
+use std::time::Duration;
 
 use common::Server;
 use serde_json::Value;
@@ -157,10 +158,125 @@ fn demo_park_is_served_and_queryable_from_the_cli() {
             );
         }
     }
-    // Without a month, the month of the newest reading (the demo ends on 2025-12-31).
+    // Without a month, the month of the newest reading (the demo's data runs up to now).
     let overview = server.get_json("/api/v1/overview?node=ent01");
-    assert_eq!(overview["peak"]["period"], "2025-12", "{overview}");
+    let as_of = chrono::DateTime::from_timestamp_millis(overview["as_of_ms"].as_i64().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    assert_eq!(
+        overview["peak"]["period"],
+        as_of.format("%Y-%m").to_string(),
+        "{overview}"
+    );
 
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// The demo's data reaches the current quarter hour, and its collector keeps reading the
+/// simulated devices: a power analyser sampled every 10 s over Modbus TCP shows the park's
+/// chiller load, and the stop is clean (SIGTERM) with the collector's files left as an example.
+#[test]
+fn demo_collects_live_readings_from_its_simulated_devices() {
+    const CHILLER: &str = "ent08.cooling.chiller1.elec";
+    const QUARTER: i64 = 900_000;
+    let data = common::temp_dir("demo-live");
+    let server = Server::start("demo", &data, &[]);
+    let now = || chrono::Utc::now().timestamp_millis();
+    let iso = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let quarter_of = |ms: i64| ms.div_euclid(QUARTER) * QUARTER;
+
+    // Every fed meter has its last full quarter hour.
+    let started = now();
+    let last_full = quarter_of(started) - QUARTER;
+    let fed = server.get_json(&format!(
+        "/api/v1/query?meter=ent02.ws1.line1.elec&from={}&to={}&bucket=15m",
+        iso(last_full),
+        iso(last_full + QUARTER)
+    ));
+    assert_eq!(
+        fed["series"][0]["points"].as_array().unwrap().len(),
+        1,
+        "{fed}"
+    );
+    let overview = server.get_json("/api/v1/overview?node=shulv-park");
+    assert_eq!(overview["stale_count"], 0, "{overview}");
+    assert!(
+        overview["as_of_ms"].as_i64().unwrap() >= last_full,
+        "{overview}"
+    );
+
+    // The power analyser's samples (every 10 s) keep arriving.
+    let samples_in = |quarter: i64| {
+        let q = server.get_json(&format!(
+            "/api/v1/query?meter={CHILLER}&from={}&to={}&bucket=15m",
+            iso(quarter),
+            iso(quarter + QUARTER)
+        ));
+        q["series"][0]["points"]
+            .as_array()
+            .and_then(|p| p.first().cloned())
+            .map(|p| (p["count"].as_u64().unwrap(), p["value"].as_f64().unwrap()))
+    };
+    // Looks at the current quarter hour: once its sample count has risen (the collector is
+    // writing), a baseline; two or more samples later, the energy added since is their mean
+    // power × 10 s each.
+    let (mut previous, mut base, mut last) = (None, None, None);
+    common::wait_for(
+        "10-second samples from the collector",
+        Duration::from_secs(90),
+        || {
+            let quarter = quarter_of(now());
+            let Some((count, kwh)) = samples_in(quarter) else {
+                return false;
+            };
+            let rose = matches!(previous, Some((q, c, _)) if q == quarter && count > c);
+            previous = Some((quarter, count, kwh));
+            match base {
+                Some((q, c, _)) if q == quarter && count >= c + 2 => {
+                    last = Some((count, kwh));
+                    return true;
+                }
+                Some((q, _, _)) if q == quarter => {}
+                _ => base = rose.then_some((quarter, count, kwh)),
+            }
+            false
+        },
+    );
+    let ((_, c1, kwh1), (c2, kwh2)) = (base.unwrap(), last.unwrap());
+    let mean_kw = (kwh2 - kwh1) / ((c2 - c1) as f64 * 10.0 / 3600.0);
+    // The demo park's chiller now (its 5-minute samples around now bound the simulated value).
+    let mut park = shulv_demo::DemoPark::new();
+    while park.end() <= now() {
+        park = park.next_year();
+    }
+    let readings = park.readings(CHILLER);
+    let i = readings.partition_point(|r| r.0 <= now());
+    let (lo, hi) = (
+        readings[i - 2].1.min(readings[i].1),
+        readings[i - 2].1.max(readings[i].1),
+    );
+    assert!(
+        mean_kw > 0.9 * lo && mean_kw < 1.1 * hi,
+        "mean of {} samples: {mean_kw} kW; the park's chiller: {lo}..{hi} kW",
+        c2 - c1
+    );
+
+    let collector = data.join("demo-collector");
+    let check = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(["collect", "check", "--config"])
+        .arg(collector.join("collect.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    server.stop();
+    assert!(collector.join("spool").is_dir());
 }

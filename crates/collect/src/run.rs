@@ -37,6 +37,14 @@ pub enum RunError {
 /// Polls every device until SIGINT or SIGTERM; readings go to the spool, which the forwarder
 /// drains to the target.
 pub async fn run(config: Config) -> Result<(), RunError> {
+    run_until(config, shutdown_signal()).await
+}
+
+/// Like [`run`], until `shutdown` completes (a collector inside another process, e.g. the demo).
+pub async fn run_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
     let target = &config.target;
     if target.token.is_none() {
         return Err(RunError::NoToken);
@@ -117,7 +125,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tasks.push(tokio::spawn(subscribe(channel.clone(), mqtt_spool.clone())));
     }
     drop(tx);
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("stopping");
     for t in &tasks {
         t.abort();

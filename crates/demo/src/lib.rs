@@ -111,7 +111,9 @@ use series::{Context, Generated};
 use shapes::{Components, Shapes};
 
 const REGION: (&str, &str) = ("zj-sx", "浙江省绍兴市");
-const PARK: (&str, &str) = ("shulv-park", "数绿示范产业园");
+/// The park's node id.
+pub const PARK_ID: &str = "shulv-park";
+const PARK: (&str, &str) = (PARK_ID, "数绿示范产业园");
 /// The park's outdoor temperature meter (气温, hourly, ℃).
 pub const WEATHER_METER: &str = "park-weather";
 const TIMEZONE: &str = "Asia/Shanghai";

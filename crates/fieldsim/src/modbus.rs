@@ -1,5 +1,5 @@
-//! A Modbus TCP device whose holding registers (function 3; function 4 reads the same) hold
-//! 32-bit values that follow [`Signal`]s.
+//! A Modbus TCP gateway with one or more units (devices behind it) whose holding registers
+//! (function 3; function 4 reads the same) hold 32-bit values that follow [`Signal`]s.
 
 use std::future::{ready, Ready};
 use std::sync::Arc;
@@ -55,13 +55,16 @@ impl Register {
     }
 }
 
-/// The device: one unit id and its registers.
-struct Device {
-    unit: u8,
-    registers: Arc<Vec<Register>>,
+/// One device behind the gateway.
+#[derive(Clone)]
+pub struct Unit {
+    /// Its unit id (slave address).
+    pub id: u8,
+    /// Its values.
+    pub registers: Vec<Register>,
 }
 
-impl Device {
+impl Unit {
     /// Registers `start..start + count` at `now_ms`: every requested register must belong to a
     /// value (a read may span several), else `IllegalDataAddress`.
     fn read(&self, start: u16, count: u16, now_ms: i64) -> Result<Vec<u16>, ExceptionCode> {
@@ -84,23 +87,28 @@ impl Device {
     }
 }
 
-impl Service for Device {
+/// The gateway's answering service (one per connection).
+struct Gateway {
+    units: Arc<Vec<Unit>>,
+}
+
+impl Service for Gateway {
     type Request = SlaveRequest<'static>;
     type Response = Option<Response>;
     type Exception = ExceptionCode;
     type Future = Ready<Result<Self::Response, Self::Exception>>;
 
     fn call(&self, req: Self::Request) -> Self::Future {
-        if req.slave != self.unit {
-            // Another unit on the same gateway: a real gateway times out; stay silent.
+        let Some(unit) = self.units.iter().find(|u| u.id == req.slave) else {
+            // No such device on the bus: a real gateway times out; stay silent.
             return ready(Ok(None));
-        }
+        };
         let now = crate::now_ms();
         ready(match req.request {
-            Request::ReadHoldingRegisters(start, count) => self
+            Request::ReadHoldingRegisters(start, count) => unit
                 .read(start, count, now)
                 .map(|w| Some(Response::ReadHoldingRegisters(w))),
-            Request::ReadInputRegisters(start, count) => self
+            Request::ReadInputRegisters(start, count) => unit
                 .read(start, count, now)
                 .map(|w| Some(Response::ReadInputRegisters(w))),
             _ => Err(ExceptionCode::IllegalFunction),
@@ -108,17 +116,12 @@ impl Service for Device {
     }
 }
 
-/// Serves the device at `unit` with `registers` on `listener` until the task is dropped.
-pub async fn serve(
-    listener: TcpListener,
-    unit: u8,
-    registers: Vec<Register>,
-) -> std::io::Result<()> {
-    let registers = Arc::new(registers);
+/// Serves the gateway with `units` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, units: Vec<Unit>) -> std::io::Result<()> {
+    let units = Arc::new(units);
     let new_service = move |_addr| {
-        Ok(Some(Device {
-            unit,
-            registers: registers.clone(),
+        Ok(Some(Gateway {
+            units: units.clone(),
         }))
     };
     let on_connected = |stream, addr| {
@@ -159,9 +162,9 @@ mod tests {
 
     #[test]
     fn reads_outside_the_values_are_refused() {
-        let d = Device {
-            unit: 1,
-            registers: Arc::new(vec![register(Encoding::F32Abcd, 1.0)]),
+        let d = Unit {
+            id: 1,
+            registers: vec![register(Encoding::F32Abcd, 1.0)],
         };
         assert_eq!(d.read(10, 2, 0).unwrap().len(), 2);
         assert_eq!(d.read(9, 2, 0), Err(ExceptionCode::IllegalDataAddress));
