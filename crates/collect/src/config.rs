@@ -24,6 +24,9 @@ pub struct Config {
     /// The collector's name in the server's status list (`[collector] name`, default the host
     /// name).
     pub name: String,
+    /// Time between two status reports to the server (`[collector] report_every`, default
+    /// 30 s).
+    pub report_every: Duration,
     /// Where readings are sent.
     pub target: Target,
     /// The local store-and-forward queue.
@@ -194,6 +197,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawCollector {
     name: Option<Spanned<String>>,
+    report_every: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +368,16 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
             n.get_ref().clone()
         }
         None => default_name(),
+    };
+    let report_every = match raw.collector.as_ref().and_then(|r| r.report_every.as_ref()) {
+        Some(every) => {
+            let d = c.duration(every, "collector.report_every");
+            if d.is_some_and(|d| d < Duration::from_secs(1)) {
+                c.at(every, "collector.report_every: at least 1s".to_string());
+            }
+            d.unwrap_or_default()
+        }
+        None => Duration::from_secs(30),
     };
     let target = check_server(&mut c, &raw.server, &name);
     let metrics_listen =
@@ -580,6 +594,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
     }
     Ok(Config {
         name,
+        report_every,
         target: target.expect("no problems means a target"),
         spool: SpoolSettings {
             dir: base.join(&raw.spool.dir),

@@ -1,4 +1,5 @@
-//! Reports the collector's status to the shulv server: at start and every 30 s, its devices
+//! Reports the collector's status to the shulv server: at start and every 30 s
+//! (`[collector] report_every`), its devices
 //! (meters, last successful read, failures, last error), MQTT gateways and queue go to
 //! `POST <server.url>/api/v1/collectors/<name>/status` with the write token. A failed report is
 //! logged and counted (`shulv_collect_status_report_failures_total`); it never delays reading
@@ -11,8 +12,6 @@ use serde::Serialize;
 
 use crate::metrics::{Metrics, Status};
 
-/// Time between two reports.
-pub const EVERY: Duration = Duration::from_secs(30);
 /// Longest error text sent (the server takes 1 000 characters).
 const MAX_ERROR_CHARS: usize = 500;
 
@@ -111,14 +110,20 @@ fn post(agent: &ureq::Agent, url: &str, token: &str, body: &[u8]) -> Result<(), 
     }
 }
 
-/// Reports to `url` now and every [`EVERY`] until the task is dropped.
-pub async fn run(url: String, token: String, timeout: Duration, metrics: Arc<Metrics>) {
+/// Reports to `url` now and `every` after until the task is dropped.
+pub async fn run(
+    url: String,
+    token: String,
+    timeout: Duration,
+    every: Duration,
+    metrics: Arc<Metrics>,
+) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .build()
         .into();
-    let mut tick = tokio::time::interval(EVERY);
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -128,7 +133,7 @@ pub async fn run(url: String, token: String, timeout: Duration, metrics: Arc<Met
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
         if let Err(e) = &outcome {
-            tracing::warn!("status report not taken: {e}; next in {EVERY:?}");
+            tracing::warn!("status report not taken: {e}; next in {every:?}");
         }
         metrics.reported(outcome);
     }

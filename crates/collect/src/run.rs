@@ -114,6 +114,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             url,
             token,
             target.timeout,
+            config.report_every,
             metrics.clone(),
         ))
     });

@@ -4,8 +4,9 @@
 //! devices that stopped reporting and the collectors that fell silent.
 //!
 //! A device is *stopped* when, as of its collector's last report (the collector's clock, the
-//! same as its `last_success_ms`), it has not been read for more than three poll periods and at
-//! least two minutes (a device never read counts from the collector's start). A collector is
+//! same as its `last_success_ms`), it has not been read for more than three poll periods and
+//! more than two minutes (`stopped_minutes`; a device never read counts from the collector's
+//! start). A collector is
 //! *silent* when its last report reached the server more than two minutes ago.
 //!
 //! Scopes: a scoped credential may post only devices whose meters lie in its scope, and may not
@@ -16,10 +17,10 @@
 mod book;
 mod report;
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shulv_auth::{Principal, Scope};
 
 pub use book::Book;
@@ -35,8 +36,17 @@ use crate::AppState;
 pub const MAX_REPORT_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// A collector whose last report is older than this is silent (it reports every 30 s).
 const SILENT_MS: i64 = 120_000;
-/// A device not read for this long at least (and three periods) is stopped.
-const STOPPED_MIN_MS: i64 = 120_000;
+/// Largest `stopped_minutes`: a year.
+const MAX_STOPPED_MINUTES: u32 = 525_600;
+
+/// Query parameters of `GET /api/v1/collectors`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CollectorsParams {
+    /// Shortest silence of a device that counts as stopped, in minutes, if longer than three
+    /// of its poll periods (default 2, at most a year).
+    #[param(minimum = 0, maximum = 525_600)]
+    pub stopped_minutes: Option<u32>,
+}
 
 /// A device as `GET /api/v1/collectors` shows it.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -97,8 +107,8 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn stopped(d: &ReportedDevice, report: &CollectorReport) -> bool {
-    let allowed = (3 * d.period_ms as i64).max(STOPPED_MIN_MS);
+fn stopped(d: &ReportedDevice, report: &CollectorReport, min_ms: i64) -> bool {
+    let allowed = (3 * d.period_ms.min(i64::MAX as u64 / 3) as i64).max(min_ms);
     report.sent_ms - d.last_success_ms.unwrap_or(report.started_ms) > allowed
 }
 
@@ -172,12 +182,20 @@ pub async fn post_status(
 
 /// The collectors and their devices (those whose meters lie in the caller's scope), with the
 /// devices that stopped reporting and the collectors that fell silent.
-#[utoipa::path(get, path = "/api/v1/collectors", tag = "ingest",
-    responses((status = 200, body = CollectorList)))]
+#[utoipa::path(get, path = "/api/v1/collectors", tag = "ingest", params(CollectorsParams),
+    responses((status = 200, body = CollectorList), (status = 400, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-) -> Json<CollectorList> {
+    Query(params): Query<CollectorsParams>,
+) -> Result<Json<CollectorList>, ApiError> {
+    let minutes = params.stopped_minutes.unwrap_or(2);
+    if minutes > MAX_STOPPED_MINUTES {
+        return Err(ApiError::bad_request(format!(
+            "stopped_minutes: {minutes} is more than a year ({MAX_STOPPED_MINUTES} minutes)"
+        )));
+    }
+    let min_ms = i64::from(minutes) * 60_000;
     let now = now_ms();
     let entries = state.collectors.all();
     let everything = principal.sees_everything();
@@ -211,7 +229,7 @@ pub async fn list(
                         last_success_ms: d.last_success_ms,
                         consecutive_failures: d.consecutive_failures,
                         last_error: d.last_error.clone(),
-                        stopped: stopped(d, &e.report),
+                        stopped: stopped(d, &e.report, min_ms),
                     })
                     .collect();
                 if !everything && devices.is_empty() {
@@ -235,10 +253,10 @@ pub async fn list(
             })
             .collect()
     });
-    Json(CollectorList {
+    Ok(Json(CollectorList {
         now_ms: now,
         collectors,
-    })
+    }))
 }
 
 /// Forgets a collector that is gone (its report and file). A scoped credential may remove only

@@ -96,6 +96,18 @@ async fn readers_see_stopped_devices_of_their_scope() {
     assert_eq!(b["stopped"], 3);
     assert_eq!(b["devices"][0]["last_error"], "pm: timeout");
     assert_eq!(collectors[0]["devices"][0]["stopped"], false);
+    // Stopped after three periods (30 s) when the reader asks for no minimum.
+    let (status, body) = f
+        .call(request(
+            Method::GET,
+            "/api/v1/collectors?stopped_minutes=0",
+            Some(&f.admin),
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["collectors"][1]["devices"][1]["stopped"], true, "{body}");
 
     // A reader of enterprise A sees its device only: not the mixed one, not the one without
     // meters, no gateways.
