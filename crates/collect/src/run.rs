@@ -56,18 +56,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let mut subscribers = Vec::new();
     for channel in &config.mqtt {
         match shulv_mqtt::Subscriber::new(channel) {
-            Ok(s) => subscribers.push(s),
+            Ok(s) => subscribers.push((channel.name.clone(), s)),
             // `config::load` checked the channel, so this is not expected.
             Err(problems) => {
                 tracing::error!(channel = %channel.name, "mqtt: {}", problems.join("; "))
             }
         }
     }
-    let gateways = config
-        .mqtt
+    let gateways = subscribers
         .iter()
-        .zip(&subscribers)
-        .map(|(c, s)| (c.name.clone(), s.metrics()))
+        .map(|(name, s)| (name.clone(), s.metrics()))
         .collect();
     let metrics = Arc::new(Metrics::new(
         config
@@ -141,7 +139,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             tasks.push(tokio::spawn(channel::run(channel, poller, tx, metrics)));
         }
     }
-    for subscriber in subscribers {
+    for (_, subscriber) in subscribers {
         tasks.push(tokio::spawn(subscribe(subscriber, mqtt_spool.clone())));
     }
     tasks.extend(reporter);
