@@ -19,6 +19,9 @@ const messages = {
       green: '绿电占比（本月）', peak: '本月最大需量（15 分钟）', alarms: '停报计量', alarmsNone: '所有计量点均正常上报',
       vsPrev: '环比', vsLastYear: '同比', monthToDate: '本月至今；月末后与上月、去年同月比较', trend: '近 30 日用电', lastReport: '最后上报', never: '从未上报',
       monitored: '监测 {n} 个计量点', daily: '日用电量', peakNote: '15 分钟平均负荷最大值，与电费单一致', peakAt: '出现于 {t}',
+      fieldDevices: '采集设备', collectorsNone: '尚无采集器上报状态', collectorReport: '最后报告 {t}',
+      collectorSilent: '采集器已失联（超过 2 分钟未报告）', devicesAllOk: '{n} 台设备均正常上报', device: '设备',
+      channel: '通道', lastRead: '最后成功读取', lastError: '最后错误',
     },
     explore: {
       title: '组织与计量', tree: '组织树', range: '时间范围', from: '开始', to: '结束', bucket: '粒度',
@@ -136,6 +139,9 @@ const messages = {
       green: 'Green power share (month)', peak: 'Maximum demand this month (15 min)', alarms: 'Meters not reporting', alarmsNone: 'Every meter is reporting',
       vsPrev: 'vs last period', vsLastYear: 'vs last year', monthToDate: 'month to date; compared with last month and last year once the month is complete', trend: 'Electricity, last 30 days', lastReport: 'Last report', never: 'never',
       monitored: '{n} meters monitored', daily: 'Daily electricity', peakNote: 'highest 15-minute mean load, as billed', peakAt: 'at {t}',
+      fieldDevices: 'Field devices', collectorsNone: 'No collector has reported yet', collectorReport: 'last report {t}',
+      collectorSilent: 'collector silent (no report for over 2 minutes)', devicesAllOk: 'All {n} devices are reporting', device: 'Device',
+      channel: 'Channel', lastRead: 'Last successful read', lastError: 'Last error',
     },
     explore: {
       title: 'Tree & meters', tree: 'Organisation', range: 'Range', from: 'From', to: 'To', bucket: 'Bucket',

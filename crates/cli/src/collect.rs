@@ -252,5 +252,47 @@ fn status(url: &str) -> anyhow::Result<()> {
             .as_str()
             .map_or(String::new(), |e| format!("; forwarding: {e}"))
     ));
+    if let Some(gateways) = s["gateways"].as_object() {
+        for (name, g) in gateways {
+            out.push_str(&format!(
+                "mqtt {name}: {}, {} messages, {} readings, {} payload errors, last message {}\n",
+                if g["connected"].as_bool() == Some(true) {
+                    "connected"
+                } else {
+                    "NOT CONNECTED"
+                },
+                g["messages"],
+                g["readings"],
+                g["payload_errors"],
+                age(g["last_message_ms"].as_i64()),
+            ));
+        }
+    }
+    let late = &s["delivery_lateness"];
+    let quantiles: Vec<String> = late["quantiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|q| {
+            format!(
+                "p{} {:.1}s",
+                (q[0].as_f64().unwrap_or(0.0) * 100.0).round(),
+                q[1].as_f64().unwrap_or(0.0)
+            )
+        })
+        .collect();
+    if !quantiles.is_empty() {
+        out.push_str(&format!(
+            "stored after: {} (last {} readings)\n",
+            quantiles.join(", "),
+            late["count"]
+                .as_u64()
+                .unwrap_or(0)
+                .min(shulv_collect::lateness::WINDOW as u64)
+        ));
+    }
+    if let Some(e) = s["status_report_error"].as_str() {
+        out.push_str(&format!("status report to the server: {e}\n"));
+    }
     crate::write_stdout(&out)
 }

@@ -132,6 +132,7 @@ fn dlt645_meter_and_mqtt_gateway_values_reach_the_server() {
          m645,P,02030000,m645.p,kW\n",
     )
     .unwrap();
+    let metrics_port = free_port();
     let config = dir.join("collect.toml");
     std::fs::write(
         &config,
@@ -143,6 +144,9 @@ url = "{url}"
 
 [spool]
 dir = "spool"
+
+[metrics]
+listen = "127.0.0.1:{metrics_port}"
 
 [[channel]]
 name = "gw645"
@@ -225,6 +229,26 @@ meter = "{{topic.2}}.{{/deviceId}}.ep"
         }
         assert!(Instant::now() < deadline, "the MQTT reading never arrived");
     }
+    // The gateway's counters on the collector's /metrics.
+    let metrics = ureq::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        let prefix = format!("{name}{{gateway=\"gw1\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("shulv_collect_mqtt_connected"), 1.0);
+    assert!(value("shulv_collect_mqtt_messages_total") >= 1.0);
+    assert!(value("shulv_collect_mqtt_readings_total") >= 1.0);
+    assert_eq!(value("shulv_collect_mqtt_payload_errors_total"), 0.0);
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

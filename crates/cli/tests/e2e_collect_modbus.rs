@@ -1,7 +1,9 @@
 //! End to end: `shulv collect` reads a Modbus TCP simulator and a Modbus RTU simulator on a
 //! virtual serial pair (pymodbus, socat), queues and forwards the readings to a real
 //! `shulv serve`, and the values queried back equal the simulators' registers after scaling,
-//! for every data type and byte order.
+//! for every data type and byte order. The collector reports its devices to the server: one on
+//! a port where nothing listens shows as stopped with its error, and the collector's /metrics
+//! shows how late the readings were stored.
 
 mod common;
 
@@ -264,7 +266,11 @@ fn modbus_tcp_and_rtu_values_reach_the_server_for_every_type_and_order() {
     // The server with the meters, and a device token for the collector.
     let server = Server::start("serve", &dir.join("data"), &[]);
     let all: Vec<&Pt> = tcp.iter().chain(&rtu).collect();
-    let (status, body) = server.post("/api/v1/registry", "application/toml", &registry(&all));
+    let registry_toml = format!(
+        "{}[[meter]]\nid = \"site.dead.r0\"\nname = \"dead\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"interval\"\n",
+        registry(&all)
+    );
+    let (status, body) = server.post("/api/v1/registry", "application/toml", &registry_toml);
     assert_eq!(status, 200, "{body}");
     let secret = server.device_token("site");
 
@@ -273,7 +279,7 @@ fn modbus_tcp_and_rtu_values_reach_the_server_for_every_type_and_order() {
     std::fs::write(
         dir.join("points.csv"),
         format!(
-            "device,point,address,function,type,order,scale,offset,meter,unit\n{}{}",
+            "device,point,address,function,type,order,scale,offset,meter,unit\n{}{}dead1,r0,0,3,u16,ABCD,,,site.dead.r0,kWh\n",
             point_rows("tcp1", &tcp),
             point_rows("rtu7", &rtu)
         ),
@@ -284,6 +290,10 @@ fn modbus_tcp_and_rtu_values_reach_the_server_for_every_type_and_order() {
         &config,
         format!(
             r#"points = "points.csv"
+
+[collector]
+name = "edge-01"
+report_every = "1s"
 
 [server]
 url = "{url}"
@@ -319,9 +329,21 @@ channel = "bus"
 unit = 7
 period = "2s"
 timeout = "1s"
+
+[[channel]]
+name = "dead"
+kind = "modbus-tcp"
+address = "127.0.0.1:{dead_port}"
+
+[[device]]
+name = "dead1"
+channel = "dead"
+period = "1s"
+timeout = "200ms"
 "#,
             url = server.url,
             tty = b.display(),
+            dead_port = free_port(),
         ),
     )
     .unwrap();
@@ -337,7 +359,7 @@ timeout = "1s"
         "check failed: {check_out}{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    assert!(check_out.contains("ok: 2 channels"), "{check_out}");
+    assert!(check_out.contains("ok: 3 channels"), "{check_out}");
 
     let _collector = Guard(
         Command::new(env!("CARGO_BIN_EXE_shulv"))
@@ -375,6 +397,31 @@ timeout = "1s"
         missing.join("\n")
     );
 
+    // The server shows the collector: the dead device stopped with its error (three periods
+    // without a read; no minimum asked), the live ones reporting.
+    let mut collectors = Value::Null;
+    wait_for("the dead device stopped", Duration::from_secs(30), || {
+        collectors = server.get_json("/api/v1/collectors?stopped_minutes=0");
+        collectors["collectors"][0]["devices"]
+            .as_array()
+            .is_some_and(|d| {
+                d.iter()
+                    .any(|d| d["name"] == "dead1" && d["stopped"] == true)
+            })
+    });
+    let edge = &collectors["collectors"][0];
+    assert_eq!(edge["name"], "edge-01", "{collectors}");
+    assert_eq!(edge["silent"], false, "{collectors}");
+    for d in edge["devices"].as_array().unwrap() {
+        let dead = d["name"] == "dead1";
+        assert_eq!(d["stopped"], dead, "{d}");
+        if dead {
+            assert!(d["last_error"].is_string(), "{d}");
+            assert_eq!(d["meters"], json!(["site.dead.r0"]), "{d}");
+            assert!(d["last_success_ms"].is_null(), "{d}");
+        }
+    }
+
     // The collector's metrics and status.
     let mut response = ureq::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .call()
@@ -385,9 +432,17 @@ timeout = "1s"
         "shulv_collect_polls_total{device=\"rtu7\",channel=\"bus\"}",
         "shulv_collect_queue_records",
         "shulv_collect_queue_oldest_age_seconds",
+        "shulv_collect_delivery_lateness_seconds{quantile=\"0.99\"}",
+        "shulv_collect_status_reports_total",
     ] {
         assert!(metrics.contains(needle), "{needle} not in\n{metrics}");
     }
+    let stored: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("shulv_collect_delivery_lateness_seconds_count "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no lateness count in\n{metrics}"));
+    assert!(stored >= all.len() as f64, "{stored} readings measured");
     let status = Command::new(env!("CARGO_BIN_EXE_shulv"))
         .args(["collect", "status", "--url"])
         .arg(format!("http://127.0.0.1:{metrics_port}"))

@@ -159,11 +159,20 @@ fn backlog_drains_in_order_once_and_refusals_do_not_block() {
     let delivered: usize = seen
         .iter()
         .map(|e| match e {
-            ForwardEvent::Delivered { records } => *records,
+            ForwardEvent::Delivered { records, .. } => *records,
             _ => 0,
         })
         .sum();
     assert_eq!(delivered, all.len());
+    // Lateness is measured for every reading the server stored, not for the refused one.
+    let measured: usize = seen
+        .iter()
+        .map(|e| match e {
+            ForwardEvent::Delivered { lateness, .. } => lateness.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(measured, all.len() - 1);
 
     // Each reading stored, once: the server counted every line exactly once.
     assert_eq!(metric(&server, "shulv_ingest_refused_lines_total"), 1);

@@ -15,9 +15,18 @@ use crate::problem::{Problem, Problems};
 /// Environment variable with the write token; overrides `server.token`.
 pub const TOKEN_ENV: &str = "SHULV_COLLECT_TOKEN";
 
+/// Longest collector name (`[collector] name`).
+pub const MAX_NAME_CHARS: usize = 64;
+
 /// A checked configuration with every device's points.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The collector's name in the server's status list (`[collector] name`, default the host
+    /// name).
+    pub name: String,
+    /// Time between two status reports to the server (`[collector] report_every`, default
+    /// 30 s).
+    pub report_every: Duration,
     /// Where readings are sent.
     pub target: Target,
     /// The local store-and-forward queue.
@@ -35,6 +44,9 @@ pub struct Config {
 pub struct Target {
     /// Full write URL (`<server.url>/api/v2/write?precision=ms`, or `server.write_url` verbatim).
     pub url: String,
+    /// Where the status is reported (`<server.url>/api/v1/collectors/<name>/status`); none for
+    /// `server.write_url`, which need not be a shulv server.
+    pub status_url: Option<String>,
     /// Bearer token (`SHULV_COLLECT_TOKEN` or `server.token`).
     pub token: Option<String>,
     /// Timeout of one HTTP request.
@@ -79,6 +91,17 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    /// The `kind` of the configuration: `modbus-tcp`, `dlt645-serial`, ….
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            ChannelKind::ModbusTcp(_) => "modbus-tcp",
+            ChannelKind::ModbusRtu(_) => "modbus-rtu",
+            ChannelKind::ModbusRtuOverTcp(_) => "modbus-rtu-over-tcp",
+            ChannelKind::Dlt645Serial(_) => "dlt645-serial",
+            ChannelKind::Dlt645Tcp(_) => "dlt645-tcp",
+        }
+    }
+
     /// True for the DL/T 645 kinds (points by data identifier, devices by 645 address).
     pub fn is_dlt645(&self) -> bool {
         matches!(
@@ -156,6 +179,7 @@ pub struct Device {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     points: Option<Spanned<String>>,
+    collector: Option<RawCollector>,
     server: RawServer,
     spool: RawSpool,
     metrics: Option<RawMetrics>,
@@ -167,6 +191,13 @@ struct RawConfig {
     devices: Vec<RawDevice>,
     #[serde(default)]
     mqtt: Vec<shulv_mqtt::MqttChannel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCollector {
+    name: Option<Spanned<String>>,
+    report_every: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -323,7 +354,32 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         problems: Vec::new(),
     };
 
-    let target = check_server(&mut c, &raw.server);
+    let name = match raw.collector.as_ref().and_then(|r| r.name.as_ref()) {
+        Some(n) => {
+            if !is_name(n.get_ref()) {
+                c.at(
+                    n,
+                    format!(
+                        "collector.name: {:?} must be 1 to {MAX_NAME_CHARS} of A-Z a-z 0-9 . _ -",
+                        n.get_ref()
+                    ),
+                );
+            }
+            n.get_ref().clone()
+        }
+        None => default_name(),
+    };
+    let report_every = match raw.collector.as_ref().and_then(|r| r.report_every.as_ref()) {
+        Some(every) => {
+            let d = c.duration(every, "collector.report_every");
+            if d.is_some_and(|d| d < Duration::from_secs(1)) {
+                c.at(every, "collector.report_every: at least 1s".to_string());
+            }
+            d.unwrap_or_default()
+        }
+        None => Duration::from_secs(30),
+    };
+    let target = check_server(&mut c, &raw.server, &name);
     let metrics_listen =
         raw.metrics
             .as_ref()
@@ -537,6 +593,8 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
         return Err(Problems(c.problems));
     }
     Ok(Config {
+        name,
+        report_every,
         target: target.expect("no problems means a target"),
         spool: SpoolSettings {
             dir: base.join(&raw.spool.dir),
@@ -549,19 +607,51 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
     })
 }
 
-fn check_server(c: &mut Checker, s: &RawServer) -> Option<Target> {
+/// True for a name the server takes: 1 to 64 of `A-Z a-z 0-9 . _ -`, not `.` or `..`.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_CHARS
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The host name with the characters a name may not have left out, or `collector`.
+fn default_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let name: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(MAX_NAME_CHARS)
+        .collect();
+    if is_name(&name) {
+        name
+    } else {
+        "collector".to_string()
+    }
+}
+
+fn check_server(c: &mut Checker, s: &RawServer, name: &str) -> Option<Target> {
     let timeout = match &s.timeout {
         Some(t) => c.duration(t, "server.timeout")?,
         None => Duration::from_secs(10),
     };
-    let url = match (&s.url, &s.write_url) {
+    let (url, status_url) = match (&s.url, &s.write_url) {
         (Some(url), None) => {
             let u = url.get_ref().trim_end_matches('/');
             if !u.starts_with("http://") && !u.starts_with("https://") {
                 c.at(url, format!("server.url: {u:?} is not an http(s) URL"));
                 return None;
             }
-            format!("{u}/api/v2/write?precision=ms")
+            (
+                format!("{u}/api/v2/write?precision=ms"),
+                Some(format!("{u}/api/v1/collectors/{name}/status")),
+            )
         }
         (None, Some(w)) => {
             let u = w.get_ref();
@@ -577,7 +667,7 @@ fn check_server(c: &mut Checker, s: &RawServer) -> Option<Target> {
                 );
                 return None;
             }
-            u.clone()
+            (u.clone(), None)
         }
         (Some(url), Some(_)) => {
             c.at(
@@ -601,6 +691,7 @@ fn check_server(c: &mut Checker, s: &RawServer) -> Option<Target> {
         .or_else(|| s.token.clone());
     Some(Target {
         url,
+        status_url,
         token,
         timeout,
     })
@@ -718,6 +809,8 @@ mod tests {
             "collect.toml",
             r#"
 points = "points.csv"
+[collector]
+name = "edge-01"
 [server]
 url = "http://127.0.0.1:8080/"
 token = "t"
@@ -740,6 +833,10 @@ period = "15m"
         assert_eq!(
             config.target.url,
             "http://127.0.0.1:8080/api/v2/write?precision=ms"
+        );
+        assert_eq!(
+            config.target.status_url.as_deref(),
+            Some("http://127.0.0.1:8080/api/v1/collectors/edge-01/status")
         );
         assert_eq!(config.spool.dir, dir.path().join("spool"));
         assert_eq!(config.channels.len(), 1);
@@ -785,6 +882,8 @@ parity = "X"
 name = "pm1"
 channel = "gw1"
 period = "15x"
+[collector]
+name = "a b"
 "#,
         );
         let problems = load(&cfg).unwrap_err().0;
@@ -796,6 +895,7 @@ period = "15x"
             format!("{toml}:8:8: channel \"gw1\": unknown kind"),
             format!("{toml}:13:10: channel \"bus\": unknown parity"),
             format!("{toml}:17:10: period: bad duration"),
+            format!("{toml}:19:8: collector.name: \"a b\" must be"),
             format!("{csv}:2:5: column type"),
             format!("{csv}:3:1: column device: no device named \"pm9\""),
         ];

@@ -1,9 +1,11 @@
-//! Counters of the collector, served as Prometheus text on `/metrics` and as JSON on `/status`.
+//! Counters of the collector, served as Prometheus text on `/metrics` and as JSON on `/status`,
+//! and reported to the server ([`crate::report`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
@@ -12,6 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
+use crate::lateness::{Lateness, LatenessSummary};
 use crate::schedule::now_ms;
 
 /// What the queue holds now.
@@ -30,6 +33,12 @@ pub struct QueueStats {
 pub struct DeviceStats {
     /// Channel name.
     pub channel: String,
+    /// Channel kind: `modbus-tcp`, `dlt645-serial`, ….
+    pub protocol: String,
+    /// Poll period (ms).
+    pub period_ms: u64,
+    /// shulv meter ids its points feed, each once.
+    pub meters: Vec<String>,
     /// Polls done (scheduled instants read or tried).
     pub polls: u64,
     /// Polls in which no request got an answer.
@@ -48,55 +57,110 @@ pub struct DeviceStats {
     pub last_error: Option<String>,
 }
 
+/// Counters of one MQTT gateway (its subscriptions summed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GatewayStats {
+    /// Connected to the broker now.
+    pub connected: bool,
+    /// Connected and every subscription granted.
+    pub subscribed: bool,
+    /// Messages received (those matching no subscription included).
+    pub messages: u64,
+    /// Readings decoded and queued.
+    pub readings: u64,
+    /// Values, lines or messages of payloads not forwarded.
+    pub payload_errors: u64,
+    /// Failed connection attempts and dropped connections.
+    pub connection_errors: u64,
+    /// When the last message arrived (ms since the epoch).
+    pub last_message_ms: Option<i64>,
+}
+
+impl From<shulv_mqtt::Snapshot> for GatewayStats {
+    fn from(s: shulv_mqtt::Snapshot) -> Self {
+        let sum = |f: fn(&shulv_mqtt::SubscriptionSnapshot) -> u64| {
+            s.subscriptions.iter().map(f).sum::<u64>()
+        };
+        GatewayStats {
+            connected: s.connected,
+            subscribed: s.subscribed,
+            messages: sum(|x| x.messages) + s.unmatched,
+            readings: sum(|x| x.readings),
+            payload_errors: sum(|x| x.decode_errors),
+            connection_errors: s.connection_errors,
+            last_message_ms: s.last_message_ms,
+        }
+    }
+}
+
 /// Shared counters of a running collector.
 pub struct Metrics {
     started_ms: i64,
     devices: Mutex<BTreeMap<String, DeviceStats>>,
+    gateways: Vec<(String, Arc<shulv_mqtt::Metrics>)>,
     delivered: AtomicU64,
     refused: AtomicU64,
+    lateness: Mutex<Lateness>,
     forward_error: Mutex<Option<String>>,
     queue_failing: AtomicBool,
     queue: Box<dyn Fn() -> QueueStats + Send + Sync>,
+    reports: AtomicU64,
+    report_failures: AtomicU64,
+    report_error: Mutex<Option<String>>,
 }
 
 /// The `/status` document.
 #[derive(Debug, Serialize)]
-struct Status {
-    started_ms: i64,
-    now_ms: i64,
-    devices: BTreeMap<String, DeviceStats>,
-    queue: QueueStats,
-    queue_failing: bool,
-    delivered: u64,
-    refused: u64,
-    forward_error: Option<String>,
+pub struct Status {
+    /// When the collector started (ms since the epoch).
+    pub started_ms: i64,
+    /// The collector's clock.
+    pub now_ms: i64,
+    /// Polled devices by name.
+    pub devices: BTreeMap<String, DeviceStats>,
+    /// MQTT gateways by name.
+    pub gateways: BTreeMap<String, GatewayStats>,
+    /// The queue now.
+    pub queue: QueueStats,
+    /// Appends to the queue are failing (reading stopped).
+    pub queue_failing: bool,
+    /// Readings delivered to the server.
+    pub delivered: u64,
+    /// Readings the server refused.
+    pub refused: u64,
+    /// From scheduled instant to the server's acknowledgement, of the readings it stored.
+    pub delivery_lateness: LatenessSummary,
+    /// Why the forwarder cannot deliver now.
+    pub forward_error: Option<String>,
+    /// Status reports sent to the server.
+    pub status_reports: u64,
+    /// Status reports that failed.
+    pub status_report_failures: u64,
+    /// Why the last status report failed (none once one succeeds).
+    pub status_report_error: Option<String>,
 }
 
 impl Metrics {
-    /// Counters for `devices` (name, channel); `queue` reads the queue's state when asked.
+    /// Counters for `devices` (name and what is known before polling: channel, protocol,
+    /// period, meters) and the MQTT `gateways`; `queue` reads the queue's state when asked.
     pub fn new(
-        devices: impl IntoIterator<Item = (String, String)>,
+        devices: impl IntoIterator<Item = (String, DeviceStats)>,
+        gateways: Vec<(String, Arc<shulv_mqtt::Metrics>)>,
         queue: impl Fn() -> QueueStats + Send + Sync + 'static,
     ) -> Metrics {
         Metrics {
             started_ms: now_ms(),
-            devices: Mutex::new(
-                devices
-                    .into_iter()
-                    .map(|(name, channel)| {
-                        let stats = DeviceStats {
-                            channel,
-                            ..DeviceStats::default()
-                        };
-                        (name, stats)
-                    })
-                    .collect(),
-            ),
+            devices: Mutex::new(devices.into_iter().collect()),
+            gateways,
             delivered: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            lateness: Mutex::new(Lateness::default()),
             forward_error: Mutex::new(None),
             queue_failing: AtomicBool::new(false),
             queue: Box::new(queue),
+            reports: AtomicU64::new(0),
+            report_failures: AtomicU64::new(0),
+            report_error: Mutex::new(None),
         }
     }
 
@@ -106,10 +170,23 @@ impl Metrics {
         f(devices.entry(device.to_string()).or_default());
     }
 
-    /// Records a batch delivered by the forwarder.
-    pub fn delivered(&self, records: usize) {
+    /// Records a batch delivered by the forwarder, with the lateness of the readings stored.
+    pub fn delivered(&self, records: usize, lateness: &[Duration]) {
         self.delivered.fetch_add(records as u64, Ordering::Relaxed);
+        self.lateness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(lateness);
         *self.forward_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Records the outcome of a status report to the server.
+    pub fn reported(&self, outcome: Result<(), String>) {
+        self.reports.fetch_add(1, Ordering::Relaxed);
+        if outcome.is_err() {
+            self.report_failures.fetch_add(1, Ordering::Relaxed);
+        }
+        *self.report_error.lock().unwrap_or_else(|e| e.into_inner()) = outcome.err();
     }
 
     /// Records a line refused by the server.
@@ -127,7 +204,8 @@ impl Metrics {
         self.queue_failing.store(failing, Ordering::Relaxed);
     }
 
-    fn status(&self) -> Status {
+    /// Every counter now.
+    pub fn status(&self) -> Status {
         Status {
             started_ms: self.started_ms,
             now_ms: now_ms(),
@@ -136,12 +214,29 @@ impl Metrics {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            gateways: self
+                .gateways
+                .iter()
+                .map(|(name, m)| (name.clone(), m.snapshot().into()))
+                .collect(),
             queue: (self.queue)(),
             queue_failing: self.queue_failing.load(Ordering::Relaxed),
             delivered: self.delivered.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            delivery_lateness: self
+                .lateness
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .summary(),
             forward_error: self
                 .forward_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            status_reports: self.reports.load(Ordering::Relaxed),
+            status_report_failures: self.report_failures.load(Ordering::Relaxed),
+            status_report_error: self
+                .report_error
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
@@ -229,6 +324,66 @@ impl Metrics {
             "Point values not forwarded (timeout, exception, transport, decode, range).",
             errors,
         );
+        let per_gateway = |f: &dyn Fn(&GatewayStats) -> Option<f64>| -> Vec<(String, f64)> {
+            s.gateways
+                .iter()
+                .filter_map(|(name, g)| {
+                    f(g).map(|v| (format!("{{gateway=\"{}\"}}", label(name)), v))
+                })
+                .collect()
+        };
+        family(
+            "shulv_collect_mqtt_connected",
+            "gauge",
+            "1 while the MQTT gateway is connected to its broker.",
+            per_gateway(&|g| Some(f64::from(u8::from(g.connected)))),
+        );
+        family(
+            "shulv_collect_mqtt_messages_total",
+            "counter",
+            "MQTT messages received.",
+            per_gateway(&|g| Some(g.messages as f64)),
+        );
+        family(
+            "shulv_collect_mqtt_readings_total",
+            "counter",
+            "Readings decoded from MQTT messages and queued.",
+            per_gateway(&|g| Some(g.readings as f64)),
+        );
+        family(
+            "shulv_collect_mqtt_payload_errors_total",
+            "counter",
+            "Values, lines or messages of MQTT payloads not forwarded.",
+            per_gateway(&|g| Some(g.payload_errors as f64)),
+        );
+        family(
+            "shulv_collect_mqtt_connection_errors_total",
+            "counter",
+            "Failed connection attempts and dropped connections to the broker.",
+            per_gateway(&|g| Some(g.connection_errors as f64)),
+        );
+        family(
+            "shulv_collect_mqtt_last_message_timestamp_seconds",
+            "gauge",
+            "When the gateway's last MQTT message arrived (Unix seconds).",
+            per_gateway(&|g| g.last_message_ms.map(|ms| ms as f64 / 1000.0)),
+        );
+        let late = &s.delivery_lateness;
+        // A summary: its quantile rows, then `_sum` and `_count` (the suffix takes the place
+        // of the labels).
+        let mut rows: Vec<(String, f64)> = late
+            .quantiles
+            .iter()
+            .map(|(q, v)| (format!("{{quantile=\"{q}\"}}"), *v))
+            .collect();
+        rows.push(("_sum".into(), late.sum_seconds));
+        rows.push(("_count".into(), late.count as f64));
+        family(
+            "shulv_collect_delivery_lateness_seconds",
+            "summary",
+            "From a reading's scheduled instant to the server's acknowledgement of it (quantiles over the last 10 000 stored).",
+            rows,
+        );
         let age = s
             .queue
             .oldest_append_ms
@@ -269,6 +424,18 @@ impl Metrics {
                 "counter",
                 "Readings the server refused (logged).",
                 s.refused as f64,
+            ),
+            (
+                "shulv_collect_status_reports_total",
+                "counter",
+                "Status reports sent to the server.",
+                s.status_reports as f64,
+            ),
+            (
+                "shulv_collect_status_report_failures_total",
+                "counter",
+                "Status reports the server did not take.",
+                s.status_report_failures as f64,
             ),
         ] {
             family(name, kind, help, vec![(String::new(), v)]);
@@ -320,11 +487,22 @@ mod tests {
 
     #[test]
     fn prometheus_text_has_every_family() {
-        let m = Metrics::new([("pm\"1".to_string(), "gw1".to_string())], || QueueStats {
-            records: 3,
-            bytes: 120,
-            oldest_append_ms: Some(now_ms() - 5_000),
-        });
+        let device = DeviceStats {
+            channel: "gw1".into(),
+            ..DeviceStats::default()
+        };
+        let mqtt = Arc::new(shulv_mqtt::Metrics::new(["meters/#"]));
+        let m = Metrics::new(
+            [("pm\"1".to_string(), device)],
+            vec![("mq1".to_string(), mqtt)],
+            || QueueStats {
+                records: 3,
+                bytes: 120,
+                oldest_append_ms: Some(now_ms() - 5_000),
+            },
+        );
+        m.delivered(2, &[Duration::from_secs(1), Duration::from_secs(3)]);
+        m.reported(Err("HTTP 404".into()));
         m.device("pm\"1", |d| {
             d.polls = 4;
             d.failures = 1;
@@ -339,11 +517,22 @@ mod tests {
             "shulv_collect_point_errors_total{device=\"pm\\\"1\",channel=\"gw1\",reason=\"timeout\"} 2",
             "shulv_collect_queue_records 3",
             "# TYPE shulv_collect_queue_oldest_age_seconds gauge",
+            "shulv_collect_mqtt_connected{gateway=\"mq1\"} 0",
+            "shulv_collect_mqtt_messages_total{gateway=\"mq1\"} 0",
+            "shulv_collect_mqtt_payload_errors_total{gateway=\"mq1\"} 0",
+            "# TYPE shulv_collect_delivery_lateness_seconds summary",
+            "shulv_collect_delivery_lateness_seconds{quantile=\"0.5\"} 1\n",
+            "shulv_collect_delivery_lateness_seconds{quantile=\"0.99\"} 3\n",
+            "shulv_collect_delivery_lateness_seconds_sum 4\n",
+            "shulv_collect_delivery_lateness_seconds_count 2\n",
+            "shulv_collect_status_report_failures_total 1",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
         let status = m.status_json();
         assert_eq!(status["devices"]["pm\"1"]["polls"], 4);
         assert_eq!(status["queue"]["records"], 3);
+        assert_eq!(status["gateways"]["mq1"]["connected"], false);
+        assert_eq!(status["status_report_error"], "HTTP 404");
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::channel;
 use crate::config::Config;
 use crate::dlt645::Dlt645Poller;
-use crate::metrics::{Metrics, QueueStats};
+use crate::metrics::{DeviceStats, Metrics, QueueStats};
 use crate::modbus::{Link, ModbusPoller};
 
 /// Why the collector could not start.
@@ -61,11 +61,26 @@ pub async fn run_until(
         error,
     })?;
     let stats_spool = spool.clone();
+    let mut subscribers = Vec::new();
+    for channel in &config.mqtt {
+        match shulv_mqtt::Subscriber::new(channel) {
+            Ok(s) => subscribers.push((channel.name.clone(), s)),
+            // `config::load` checked the channel, so this is not expected.
+            Err(problems) => {
+                tracing::error!(channel = %channel.name, "mqtt: {}", problems.join("; "))
+            }
+        }
+    }
+    let gateways = subscribers
+        .iter()
+        .map(|(name, s)| (name.clone(), s.metrics()))
+        .collect();
     let metrics = Arc::new(Metrics::new(
         config
             .channels
             .iter()
-            .flat_map(|c| c.devices.iter().map(|d| (d.name.clone(), c.name.clone()))),
+            .flat_map(|c| c.devices.iter().map(move |d| device_stats(c, d))),
+        gateways,
         move || {
             let s = stats_spool.stats();
             QueueStats {
@@ -99,6 +114,16 @@ pub async fn run_until(
             .map_err(RunError::Metrics)?;
         tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
     }
+    let reporter = target.status_url.clone().map(|url| {
+        let token = target.token.clone().unwrap_or_default();
+        tokio::spawn(crate::report::run(
+            url,
+            token,
+            target.timeout,
+            config.report_every,
+            metrics.clone(),
+        ))
+    });
     let points: usize = config
         .channels
         .iter()
@@ -109,6 +134,7 @@ pub async fn run_until(
         channels = config.channels.len(),
         points,
         target = %target.url,
+        name = %config.name,
         "collecting"
     );
     let mut tasks = Vec::new();
@@ -121,9 +147,10 @@ pub async fn run_until(
             tasks.push(tokio::spawn(channel::run(channel, poller, tx, metrics)));
         }
     }
-    for channel in &config.mqtt {
-        tasks.push(tokio::spawn(subscribe(channel.clone(), mqtt_spool.clone())));
+    for (_, subscriber) in subscribers {
+        tasks.push(tokio::spawn(subscribe(subscriber, mqtt_spool.clone())));
     }
+    tasks.extend(reporter);
     drop(tx);
     shutdown.await;
     tracing::info!("stopping");
@@ -139,18 +166,31 @@ pub async fn run_until(
     Ok(())
 }
 
+/// What is known of a device before it is polled.
+fn device_stats(
+    channel: &crate::config::Channel,
+    device: &crate::config::Device,
+) -> (String, DeviceStats) {
+    let mut meters: Vec<String> = Vec::new();
+    for p in &device.points {
+        if !meters.contains(&p.meter) {
+            meters.push(p.meter.clone());
+        }
+    }
+    let stats = DeviceStats {
+        channel: channel.name.clone(),
+        protocol: channel.kind.protocol().to_string(),
+        period_ms: device.period.as_millis() as u64,
+        meters,
+        ..DeviceStats::default()
+    };
+    (device.name.clone(), stats)
+}
+
 /// Runs one MQTT gateway's subscriptions. Each message's readings are appended to the spool
 /// (fsync'd) before the broker gets its QoS 1 acknowledgement, so an acknowledged message is
 /// never lost; while the spool cannot be written the subscriber retries and reads nothing else.
-async fn subscribe(channel: shulv_mqtt::MqttChannel, spool: Spool) {
-    let subscriber = match shulv_mqtt::Subscriber::new(&channel) {
-        Ok(s) => s,
-        Err(problems) => {
-            // `config::load` checked the channel, so this is not expected.
-            tracing::error!(channel = %channel.name, "mqtt: {}", problems.join("; "));
-            return;
-        }
-    };
+async fn subscribe(subscriber: shulv_mqtt::Subscriber, spool: Spool) {
     subscriber
         .run(move |readings: Vec<shulv_mqtt::Reading>| {
             let spool = spool.clone();
@@ -202,7 +242,7 @@ fn append_loop(spool: &Spool, mut rx: mpsc::Receiver<Vec<Vec<u8>>>, metrics: &Me
 
 fn forward_event(metrics: &Metrics, event: ForwardEvent) {
     match event {
-        ForwardEvent::Delivered { records } => metrics.delivered(records),
+        ForwardEvent::Delivered { records, lateness } => metrics.delivered(records, &lateness),
         ForwardEvent::Refused {
             line,
             field,

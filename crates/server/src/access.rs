@@ -52,7 +52,9 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("POST", "/api/v2/write" | "/write" | "/api/v1/readings" | "/api/v1/readings/csv") => Write,
         ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
         | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
-        ("GET", "/api/v1/overview") => Read,
+        ("GET", "/api/v1/overview" | "/api/v1/collectors") => Read,
+        ("POST", "/api/v1/collectors/{name}/status") => Write,
+        ("DELETE", "/api/v1/collectors/{name}") => Manage,
         ("GET", "/api/v1/forecasts" | "/api/v1/forecasts/{id}") => Read,
         ("GET", "/api/v1/evaluations/template") | ("POST", "/api/v1/evaluations") => Read,
         ("GET", "/api/v1/certificates" | "/api/v1/activity-data") => Read,

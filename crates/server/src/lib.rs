@@ -13,6 +13,7 @@ mod activity_data;
 mod admin;
 mod backup;
 mod certificates;
+mod collectors;
 mod connections;
 mod console;
 mod error;
@@ -88,6 +89,7 @@ pub struct AppState {
     access: Arc<AccessControl>,
     metrics: Arc<metrics::Metrics>,
     config: Arc<ServerConfig>,
+    collectors: Arc<collectors::Book>,
 }
 
 #[derive(OpenApi)]
@@ -133,6 +135,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
     let login = OpenApiRouter::new()
         .routes(routes!(admin::login))
         .layer(DefaultBodyLimit::max(MAX_LOGIN_BODY_BYTES));
+    let collectors = OpenApiRouter::new()
+        .routes(routes!(collectors::post_status))
+        .layer(DefaultBodyLimit::max(collectors::MAX_REPORT_BODY_BYTES));
     let evaluations = OpenApiRouter::new()
         .routes(routes!(evaluate::evaluate))
         .routes(routes!(evaluate::template))
@@ -163,6 +168,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(optimisation::compare_tariffs))
         .routes(routes!(optimisation::schedule))
         .routes(routes!(overview::overview))
+        .routes(routes!(collectors::list))
+        .routes(routes!(collectors::remove))
         .routes(routes!(admin::logout))
         .routes(routes!(admin::list_users, admin::create_user))
         .routes(routes!(admin::disable_user))
@@ -174,6 +181,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(registry)
         .merge(factors)
         .merge(evaluations)
+        .merge(collectors)
         .merge(login)
 }
 
@@ -197,6 +205,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Builds the application router.
 pub fn router(platform: Arc<Platform>, access: Arc<AccessControl>, config: ServerConfig) -> Router {
     let state = AppState {
+        collectors: Arc::new(collectors::Book::open(platform.data_dir())),
         platform,
         access,
         metrics: Arc::new(metrics::Metrics::default()),

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 use crate::access::{policy, Access};
 
+mod collectors;
 mod hardening;
 
 const REGISTRY: &str = r#"
@@ -204,6 +205,14 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
         }
         ("GET", "/api/v1/forecast") => ("/api/v1/forecast?node=ent-b&horizon=24".into(), String::new()),
         ("GET", "/api/v1/overview") => ("/api/v1/overview?node=ent-b".into(), String::new()),
+        ("GET", "/api/v1/collectors") => (path.into(), String::new()),
+        ("POST", "/api/v1/collectors/{name}/status") => (
+            "/api/v1/collectors/edge-b/status".into(),
+            collectors::report(&[("pm-b", &["b.main"], Some(ts))]),
+        ),
+        ("DELETE", "/api/v1/collectors/{name}") => {
+            ("/api/v1/collectors/edge-b".into(), String::new())
+        }
         ("GET", "/api/v1/forecasts") => ("/api/v1/forecasts?node=ent-b".into(), String::new()),
         ("GET", "/api/v1/forecasts/{id}") => ("/api/v1/forecasts/fc000001".into(), String::new()),
         ("POST", "/api/v1/factors/{kind}") => (
@@ -293,6 +302,7 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
                 | "/api/v1/evaluations/template"
                 | "/api/v1/tariffs"
                 | "/api/v1/tariffs/{id}"
+                | "/api/v1/collectors"
         ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
     )
 }
@@ -405,6 +415,8 @@ async fn a_device_token_only_writes_readings_of_its_meters() {
                 )
             } else if path == "/api/v1/readings/csv" {
                 "meter,ts,value\na.main,2025-03-01T00:15:00+08:00,1\nb.main,2025-03-01T00:00:00+08:00,1\n".into()
+            } else if path.starts_with("/api/v1/collectors/") {
+                body.replace(r#"["b.main"]"#, r#"["a.main","b.main"]"#)
             } else {
                 format!("a,meter=a.main value=1 {}\n{body}", T0 + 900)
             };

@@ -35,6 +35,10 @@ pub enum ForwardEvent {
     Delivered {
         /// Records in the batch.
         records: usize,
+        /// For each record the server stored (refused ones left out) whose line ends with a
+        /// timestamp: from that instant to the acknowledgement (zero for one in the future).
+        /// Timestamps are read in the `precision` of the target URL (nanoseconds without one).
+        lateness: Vec<Duration>,
     },
     /// The server refused this record for good (e.g. a register that went backwards); it was
     /// acked with its batch so it does not block the queue.
@@ -149,7 +153,8 @@ struct Run {
 
 /// What to do after one POST.
 enum Outcome {
-    Ack,
+    /// Ack the batch; the timestamps (ms) of the records the server stored.
+    Ack(Vec<i64>),
     Retry(ForwardEvent),
     Split,
 }
@@ -179,7 +184,7 @@ impl Run {
             }
             let outcome = self.post(&batch, events);
             match outcome {
-                Outcome::Ack => {
+                Outcome::Ack(stored) => {
                     if let Err(error) = self.spool.ack(&batch) {
                         let retry_in = backoff.next();
                         events(ForwardEvent::Spool { error, retry_in });
@@ -188,8 +193,13 @@ impl Run {
                     }
                     backoff.reset();
                     limit = (limit * 2).min(MAX_BATCH_RECORDS);
+                    let now = now_ms();
                     events(ForwardEvent::Delivered {
                         records: batch.len(),
+                        lateness: stored
+                            .iter()
+                            .map(|t| Duration::from_millis(now.saturating_sub(*t).max(0) as u64))
+                            .collect(),
                     });
                 }
                 Outcome::Split => {
@@ -235,7 +245,7 @@ impl Run {
             lines.push(r);
         }
         if lines.is_empty() {
-            return Outcome::Ack;
+            return Outcome::Ack(Vec::new());
         }
         let mut request = self
             .agent
@@ -263,10 +273,22 @@ impl Run {
             }
             Err(e) => format!("(answer unreadable: {e})"),
         };
+        let to_ms = precision_to_ms(&self.target.url);
+        let stamps = |skip: &dyn Fn(usize) -> bool| -> Vec<i64> {
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skip(i + 1))
+                .filter_map(|(_, r)| timestamp(r).map(to_ms))
+                .collect()
+        };
         match status {
-            200..=299 => Outcome::Ack,
+            200..=299 => Outcome::Ack(stamps(&|_| false)),
             400 | 422 => match refused_lines(&text) {
                 Some(refused) => {
+                    let numbers: std::collections::HashSet<usize> =
+                        refused.iter().map(|r| r.0).collect();
+                    let stored = stamps(&|line| numbers.contains(&line));
                     for (line, field, message) in refused {
                         let record = line
                             .checked_sub(1)
@@ -279,7 +301,7 @@ impl Run {
                             message,
                         });
                     }
-                    Outcome::Ack
+                    Outcome::Ack(stored)
                 }
                 None => Outcome::Retry(rejected(status, text)),
             },
@@ -292,7 +314,7 @@ impl Run {
                         "the server refuses even this record alone as too large: {text}"
                     ),
                 });
-                Outcome::Ack
+                Outcome::Ack(Vec::new())
             }
             408 | 429 | 500..=599 => Outcome::Retry(ForwardEvent::Unavailable {
                 message: format!("HTTP {status}: {text}"),
@@ -308,6 +330,34 @@ fn rejected(status: u16, message: String) -> ForwardEvent {
         status,
         message,
         retry_in: Duration::ZERO,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The timestamp of a line-protocol record: its last space-separated word, if a number.
+fn timestamp(record: &[u8]) -> Option<i64> {
+    let last = record.rsplit(|b| *b == b' ').next()?;
+    std::str::from_utf8(last).ok()?.parse().ok()
+}
+
+/// Converts timestamps of the target URL's `precision` (`ns` without one) to milliseconds.
+fn precision_to_ms(url: &str) -> fn(i64) -> i64 {
+    let precision = url
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("precision="));
+    match precision {
+        Some("ms") => |t| t,
+        Some("s") => |t| t.saturating_mul(1000),
+        Some("us" | "u") => |t| t / 1000,
+        _ => |t| t / 1_000_000,
     }
 }
 
@@ -335,4 +385,24 @@ fn refused_lines(text: &str) -> Option<Vec<(usize, String, String)>> {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_read_in_the_precision_of_the_url() {
+        assert_eq!(
+            timestamp(b"e,meter=a\\ b value=1 1735660800000"),
+            Some(1_735_660_800_000)
+        );
+        assert_eq!(timestamp(b"e,meter=a value=1"), None);
+        let ms = precision_to_ms("http://h/api/v2/write?precision=ms");
+        assert_eq!(ms(1_735_660_800_000), 1_735_660_800_000);
+        let s = precision_to_ms("http://h/write?db=x&precision=s");
+        assert_eq!(s(1_735_660_800), 1_735_660_800_000);
+        let ns = precision_to_ms("http://h/api/v2/write?org=o");
+        assert_eq!(ns(1_735_660_800_000_000_000), 1_735_660_800_000);
+    }
 }
