@@ -116,17 +116,22 @@ fn check(path: &Path) -> anyhow::Result<()> {
     let mut requests = 0;
     for c in &config.channels {
         for d in &c.devices {
-            let r = shulv_collect::plan::plan(&d.points, d.max_gap, d.max_registers, d.max_bits);
+            // DL/T 645 reads one data identifier per request; Modbus merges adjacent registers.
+            let reads = if c.kind.is_dlt645() {
+                d.points.len()
+            } else {
+                shulv_collect::plan::plan(&d.points, d.max_gap, d.max_registers, d.max_bits).len()
+            };
             out.push_str(&format!(
                 "  {} on {}: {} points in {} requests every {:?}\n",
                 d.name,
                 c.name,
                 d.points.len(),
-                r.len(),
+                reads,
                 d.period
             ));
             points += d.points.len();
-            requests += r.len();
+            requests += reads;
         }
     }
     let estimate = shulv_collect::config::week_of_readings_bytes(&config);
