@@ -26,6 +26,8 @@ pip_test_packages=(
   dlt645==3.2.0      # DL/T 645-2007 meter simulator (collection tests)
   schemathesis==4.32.5 # generated requests against /openapi.json (hardening tests)
   influxdb==5.3.2  # InfluxDB 1.x Python client (v1 write compatibility tests)
+  pyarrow==26.0.1  # reads the store's Parquet files as one dataset (store format tests)
+  duckdb==2.0.1    # ... and so does DuckDB
 )
 
 wanted=("${build_packages[@]}")

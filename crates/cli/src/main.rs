@@ -42,7 +42,7 @@ struct Cli {
 enum Command {
     /// Run the server over a data directory.
     Serve(serve::ServeArgs),
-    /// Run the server with the demo industrial park (a year of 15-minute data) loaded.
+    /// Run the server with the demo industrial park (15-minute data from 2025 up to now, kept live).
     Demo(serve::ServeArgs),
     /// Send a file of readings (CSV, line protocol or JSON) to a running server.
     Import {
@@ -135,6 +135,13 @@ enum Command {
         #[arg(long, default_value = "./shulv-data")]
         data: PathBuf,
     },
+    /// Compact a data directory offline: merge each month's segment files and rewrite raw
+    /// files of an older format in the current one (crates/store/SCHEMA.md), then verify.
+    Compact {
+        /// The data directory (the server must not be running on it).
+        #[arg(long, default_value = "./shulv-data")]
+        data: PathBuf,
+    },
 }
 
 /// Writes `text` to stdout; a reader that closed the pipe early (`| head`) is not an error.
@@ -176,6 +183,7 @@ fn main() -> ExitCode {
         Command::VerifyBackup { file } => backup::verify_backup(&file),
         Command::AdminToken { data, name } => serve::admin_token(&data, &name),
         Command::Verify { data } => serve::verify(&data),
+        Command::Compact { data } => serve::compact(&data),
         Command::Forecast(command) => forecast::run(&command),
         Command::Evaluate(command) => evaluate::run(&command),
         Command::Tariff(command) => optimise::tariff(&command),

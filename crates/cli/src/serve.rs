@@ -447,6 +447,25 @@ fn print_banner(
 pub fn verify(data: &Path) -> anyhow::Result<()> {
     let platform = Platform::open(PlatformConfig::new(data))
         .with_context(|| format!("opening {}", data.display()))?;
+    verify_store(&platform)
+}
+
+/// `shulv compact`: merges segment files, rewrites older raw formats, then verifies.
+pub fn compact(data: &Path) -> anyhow::Result<()> {
+    let platform = Platform::open(PlatformConfig::new(data))
+        .with_context(|| format!("opening {}", data.display()))?;
+    let before = platform.store_stats();
+    platform.store().compact()?;
+    let after = platform.store_stats();
+    println!(
+        "compacted: {} segment files ({} bytes) → {} ({} bytes)",
+        before.segment_files, before.segment_bytes, after.segment_files, after.segment_bytes
+    );
+    verify_store(&platform)
+}
+
+/// Recounts every rollup of the open store and reports.
+fn verify_store(platform: &Platform) -> anyhow::Result<()> {
     let report = platform.store().verify()?;
     println!(
         "checked {} segment files, {} raw points, {} rollup rows",

@@ -8,7 +8,7 @@ use arrow_buffer::ScalarBuffer;
 use crate::bucket::{partition_name, Partition};
 use crate::error::{IoContext, Result};
 use crate::rollup::{merge_partials, write_partials, Partial, PartialBuilder, PartialWriter};
-use crate::segment::{Batch, Effort, FileKind, RawWriter, SegmentFile, ValueKind};
+use crate::segment::{Batch, Effort, FileKind, RawWriter, SegmentFile};
 use crate::{Level, SeriesId, TzMap};
 
 /// A sorted run of points.
@@ -177,7 +177,6 @@ pub(crate) fn build_raw(
     segments: &Path,
     p: Partition,
     id: u64,
-    kind: ValueKind,
     runs: Vec<Run<'_>>,
     tzs: &TzMap,
     cutoff: i64,
@@ -215,7 +214,7 @@ pub(crate) fn build_raw(
         };
         if out.len() > 0 {
             if writer.is_none() {
-                let raw = RawWriter::create(seg.raw_path(), kind, effort)?;
+                let raw = RawWriter::create(seg.raw_path(), effort)?;
                 let partials = Level::ALL
                     .iter()
                     .map(|&l| PartialWriter::create(seg.partial_path(l), l, effort))

@@ -4,21 +4,20 @@
 //! Rows are sorted by (series, ts), so a batch is a sequence of series runs and every bucket of
 //! a run is a contiguous slice of it: the bucket is computed once per (series, bucket) and its
 //! end is found by binary search in the sorted ts slice; the slice is then folded in a tight
-//! loop. DECIMAL values are folded as integers (exact sum, scaled once per bucket), so no
-//! per-value conversion to f64 is needed; min, max and last are converted exactly like
-//! [`crate::segment::decode_raw`] does, hence bit-identical to the stored partials.
+//! loop. Decimal values (format 2's `unscaled`/`scale` runs, format 1's DECIMAL files) are
+//! folded as integers (exact sum, scaled once per bucket), so no per-value conversion to f64 is
+//! needed; min, max and last are converted exactly like [`crate::segment::decode_raw`] does,
+//! hence bit-identical to the stored partials.
 
 use std::path::Path;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Decimal64Type;
 use arrow_array::{Array, RecordBatch, UInt32Array};
 use chrono_tz::Tz;
 
 use crate::bucket::{bucket, MAX_BUCKET_MS};
 use crate::error::Result;
 use crate::rollup::Partial;
-use crate::segment::{col, col_ts, decode_raw, read_groups, SegmentFile, POW10};
+use crate::segment::{col, col_ts, read_columns, scan_projection, RawValues, SegmentFile, POW10};
 use crate::{Level, SeriesId, StoreError, TzMap};
 
 /// Rows decoded per record batch: big enough to amortise per-batch work, small enough for the
@@ -101,6 +100,8 @@ impl Val for i64 {
 
 struct Acc<V: Val> {
     series: SeriesId,
+    /// 10^scale of the run's unscaled integers (1 for f64).
+    pow: f64,
     start: i64,
     end: i64,
     count: u64,
@@ -123,57 +124,62 @@ pub(crate) struct Scanner<'a> {
     out: Vec<Partial>,
 }
 
-struct Typed<'s, 'a, V: Val> {
-    sc: &'s mut Scanner<'a>,
-    pow: f64,
+/// The open bucket of values of one type.
+struct Typed<V: Val> {
     cur: Option<Acc<V>>,
 }
 
-impl<V: Val> Typed<'_, '_, V> {
-    fn emit(&mut self) {
+impl<V: Val> Typed<V> {
+    fn new() -> Self {
+        Typed { cur: None }
+    }
+
+    fn emit(&mut self, sc: &mut Scanner) {
         if let Some(c) = self.cur.take() {
-            if c.start >= self.sc.from && c.start < self.sc.to {
-                self.sc.out.push(Partial {
+            if c.start >= sc.from && c.start < sc.to {
+                sc.out.push(Partial {
                     series: c.series,
                     start: c.start,
                     count: c.count,
-                    sum: V::total(c.sum, self.pow),
-                    min: c.min.value(self.pow),
-                    max: c.max.value(self.pow),
+                    sum: V::total(c.sum, c.pow),
+                    min: c.min.value(c.pow),
+                    max: c.max.value(c.pow),
                     first_ts: c.first_ts,
                     last_ts: c.last_ts,
-                    last: c.last.value(self.pow),
+                    last: c.last.value(c.pow),
                 });
             }
         }
     }
 
-    /// Add a batch sorted by (series, ts).
-    fn push_batch(&mut self, series: &[u32], ts: &[i64], vals: &[V]) {
+    /// Add a batch sorted by (series, ts), its values all of one power of ten.
+    fn push_batch(&mut self, sc: &mut Scanner, series: &[u32], ts: &[i64], vals: &[V], pow: f64) {
         let mut i = 0;
         while i < series.len() {
             let s = series[i];
             let j = i + series[i..].partition_point(|&x| x == s);
-            if self.sc.series.is_none_or(|q| q.binary_search(&s).is_ok()) {
-                self.push_run(s, &ts[i..j], &vals[i..j]);
+            if sc.series.is_none_or(|q| q.binary_search(&s).is_ok()) {
+                self.push_run(sc, s, &ts[i..j], &vals[i..j], pow);
             }
             i = j;
         }
     }
 
-    fn push_run(&mut self, series: SeriesId, ts: &[i64], vals: &[V]) {
-        let a = ts.partition_point(|&t| t < self.sc.from);
-        let z = ts.partition_point(|&t| t < self.sc.ts_hi);
+    /// Add the points of one series (one power of ten for all of them).
+    fn push_run(&mut self, sc: &mut Scanner, series: SeriesId, ts: &[i64], vals: &[V], pow: f64) {
+        let a = ts.partition_point(|&t| t < sc.from);
+        let z = ts.partition_point(|&t| t < sc.ts_hi);
         let (ts, vals) = (&ts[a..z], &vals[a..z]);
         let mut i = 0;
         while i < ts.len() {
             let cont = matches!(&self.cur, Some(c) if c.series == series && ts[i] < c.end);
             if !cont {
-                self.emit();
-                let tz = self.sc.tzs.get(&series).copied().unwrap_or(Tz::UTC);
-                let (start, end) = bucket(self.sc.level, tz, ts[i]);
+                self.emit(sc);
+                let tz = sc.tzs.get(&series).copied().unwrap_or(Tz::UTC);
+                let (start, end) = bucket(sc.level, tz, ts[i]);
                 self.cur = Some(Acc {
                     series,
+                    pow,
                     start,
                     end,
                     count: 0,
@@ -222,59 +228,64 @@ impl<'a> Scanner<'a> {
     pub fn scan_group(mut self, f: &SegmentFile, g: usize) -> Result<Vec<Partial>> {
         let (file, meta) = f.open_raw()?;
         let path = f.raw_path();
-        let decimal = meta
-            .schema()
-            .field_with_name("value")
-            .is_ok_and(|c| matches!(c.data_type(), arrow_schema::DataType::Decimal64(..)));
-        let batches = read_groups(file, meta, &path, vec![g], SCAN_BATCH)?;
-        if decimal {
-            let mut t = Typed::<i64> {
-                sc: &mut self,
-                pow: 1.0,
-                cur: None,
-            };
-            for rb in batches {
-                let rb = rb?;
-                let (series, ts) = keys(&rb, &path)?;
-                let v = rb
-                    .column(2)
-                    .as_primitive_opt::<Decimal64Type>()
-                    .filter(|v| v.null_count() == 0)
-                    .ok_or_else(|| StoreError::corrupt(&path, "bad value column"))?;
-                let pow = POW10
-                    .get(v.scale() as usize)
-                    .copied()
-                    .ok_or_else(|| StoreError::corrupt(&path, "bad decimal scale"))?;
-                if t.cur.is_some() && t.pow != pow {
-                    return Err(StoreError::corrupt(&path, "decimal scale changes"));
+        let (mut ints, mut floats) = (Typed::<i64>::new(), Typed::<f64>::new());
+        let projection = scan_projection(&meta, g);
+        for rb in read_columns(file, meta, &path, vec![g], SCAN_BATCH, projection)? {
+            let rb = rb?;
+            let (series, ts) = keys(&rb, &path)?;
+            match RawValues::of(&rb, &path)? {
+                RawValues::Decimal(v, pow) => ints.push_batch(&mut self, series, ts, v, pow),
+                RawValues::Double(v) => floats.push_batch(&mut self, series, ts, v, 1.0),
+                RawValues::Split {
+                    unscaled,
+                    scale,
+                    double,
+                } => {
+                    // Each series run of a file has one encoding (see RawWriter): decimal runs
+                    // fold as integers, double runs as f64.
+                    let unscaled = unscaled.values();
+                    let double = double.map(|d| d.values());
+                    let mut i = 0;
+                    while i < series.len() {
+                        let s = series[i];
+                        let j = i + series[i..].partition_point(|&x| x == s);
+                        if self.series.is_some_and(|q| q.binary_search(&s).is_err()) {
+                            i = j;
+                            continue;
+                        }
+                        let nulls = scale.slice(i, j - i).null_count();
+                        if nulls != 0 && nulls != j - i {
+                            return Err(StoreError::corrupt(&path, "mixed encodings in a run"));
+                        }
+                        // Bucket order across the two accumulators: close the other's bucket.
+                        if nulls == 0 {
+                            floats.emit(&mut self);
+                            let pow = POW10
+                                .get(scale.value(i) as usize)
+                                .copied()
+                                .ok_or_else(|| StoreError::corrupt(&path, "bad scale"))?;
+                            ints.push_run(&mut self, s, &ts[i..j], &unscaled[i..j], pow);
+                        } else {
+                            let double = double
+                                .ok_or_else(|| StoreError::corrupt(&path, "no value column"))?;
+                            ints.emit(&mut self);
+                            floats.push_run(&mut self, s, &ts[i..j], &double[i..j], 1.0);
+                        }
+                        i = j;
+                    }
                 }
-                t.pow = pow;
-                t.push_batch(series, ts, v.values());
             }
-            t.emit();
-        } else {
-            let mut t = Typed::<f64> {
-                sc: &mut self,
-                pow: 1.0,
-                cur: None,
-            };
-            for rb in batches {
-                let b = decode_raw(&rb?, &path)?;
-                t.push_batch(&b.series, &b.ts, &b.vals);
-            }
-            t.emit();
         }
+        ints.emit(&mut self);
+        floats.emit(&mut self);
         Ok(self.out)
     }
 }
 
 /// The non-null `series` and `ts` columns of a raw record batch.
 fn keys<'b>(rb: &'b RecordBatch, path: &Path) -> Result<(&'b [u32], &'b [i64])> {
-    if rb.num_columns() != 3 || rb.columns().iter().any(|c| c.null_count() > 0) {
-        return Err(StoreError::corrupt(
-            path,
-            "raw segment must have 3 non-null columns",
-        ));
+    if rb.column(0).null_count() > 0 || rb.column(1).null_count() > 0 {
+        return Err(StoreError::corrupt(path, "raw segment: null series or ts"));
     }
     let series = col::<UInt32Array>(rb, 0, path)?.values();
     let ts = col_ts(rb, 1, path)?.values();

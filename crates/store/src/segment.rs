@@ -8,11 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Decimal128Type, Decimal64Type, Float64Type, TimestampMillisecondType, UInt32Type,
-};
+use arrow_array::types::{Decimal64Type, Float64Type, TimestampMillisecondType, UInt32Type};
 use arrow_array::{
-    Array, ArrayRef, Decimal64Array, Float64Array, RecordBatch, TimestampMillisecondArray,
+    Array, ArrayRef, Float64Array, Int64Array, Int8Array, RecordBatch, TimestampMillisecondArray,
     UInt32Array,
 };
 use arrow_buffer::ScalarBuffer;
@@ -21,7 +19,7 @@ use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -45,15 +43,6 @@ impl Batch {
     }
 }
 
-/// How the `value` column of a raw file is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ValueKind {
-    /// DECIMAL(18, scale) on INT64.
-    Decimal(u8),
-    /// DOUBLE, BYTE_STREAM_SPLIT.
-    Double,
-}
-
 pub(crate) const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
 
 /// Smallest number of decimal places (≤ 6) that represents `v` exactly, if `|v| < 1e9`.
@@ -67,55 +56,34 @@ pub(crate) fn decimal_places(v: f64) -> Option<u8> {
         .map(|s| s as u8)
 }
 
-impl ValueKind {
-    /// Kind able to store every value of `vals`.
-    pub fn of_values(vals: &[f64]) -> ValueKind {
-        let mut scale = 0u8;
-        for &v in vals {
-            match decimal_places(v) {
-                Some(s) => scale = scale.max(s),
-                None => return ValueKind::Double,
-            }
-        }
-        ValueKind::Decimal(scale)
-    }
-
-    /// Kind able to store the union of two value sets.
-    pub fn union(self, o: ValueKind) -> ValueKind {
-        match (self, o) {
-            (ValueKind::Decimal(a), ValueKind::Decimal(b)) => ValueKind::Decimal(a.max(b)),
-            _ => ValueKind::Double,
-        }
-    }
-
-    fn data_type(self) -> DataType {
-        match self {
-            ValueKind::Decimal(s) => DataType::Decimal64(18, s as i8),
-            ValueKind::Double => DataType::Float64,
-        }
-    }
-
-    fn of_type(dt: &DataType) -> Option<ValueKind> {
-        match dt {
-            DataType::Float64 => Some(ValueKind::Double),
-            DataType::Decimal64(_, s) | DataType::Decimal128(_, s) if (0..=6).contains(s) => {
-                Some(ValueKind::Decimal(*s as u8))
-            }
-            _ => None,
-        }
-    }
+/// The decimal places that represent every value of a series run exactly, if there are some.
+fn run_scale(vals: &[f64]) -> Option<u8> {
+    vals.iter()
+        .try_fold(0u8, |scale, &v| decimal_places(v).map(|s| scale.max(s)))
 }
 
-fn raw_schema(kind: ValueKind) -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("series", DataType::UInt32, false),
-        Field::new(
-            "ts",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            false,
-        ),
-        Field::new("value", kind.data_type(), false),
-    ]))
+/// The format version written in the key-value metadata of raw files.
+const RAW_FORMAT_VERSION: &str = "2";
+
+/// The one schema of every raw file (format 2): a value is exact as `unscaled × 10^-scale`,
+/// or, when it has no such form with at most 6 decimals and |v| < 1e9, `double`.
+fn raw_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("series", DataType::UInt32, false),
+                Field::new(
+                    "ts",
+                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                    false,
+                ),
+                Field::new("unscaled", DataType::Int64, true),
+                Field::new("scale", DataType::Int8, true),
+                Field::new("double", DataType::Float64, true),
+            ]))
+        })
+        .clone()
 }
 
 /// How hard a new file is compressed: flushes run on the ingest path and are rewritten by
@@ -151,33 +119,26 @@ fn sorting(cols: usize) -> Option<Vec<SortingColumn>> {
     )
 }
 
-fn raw_props(kind: ValueKind, effort: Effort) -> WriterProperties {
-    let (enc, kind_name) = match kind {
-        ValueKind::Decimal(s) => (Encoding::DELTA_BINARY_PACKED, format!("decimal(18,{s})")),
-        ValueKind::Double => (Encoding::BYTE_STREAM_SPLIT, "double".to_string()),
-    };
+fn raw_props(effort: Effort) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(effort.zstd())
         .set_dictionary_enabled(false)
         .set_column_dictionary_enabled(ColumnPath::from("series"), true)
+        .set_column_dictionary_enabled(ColumnPath::from("scale"), true)
         .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
-        .set_column_encoding(ColumnPath::from("value"), enc)
-        .set_column_compression(
-            ColumnPath::from("value"),
-            if enc == Encoding::DELTA_BINARY_PACKED {
-                Compression::UNCOMPRESSED
-            } else {
-                effort.zstd()
-            },
-        )
+        .set_column_encoding(ColumnPath::from("unscaled"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_compression(ColumnPath::from("unscaled"), Compression::UNCOMPRESSED)
+        .set_column_encoding(ColumnPath::from("double"), Encoding::BYTE_STREAM_SPLIT)
         .set_max_row_group_row_count(Some(1 << 17))
         .set_data_page_row_count_limit(1 << 17)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_sorting_columns(sorting(2))
         .set_key_value_metadata(Some(vec![
             KeyValue::new("shulv.kind".to_string(), "raw".to_string()),
-            KeyValue::new("shulv.format_version".to_string(), "1".to_string()),
-            KeyValue::new("shulv.value_encoding".to_string(), kind_name),
+            KeyValue::new(
+                "shulv.format_version".to_string(),
+                RAW_FORMAT_VERSION.to_string(),
+            ),
         ]))
         .build()
 }
@@ -206,75 +167,122 @@ pub(crate) fn partial_props(level: Level, effort: Effort) -> WriterProperties {
         .build()
 }
 
-/// Streaming writer of one raw segment file.
+/// Streaming writer of one raw segment file. Points arrive sorted by (series, ts); each
+/// series' run is held until the next series starts, so its values share one encoding: one
+/// scale for all (the most decimals any of them has), or `double` for all.
 pub(crate) struct RawWriter {
     path: PathBuf,
     file: File,
     w: ArrowWriter<File>,
-    kind: ValueKind,
+    /// The series run being collected: (series, ts, values).
+    run: Option<(SeriesId, Vec<i64>, Vec<f64>)>,
+    /// Encoded rows waiting for the next record batch.
+    out: RawColumns,
     rows: u64,
 }
 
+/// Rows of the raw schema being built.
+#[derive(Default)]
+struct RawColumns {
+    series: Vec<u32>,
+    ts: Vec<i64>,
+    unscaled: Vec<Option<i64>>,
+    scale: Vec<Option<i8>>,
+    double: Vec<Option<f64>>,
+}
+
+/// Rows per record batch handed to the Parquet writer.
+const WRITE_BATCH: usize = 1 << 16;
+
 impl RawWriter {
-    pub fn create(path: PathBuf, kind: ValueKind, effort: Effort) -> Result<Self> {
+    pub fn create(path: PathBuf, effort: Effort) -> Result<Self> {
         let file = File::create(&path).at(&path)?;
         let w = ArrowWriter::try_new(
             file.try_clone().at(&path)?,
-            raw_schema(kind),
-            Some(raw_props(kind, effort)),
+            raw_schema(),
+            Some(raw_props(effort)),
         )
         .map_err(|e| StoreError::parquet(&path, e))?;
         Ok(RawWriter {
             path,
             file,
             w,
-            kind,
+            run: None,
+            out: RawColumns::default(),
             rows: 0,
         })
     }
 
     pub fn write(&mut self, b: &Batch) -> Result<()> {
-        if b.len() == 0 {
-            return Ok(());
-        }
-        let value: ArrayRef = match self.kind {
-            ValueKind::Double => Arc::new(Float64Array::new(b.vals.clone(), None)),
-            ValueKind::Decimal(s) => {
-                let p = POW10[s as usize];
-                let mut m = Vec::with_capacity(b.len());
-                for &v in b.vals.iter() {
-                    let x = (v * p).round();
-                    if x / p != v {
-                        return Err(StoreError::corrupt(
-                            &self.path,
-                            format!("value {v} does not fit decimal scale {s}"),
-                        ));
-                    }
-                    m.push(x as i64);
-                }
-                Arc::new(
-                    Decimal64Array::from(m)
-                        .with_precision_and_scale(18, s as i8)
-                        .map_err(|e| StoreError::corrupt(&self.path, e))?,
-                )
+        let mut i = 0;
+        while i < b.len() {
+            let s = b.series[i];
+            let j = i + b.series[i..].partition_point(|&x| x == s);
+            if self.run.as_ref().is_some_and(|r| r.0 != s) {
+                self.end_run()?;
             }
-        };
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::new(b.series.clone(), None)),
-            Arc::new(TimestampMillisecondArray::new(b.ts.clone(), None).with_timezone("UTC")),
-            value,
-        ];
-        let rb = RecordBatch::try_new(raw_schema(self.kind), cols)
-            .map_err(|e| StoreError::corrupt(&self.path, e))?;
-        self.w
-            .write(&rb)
-            .map_err(|e| StoreError::parquet(&self.path, e))?;
+            let run = self.run.get_or_insert_with(|| (s, Vec::new(), Vec::new()));
+            run.1.extend_from_slice(&b.ts[i..j]);
+            run.2.extend_from_slice(&b.vals[i..j]);
+            i = j;
+        }
         self.rows += b.len() as u64;
         Ok(())
     }
 
+    /// Encodes the collected run and writes a record batch when enough rows wait.
+    fn end_run(&mut self) -> Result<()> {
+        let Some((series, ts, vals)) = self.run.take() else {
+            return Ok(());
+        };
+        let out = &mut self.out;
+        out.series.extend(std::iter::repeat_n(series, ts.len()));
+        out.ts.extend_from_slice(&ts);
+        match run_scale(&vals) {
+            Some(scale) => {
+                let p = POW10[scale as usize];
+                out.unscaled
+                    .extend(vals.iter().map(|&v| Some((v * p).round() as i64)));
+                out.scale
+                    .extend(std::iter::repeat_n(Some(scale as i8), vals.len()));
+                out.double.extend(std::iter::repeat_n(None, vals.len()));
+            }
+            None => {
+                out.unscaled.extend(std::iter::repeat_n(None, vals.len()));
+                out.scale.extend(std::iter::repeat_n(None, vals.len()));
+                out.double.extend(vals.iter().map(|&v| Some(v)));
+            }
+        }
+        if self.out.ts.len() >= WRITE_BATCH {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting rows as one record batch.
+    fn write_out(&mut self) -> Result<()> {
+        let c = std::mem::take(&mut self.out);
+        if c.ts.is_empty() {
+            return Ok(());
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(c.series)),
+            Arc::new(TimestampMillisecondArray::from(c.ts).with_timezone("UTC")),
+            Arc::new(Int64Array::from(c.unscaled)),
+            Arc::new(Int8Array::from(c.scale)),
+            Arc::new(Float64Array::from(c.double)),
+        ];
+        let rb = RecordBatch::try_new(raw_schema(), cols)
+            .map_err(|e| StoreError::corrupt(&self.path, e))?;
+        self.w
+            .write(&rb)
+            .map_err(|e| StoreError::parquet(&self.path, e))
+    }
+
     /// Close and fsync; returns (rows, bytes).
-    pub fn finish(self) -> Result<(u64, u64)> {
+    pub fn finish(mut self) -> Result<(u64, u64)> {
+        self.end_run()?;
+        self.write_out()?;
         self.w
             .close()
             .map_err(|e| StoreError::parquet(&self.path, e))?;
@@ -359,13 +367,42 @@ pub(crate) fn read_groups(
     groups: Vec<usize>,
     batch_size: usize,
 ) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+    read_columns(file, meta, path, groups, batch_size, None)
+}
+
+/// Like [`read_groups`], only the columns of `projection` (all with `None`).
+pub(crate) fn read_columns(
+    file: File,
+    meta: ArrowReaderMetadata,
+    path: &Path,
+    groups: Vec<usize>,
+    batch_size: usize,
+    projection: Option<ProjectionMask>,
+) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
     let p = path.to_path_buf();
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
         .with_row_groups(groups)
-        .with_batch_size(batch_size)
-        .build()
-        .map_err(|e| StoreError::parquet(path, e))?;
+        .with_batch_size(batch_size);
+    if let Some(mask) = projection {
+        builder = builder.with_projection(mask);
+    }
+    let reader = builder.build().map_err(|e| StoreError::parquet(path, e))?;
     Ok(reader.map(move |r| r.map_err(|e| StoreError::corrupt(&p, e))))
+}
+
+/// The columns a scan of row group `g` needs: without format 2's `double` column when its
+/// statistics say it holds no value there (the common case: meters send decimals), else all.
+pub(crate) fn scan_projection(meta: &ArrowReaderMetadata, g: usize) -> Option<ProjectionMask> {
+    let group = meta.metadata().row_group(g);
+    if group.num_columns() != 5 {
+        return None;
+    }
+    let nulls = group
+        .column(4)
+        .statistics()
+        .and_then(|s| s.null_count_opt());
+    (nulls == Some(group.num_rows() as u64))
+        .then(|| ProjectionMask::leaves(meta.parquet_schema(), [0, 1, 2, 3]))
 }
 
 /// Typed column `i` of a batch.
@@ -391,41 +428,106 @@ pub(crate) fn col_ts<'a>(
         .ok_or_else(|| StoreError::corrupt(path, "timestamp column expected"))
 }
 
-/// Decode a raw record batch (series, ts, value) into a [`Batch`].
+/// The values of a raw record batch, by format: format 2 (`unscaled`, `scale`, `double`) or
+/// format 1 (`value`, DECIMAL(18, s) or DOUBLE, one encoding per file).
+pub(crate) enum RawValues<'b> {
+    /// Format 2 (`double` not read when a scan knew it held no value).
+    Split {
+        unscaled: &'b Int64Array,
+        scale: &'b Int8Array,
+        double: Option<&'b Float64Array>,
+    },
+    /// Format 1, DECIMAL: unscaled values and 10^scale.
+    Decimal(&'b [i64], f64),
+    /// Format 1, DOUBLE.
+    Double(&'b [f64]),
+}
+
+impl<'b> RawValues<'b> {
+    /// The value columns of `rb`, checked.
+    pub(crate) fn of(rb: &'b RecordBatch, path: &Path) -> Result<Self> {
+        let bad = |what: &str| StoreError::corrupt(path, format!("raw segment: {what}"));
+        match rb.num_columns() {
+            4 | 5 => {
+                let unscaled = col::<Int64Array>(rb, 2, path)?;
+                let scale = col::<Int8Array>(rb, 3, path)?;
+                let double = match rb.num_columns() {
+                    5 => Some(col::<Float64Array>(rb, 4, path)?),
+                    _ => None,
+                };
+                let doubles = double.map_or(0, |d| d.len() - d.null_count());
+                let rows_set = unscaled.len() - unscaled.null_count() + doubles;
+                if rows_set != rb.num_rows() || scale.null_count() != unscaled.null_count() {
+                    return Err(bad("each row needs either unscaled and scale or double"));
+                }
+                Ok(RawValues::Split {
+                    unscaled,
+                    scale,
+                    double,
+                })
+            }
+            3 => {
+                let v = rb.column(2);
+                if v.null_count() > 0 {
+                    return Err(bad("null value"));
+                }
+                if let Some(a) = v.as_primitive_opt::<Float64Type>() {
+                    Ok(RawValues::Double(a.values()))
+                } else if let Some(a) = v.as_primitive_opt::<Decimal64Type>() {
+                    let p = POW10
+                        .get(a.scale() as usize)
+                        .copied()
+                        .ok_or_else(|| bad("bad decimal scale"))?;
+                    Ok(RawValues::Decimal(a.values(), p))
+                } else {
+                    Err(bad("unsupported value column type"))
+                }
+            }
+            _ => Err(bad("unexpected columns")),
+        }
+    }
+
+    /// Value `i` as f64 (an unscaled value divided by its power of ten, so equal to the value
+    /// written).
+    fn f64_at(&self, i: usize, path: &Path) -> Result<f64> {
+        match self {
+            RawValues::Split {
+                unscaled,
+                scale,
+                double,
+            } => {
+                if unscaled.is_valid(i) {
+                    let p = POW10
+                        .get(scale.value(i) as usize)
+                        .copied()
+                        .ok_or_else(|| StoreError::corrupt(path, "raw segment: bad scale"))?;
+                    Ok(unscaled.value(i) as f64 / p)
+                } else {
+                    double
+                        .map(|d| d.value(i))
+                        .ok_or_else(|| StoreError::corrupt(path, "raw segment: no value"))
+                }
+            }
+            RawValues::Decimal(m, p) => Ok(m[i] as f64 / p),
+            RawValues::Double(v) => Ok(v[i]),
+        }
+    }
+}
+
+/// Decode a raw record batch into a [`Batch`].
 pub(crate) fn decode_raw(rb: &RecordBatch, path: &Path) -> Result<Batch> {
-    if rb.num_columns() != 3 || rb.columns().iter().any(|c| c.null_count() > 0) {
-        return Err(StoreError::corrupt(
-            path,
-            "raw segment must have 3 non-null columns",
-        ));
+    if rb.column(0).null_count() > 0 || rb.column(1).null_count() > 0 {
+        return Err(StoreError::corrupt(path, "raw segment: null series or ts"));
     }
     let series = col::<UInt32Array>(rb, 0, path)?.values().clone();
     let ts = col_ts(rb, 1, path)?.values().clone();
-    let v = rb.column(2);
-    let vals: ScalarBuffer<f64> = if let Some(a) = v.as_primitive_opt::<Float64Type>() {
-        a.values().clone()
-    } else if let Some(a) = v.as_primitive_opt::<Decimal64Type>() {
-        let p = POW10
-            .get(a.scale() as usize)
-            .copied()
-            .ok_or_else(|| StoreError::corrupt(path, "bad decimal scale"))?;
-        a.values()
-            .iter()
-            .map(|&m| m as f64 / p)
-            .collect::<Vec<_>>()
-            .into()
-    } else if let Some(a) = v.as_primitive_opt::<Decimal128Type>() {
-        let p = POW10
-            .get(a.scale() as usize)
-            .copied()
-            .ok_or_else(|| StoreError::corrupt(path, "bad decimal scale"))?;
-        a.values()
-            .iter()
-            .map(|&m| m as f64 / p)
-            .collect::<Vec<_>>()
-            .into()
-    } else {
-        return Err(StoreError::corrupt(path, "unsupported value column type"));
+    let values = RawValues::of(rb, path)?;
+    let vals: ScalarBuffer<f64> = match &values {
+        RawValues::Double(v) => ScalarBuffer::from(v.to_vec()),
+        _ => (0..rb.num_rows())
+            .map(|i| values.f64_at(i, path))
+            .collect::<Result<Vec<f64>>>()?
+            .into(),
     };
     Ok(Batch { series, ts, vals })
 }
@@ -513,15 +615,14 @@ impl SegmentFile {
         Ok((file, self.meta.get_or_init(|| m).clone()))
     }
 
-    /// Value encoding of the raw file.
-    pub fn value_kind(&self) -> Result<ValueKind> {
+    /// Whether the raw file is in format 1 (one `value` column, DECIMAL(18, s) or DOUBLE per
+    /// file); compaction rewrites such files in format 2.
+    pub fn is_format_1(&self) -> Result<bool> {
+        if self.kind != FileKind::Raw {
+            return Ok(false);
+        }
         let (_, meta) = self.open_raw()?;
-        let path = self.raw_path();
-        meta.schema()
-            .field_with_name("value")
-            .ok()
-            .and_then(|f| ValueKind::of_type(f.data_type()))
-            .ok_or_else(|| StoreError::corrupt(path, "unsupported value column"))
+        Ok(meta.schema().column_with_name("value").is_some())
     }
 
     /// All points of the raw file as batches, in order.

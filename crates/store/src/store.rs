@@ -23,7 +23,7 @@ use crate::manifest::{sync_dir, FileEntry, Manifest};
 use crate::memtable::{merged, Memtable};
 use crate::rollup::{merge_partials, partial_eq, read_partials, Partial, PartialBuilder};
 use crate::scan::Scanner;
-use crate::segment::{prune_row_groups, Batch, Effort, FileKind, SegmentFile, ValueKind};
+use crate::segment::{prune_row_groups, Batch, Effort, FileKind, SegmentFile};
 use crate::wal::{self, WalMsg, WalSink, WalWriter};
 use crate::{
     Checkpoint, Level, Point, Rollup, SeriesId, SeriesMap, StoreConfig, StoreError, StoreStats,
@@ -776,7 +776,8 @@ impl Store {
         Ok(done)
     }
 
-    /// Compact every partition with more than one segment and apply raw retention.
+    /// Compact every partition with more than one segment or a raw file in format 1 (which
+    /// is rewritten in format 2), and apply raw retention.
     pub fn compact(&self) -> Result<(), StoreError> {
         let _g = self.core.maint.lock();
         let parts = self.core.shared.state.read().parts.clone();
@@ -786,7 +787,11 @@ impl Store {
                 .files
                 .iter()
                 .any(|f| f.min_ts().is_some_and(|m| m < cutoff));
-            if ps.files.len() > 1 || expired {
+            let mut format_1 = false;
+            for f in &ps.files {
+                format_1 |= f.is_format_1()?;
+            }
+            if ps.files.len() > 1 || expired || format_1 {
                 self.core.compact_partition(*p, cutoff)?;
             }
         }
@@ -1210,25 +1215,15 @@ impl Core {
                             .collect()
                     })
                     .unwrap_or_default();
-                let mut kind = ValueKind::of_values(&batch.vals);
                 let mut runs: Vec<Run> = Vec::new();
                 for f in &overl {
-                    kind = kind.union(f.value_kind()?);
                     runs.push(Box::new(f.batches(1 << 16)?));
                 }
                 runs.push(Box::new(std::iter::once(Ok(batch))));
                 let id = self.next_id.fetch_add(1, Ordering::SeqCst);
                 ids.push((p, id));
-                let (built, _) = build_raw(
-                    &self.segments,
-                    p,
-                    id,
-                    kind,
-                    runs,
-                    &tzs,
-                    i64::MIN,
-                    Effort::Flush,
-                )?;
+                let (built, _) =
+                    build_raw(&self.segments, p, id, runs, &tzs, i64::MIN, Effort::Flush)?;
                 changes.push(Change {
                     p,
                     removed: overl,
@@ -1269,13 +1264,15 @@ impl Core {
         let raw: Vec<&Arc<SegmentFile>> =
             files.iter().filter(|f| f.kind == FileKind::Raw).collect();
         let expired = raw.iter().any(|f| f.min_ts().is_some_and(|m| m < cutoff));
-        if files.len() <= 1 && !expired {
+        let mut format_1 = false;
+        for f in &raw {
+            format_1 |= f.is_format_1()?;
+        }
+        if files.len() <= 1 && !expired && !format_1 {
             return Ok(());
         }
-        let mut kind = ValueKind::Decimal(0);
         let mut runs: Vec<Run> = Vec::new();
         for f in &raw {
-            kind = kind.union(f.value_kind()?);
             runs.push(Box::new(f.batches(1 << 16)?));
         }
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
@@ -1288,7 +1285,6 @@ impl Core {
                     &self.segments,
                     p,
                     id,
-                    kind,
                     runs,
                     &tzs,
                     cutoff,
