@@ -201,7 +201,10 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
         "shulv compact",
         &shulv(&["compact", "--data", restored_arg], &[]),
     );
-    assert!(compacted.contains("ok: every rollup equals a recount"), "{compacted}");
+    assert!(
+        compacted.contains("ok: every rollup equals a recount"),
+        "{compacted}"
+    );
 
     // The old admin token works on the restored directory: credentials were backed up.
     let server = Server::restart(&restored, &token);
