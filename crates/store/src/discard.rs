@@ -25,7 +25,7 @@ pub(crate) fn discard_unlisted(dir: &Path, segments: &Path, ids: &[(Partition, u
     };
     for &(p, id) in ids.iter().filter(|(_, id)| !listed.contains(id)) {
         // A raw segment's paths include every path a rollup-only one can have.
-        for path in SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments).paths() {
+        for path in SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments).all_paths() {
             match fs::remove_file(&path) {
                 Ok(()) => tracing::info!("deleted {} of a failed flush", path.display()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}

@@ -632,7 +632,8 @@ impl Store {
         Ok(best)
     }
 
-    /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable).
+    /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable);
+    /// hour rollups of raw points from a scan of their raw files ([`Level::KEPT_FOR_RAW`]).
     pub fn rollups(
         &self,
         series: &[SeriesId],
@@ -649,6 +650,7 @@ impl Store {
         let (parts, mut all) = self.core.memtable_partials(Some(&q), level, from, to)?;
         let hi = partition_of(to.saturating_add(MAX_BUCKET_MS).min(MAX_TS - 1));
         let mut jobs = Vec::new();
+        let mut raw = Vec::new();
         for (_, ps) in parts.range(partition_of(from)..=hi) {
             if level == Level::Month {
                 for &s in &q {
@@ -661,13 +663,20 @@ impl Store {
                     );
                 }
             } else {
-                jobs.extend(ps.files.iter().map(|f| f.partial_path(level)));
+                for f in &ps.files {
+                    if f.partial_levels().contains(&level) {
+                        jobs.push(f.partial_path(level));
+                    } else {
+                        raw.push(f.clone());
+                    }
+                }
             }
         }
         let res = par_map(&jobs, |path| read_partials(path, Some(&q), from, to));
         for r in res {
             all.extend(r?);
         }
+        all.extend(self.scan_raw(&raw, Some(&q), level, from, to)?);
         Ok(merge_partials(all)
             .into_iter()
             .map(Partial::to_rollup)
@@ -694,29 +703,49 @@ impl Store {
             return Ok(Vec::new());
         }
         let (parts, mut all) = self.core.memtable_partials(q.as_deref(), level, from, to)?;
-        let tzs = self.core.shared.state.read().tzs.clone();
-        let span = (from, to.saturating_add(MAX_BUCKET_MS));
-        let hi = partition_of(span.1.min(MAX_TS - 1));
-        let mut items = Vec::new();
-        for (_, ps) in parts.range(partition_of(from)..=hi) {
-            for f in ps.files.iter().filter(|f| f.kind == FileKind::Raw) {
-                let (_, meta) = f.open_raw()?;
-                for g in prune_row_groups(&meta, &f.raw_path(), q.as_deref(), Some(span))? {
-                    items.push((f.clone(), g));
-                }
-            }
-        }
-        let q = q.as_deref();
-        let res = par_map(&items, |(f, g)| {
-            Scanner::new(&tzs, level, from, to, q).scan_group(f, *g)
-        });
-        for r in res {
-            all.extend(r?);
-        }
+        let hi = partition_of(to.saturating_add(MAX_BUCKET_MS).min(MAX_TS - 1));
+        let raw: Vec<Arc<SegmentFile>> = parts
+            .range(partition_of(from)..=hi)
+            .flat_map(|(_, ps)| ps.files.iter().filter(|f| f.kind == FileKind::Raw))
+            .cloned()
+            .collect();
+        all.extend(self.scan_raw(&raw, q.as_deref(), level, from, to)?);
         Ok(merge_partials(all)
             .into_iter()
             .map(Partial::to_rollup)
             .collect())
+    }
+
+    /// Partials of `level` with bucket start in `[from, to)` computed from the points of the
+    /// raw `files` (of `series`, sorted; `None` = all), their row groups in parallel.
+    fn scan_raw(
+        &self,
+        files: &[Arc<SegmentFile>],
+        series: Option<&[SeriesId]>,
+        level: Level,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Partial>> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tzs = self.core.shared.state.read().tzs.clone();
+        let span = (from, to.saturating_add(MAX_BUCKET_MS));
+        let mut items = Vec::new();
+        for f in files {
+            let (_, meta) = f.open_raw()?;
+            for g in prune_row_groups(&meta, &f.raw_path(), series, Some(span))? {
+                items.push((f.clone(), g));
+            }
+        }
+        let res = par_map(&items, |(f, g)| {
+            Scanner::new(&tzs, level, from, to, series).scan_group(f, *g)
+        });
+        let mut all = Vec::new();
+        for r in res {
+            all.extend(r?);
+        }
+        Ok(all)
     }
 
     /// Move the memtable into segment files now.
@@ -842,14 +871,15 @@ impl Store {
         for (p, ps) in parts.iter() {
             for f in &ps.files {
                 rep.files_checked += 1;
-                let stored: Vec<Vec<Partial>> = Level::ALL
+                let levels = f.partial_levels();
+                let stored: Vec<Vec<Partial>> = levels
                     .iter()
                     .map(|&l| read_partials(&f.partial_path(l), None, i64::MIN, i64::MAX))
                     .collect::<Result<_>>()?;
                 if f.kind == FileKind::Rollup {
                     continue;
                 }
-                let mut b = PartialBuilder::all(&tzs);
+                let mut b = PartialBuilder::new(&tzs, levels, i64::MIN, i64::MAX);
                 let mut prev: Option<(u32, i64)> = None;
                 let mut rows = 0u64;
                 for batch in f.batches(1 << 16)? {
@@ -876,7 +906,7 @@ impl Store {
                         f.rows
                     ));
                 }
-                for ((l, got), want) in Level::ALL.iter().zip(b.finish()).zip(&stored) {
+                for ((l, got), want) in levels.iter().zip(b.finish()).zip(&stored) {
                     rep.rollups_checked += want.len() as u64;
                     if got.len() != want.len() {
                         rep.mismatches.push(format!(

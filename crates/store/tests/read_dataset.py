@@ -52,9 +52,10 @@ for s, count, unscaled_sum, scale, doubles in con.execute(
         "doubles": doubles,
     }
 
-# Every rollup kind as one dataset.
+# Every rollup kind as one dataset (hour rollups of raw points are not stored: the store
+# computes them from the raw files).
 rollups = {}
-for kind in ("hour", "day", "month"):
+for kind in ("day", "month"):
     t = ds.dataset(
         sorted(glob.glob(f"{store}/segments/*/*.{kind}.parquet")), format="parquet"
     ).to_table()
