@@ -1,4 +1,4 @@
-//! A full disk end to end (issue 24): the test mounts a small tmpfs, runs the real server with
+//! A full disk end to end: the test mounts a small tmpfs, runs the real server with
 //! its data directory on it and fills it three ways: by ingest, by the audit log, and by both.
 //! Each time the server refuses changes with 503 and a message saying "disk full", keeps
 //! answering queries, loses no acknowledged point, writes again within seconds once a filler
@@ -355,7 +355,10 @@ fn by_both() {
         std::thread::spawn(move || {
             let agent = agent();
             while !stop.load(Ordering::Relaxed) {
-                assert_eq!(denied(&agent, &url, &reader), 403);
+                // Refused for its scope, or, once the client has sent too many, rate-limited
+                // (a slow, loaded machine lets the loop run longer): both are audited.
+                let status = denied(&agent, &url, &reader);
+                assert!(matches!(status, 403 | 429), "{status}");
             }
         })
     };

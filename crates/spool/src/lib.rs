@@ -1,4 +1,4 @@
-//! shulv-spool: the store-and-forward queue of field collection (issue 16) and region mode.
+//! shulv-spool: the store-and-forward queue of field collection and region mode.
 //!
 //! A [`Spool`] is a durable local FIFO of opaque records, one InfluxDB line-protocol line each
 //! (bytes without the newline). [`Spool::append`] returns Ok only once the records are written

@@ -1,5 +1,5 @@
 //! `spool_drain`: how fast a 24-hour backlog in the store-and-forward spool drains to a
-//! server (issue 16, Must hold 4).
+//! server (the collector benchmark of BENCHMARKS.md).
 //!
 //! `spool_drain lines --meters M --day D` prints the backlog as line protocol (one day of
 //! 15-minute readings of M meters, day D after 2025-01-01, millisecond timestamps), so a peer

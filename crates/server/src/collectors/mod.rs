@@ -1,4 +1,4 @@
-//! Field collectors' status (issue 16): `shulv collect` posts its devices, gateways and queue
+//! Field collectors' status: `shulv collect` posts its devices, gateways and queue
 //! every 30 s to `POST /api/v1/collectors/{name}/status` with its write token; the server keeps
 //! the latest report of each ([`book`]) and `GET /api/v1/collectors` shows them, with the
 //! devices that stopped reporting and the collectors that fell silent.
