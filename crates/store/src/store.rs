@@ -124,6 +124,15 @@ struct Core {
     next_id: AtomicU64,
 }
 
+/// How a compaction commits.
+#[derive(Clone, Copy)]
+enum Commit {
+    /// The caller holds the maintenance lock throughout.
+    Held,
+    /// The merge ran without the lock: take it, and commit only if the inputs are still live.
+    IfStillLive,
+}
+
 /// A change of one partition: files removed, files added.
 struct Change {
     p: Partition,
@@ -1149,12 +1158,17 @@ impl Core {
         let partitions: Vec<Partition> = self.shared.state.read().parts.keys().copied().collect();
         for p in partitions {
             // Choose under the lock, from the current files: a flush may have merged some.
-            let _g = self.maint.lock();
-            let Some(ps) = self.shared.state.read().parts.get(&p).cloned() else {
-                continue;
+            let pick = {
+                let _g = self.maint.lock();
+                let Some(ps) = self.shared.state.read().parts.get(&p).cloned() else {
+                    continue;
+                };
+                self.background_pick(&ps.files, cutoff)
             };
-            if let Some((files, cutoff)) = self.background_pick(&ps.files, cutoff) {
-                self.compact_files(p, &files, cutoff)?;
+            // Merge without the lock, so flushes (and the writers they hold back) never wait
+            // for a compaction; the lock is taken only to commit.
+            if let Some((files, cutoff)) = pick {
+                self.compact_files(p, &files, cutoff, Commit::IfStillLive)?;
             }
         }
         Ok(())
@@ -1283,13 +1297,21 @@ impl Core {
             Some(ps) => ps.files.clone(),
             None => return Ok(()),
         };
-        self.compact_files(p, &files, cutoff)
+        self.compact_files(p, &files, cutoff, Commit::Held)
     }
 
-    /// Merge `files` (live files of partition `p`; the caller holds the maintenance lock) into
-    /// one raw file (points ≥ cutoff) and one rollup-only file (partials of everything dropped
-    /// by retention, and of the rollup-only files among `files`).
-    fn compact_files(&self, p: Partition, files: &[Arc<SegmentFile>], cutoff: i64) -> Result<()> {
+    /// Merge `files` (live files of partition `p`) into one raw file (points ≥ cutoff) and one
+    /// rollup-only file (partials of everything dropped by retention, and of the rollup-only
+    /// files among `files`). With [`Commit::IfStillLive`] the caller does not hold the
+    /// maintenance lock: it is taken to commit, and if a flush replaced one of `files` in the
+    /// meantime the new files are discarded (the next round merges again).
+    fn compact_files(
+        &self,
+        p: Partition,
+        files: &[Arc<SegmentFile>],
+        cutoff: i64,
+        commit: Commit,
+    ) -> Result<()> {
         let tzs = self.shared.state.read().tzs.clone();
         let raw: Vec<&Arc<SegmentFile>> =
             files.iter().filter(|f| f.kind == FileKind::Raw).collect();
@@ -1337,24 +1359,50 @@ impl Core {
                 ids.push((p, rid));
                 added.push(build_rollup_only(&self.segments, p, rid, dropped)?);
             }
-            self.commit(
-                vec![Change {
-                    p,
-                    removed: files.to_vec(),
-                    added,
-                }],
-                None,
-            )
+            let change = vec![Change {
+                p,
+                removed: files.to_vec(),
+                added,
+            }];
+            match commit {
+                Commit::Held => self.commit(change, None).map(|()| true),
+                Commit::IfStillLive => {
+                    let _g = self.maint.lock();
+                    if !self.all_live(p, files) {
+                        return Ok(false);
+                    }
+                    self.commit(change, None).map(|()| true)
+                }
+            }
         })();
-        if let Err(e) = compacted {
-            discard_unlisted(&self.cfg.dir, &self.segments, &ids);
-            return Err(e);
+        match compacted {
+            Ok(true) => {
+                self.shared
+                    .counters
+                    .compactions
+                    .fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(false) => {
+                discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+                Ok(())
+            }
+            Err(e) => {
+                discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+                Err(e)
+            }
         }
-        self.shared
-            .counters
-            .compactions
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(())
+    }
+
+    /// Whether every one of `files` is still a live file of partition `p`.
+    fn all_live(&self, p: Partition, files: &[Arc<SegmentFile>]) -> bool {
+        let st = self.shared.state.read();
+        let Some(ps) = st.parts.get(&p) else {
+            return files.is_empty();
+        };
+        files
+            .iter()
+            .all(|f| ps.files.iter().any(|live| live.id == f.id))
     }
 
     /// Make new segments durable and visible, retire replaced ones.
