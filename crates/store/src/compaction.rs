@@ -155,8 +155,8 @@ fn write_all_partials(seg: &SegmentFile, levels: &[Vec<Partial>], effort: Effort
 /// Finished partials held in memory before they are written out during a merge.
 const PARTIALS_IN_MEMORY: usize = 1 << 16;
 
-/// Writes finished partials of a raw segment ([`Level::KEPT_FOR_RAW`], in that order) to
-/// their files; keeps a copy of the month ones.
+/// Writes finished partials of a raw segment ([`Level::KEPT_FOR_RAW`], in that order, months
+/// last) to their files; keeps a copy of the month ones.
 fn write_levels(
     writers: &mut [PartialWriter],
     levels: Vec<Vec<Partial>>,

@@ -642,7 +642,8 @@ impl Store {
     }
 
     /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable);
-    /// hour rollups of raw points from a scan of their raw files ([`Level::KEPT_FOR_RAW`]).
+    /// hour and day rollups of raw points from a scan of their raw files
+    /// ([`Level::KEPT_FOR_RAW`]).
     pub fn rollups(
         &self,
         series: &[SeriesId],
