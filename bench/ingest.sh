@@ -5,7 +5,8 @@
 # bench/out/, registers the meters in shulv, then runs `shulv-loadgen` against each target
 # alternately (RUNS rounds after one warm-up round; the order flips every round), sampling the
 # servers' VmRSS/VmHWM during every run. Prints a table of medians and the ratio, checks that
-# every point arrived, and stops everything (also on failure or Ctrl-C).
+# every point arrived, forces VictoriaMetrics's final merge and compacts shulv's store offline
+# (`shulv compact`) to compare bytes per point, and stops everything (also on failure or Ctrl-C).
 #
 # Environment (defaults in brackets):
 #   METERS [10000] BATCH [5000] BATCHES [2000 per run] CONNECTIONS [4] RUNS [3]
@@ -166,6 +167,16 @@ if has shulv; then
   echo "{\"check\":\"shulv\",\"expected\":$EXPECTED,\"stored\":$SH_COUNT,\"status\":$(cat "$OUT/shulv-status.json")}" >>"$RESULTS"
   log "shulv stores $SH_COUNT of $EXPECTED points ($(cat "$OUT/shulv-status.json"))"
 fi
+# VictoriaMetrics's final merge, before it stops: forced, then waited for (no active merges).
+if has vm; then
+  curl -fs "http://127.0.0.1:$VM_PORT/internal/force_merge" >/dev/null || true
+  for _ in $(seq 1 300); do
+    sleep 1
+    active=$(curl -fs "http://127.0.0.1:$VM_PORT/metrics" | awk '/^vm_active_merges/{s+=$2} END{print s+0}')
+    [[ "$active" == 0 ]] && break
+  done
+  log "victoria-metrics: final merge done"
+fi
 for t in $TARGETS; do
   pid=$(pid_of "$t")
   echo "{\"final\":\"$t\",\"vmhwm_kb\":$(awk '/VmHWM/{print $2}' /proc/"$pid"/status),\"vmrss_kb\":$(awk '/VmRSS/{print $2}' /proc/"$pid"/status),\"cpu_s\":$(awk '{print ($14+$15)/100}' /proc/"$pid"/stat)}" >>"$RESULTS"
@@ -176,6 +187,15 @@ for t in $TARGETS; do
   d=$OUT/$([[ $t == vm ]] && echo vm-data || echo shulv-data)
   echo "{\"disk\":\"$t\",\"bytes\":$(du -sb "$d" | cut -f1)}" >>"$RESULTS"
 done
+# shulv's final compaction (offline, the server stopped): then only its store's files count,
+# as only VictoriaMetrics's data directory does.
+if has shulv; then
+  "$SHULV_BIN" compact --data "$OUT/shulv-data" >&2
+  echo "{\"compacted\":\"shulv\",\"bytes\":$(du -sb "$OUT/shulv-data/store" | cut -f1)}" >>"$RESULTS"
+fi
+if has vm; then
+  echo "{\"compacted\":\"vm\",\"bytes\":$(du -sb "$OUT/vm-data" | cut -f1)}" >>"$RESULTS"
+fi
 
 # --- report ------------------------------------------------------------------------------
 python3 - "$RESULTS" "$EXPECTED" <<'EOF'
@@ -207,5 +227,7 @@ for r in rows:
         print(f"final {r['final']}: VmHWM {r['vmhwm_kb']/1024:.1f} MB, VmRSS {r['vmrss_kb']/1024:.1f} MB, CPU {r['cpu_s']:.1f} s")
     if "disk" in r:
         print(f"disk {r['disk']}: {r['bytes']/1e6:.1f} MB for {expected} points ({r['bytes']/expected:.2f} B/point, WAL and unflushed data included)")
+    if "compacted" in r:
+        print(f"disk after the final merge {r['compacted']}: {r['bytes']/1e6:.1f} MB ({r['bytes']/expected:.3f} B/point)")
 print(f"\nraw results: {sys.argv[1]}")
 EOF

@@ -42,7 +42,7 @@ log "store_bench: $METERS meters × $DAYS days in $DIR"
 if [[ $PYARROW_CHECK == 1 ]]; then
   if ! python3 -c 'import pyarrow' 2>/dev/null; then
     log "installing pyarrow (PyPI)"
-    python3 -m pip install -q pyarrow >&2
+    python3 -m pip install -q pyarrow==26.0.1 >&2
   fi
   python3 - "$DIR" "$OUTDIR/$NAME-rollups.csv" <<'EOF'
 # Reads the segments as plain Parquet (no shulv code), recomputes the monthly totals of sample
@@ -52,6 +52,12 @@ import csv, glob, os, sys, tempfile
 import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 
 store, dump = sys.argv[1], sys.argv[2]
+
+def value(t):
+    """The values of a raw table (format 2: unscaled × 10^-scale, or double) as float64."""
+    scaled = pc.divide(t["unscaled"].cast(pa.float64()),
+                       pc.power(pa.scalar(10.0), t["scale"].cast(pa.float64())))
+    return pc.coalesce(scaled, t["double"])
 segs = sorted(p for p in glob.glob(os.path.join(store, "segments", "*", "*.parquet"))
               if not p.endswith((".hour.parquet", ".day.parquet", ".month.parquet")))
 rows = sum(pq.ParquetFile(p).metadata.num_rows for p in segs)
@@ -77,7 +83,7 @@ for p in segs:
     ts = t["ts"].cast(pa.timestamp("ms", tz="Asia/Shanghai"))
     month = pc.floor_temporal(ts, unit="month")
     tab = pa.table({"series": t["series"], "month": month.cast(pa.timestamp("ms", tz="Asia/Shanghai")).cast(pa.int64()),
-                    "v": t["value"].cast(pa.float64())})
+                    "v": value(t)})
     agg = tab.group_by(["series", "month"]).aggregate([("v", "sum"), ("v", "count")])
     for s, m, sm, c in zip(agg["series"].to_pylist(), agg["month"].to_pylist(), agg["v_sum"].to_pylist(), agg["v_count"].to_pylist()):
         c0, s0 = got.get((s, m), (0, 0.0))
@@ -97,7 +103,7 @@ print(f"pyarrow: monthly totals of {len(sample)} sample meters recomputed from r
 # Size of the same raw data written with pyarrow defaults (snappy, dictionary, plain doubles).
 big = max(segs, key=os.path.getsize)
 t = pq.read_table(big)
-t = t.set_column(2, "value", t["value"].cast(pa.float64()))
+t = pa.table({"series": t["series"], "ts": t["ts"], "value": value(t)})
 with tempfile.TemporaryDirectory() as d:
     out = os.path.join(d, "defaults.parquet")
     pq.write_table(t, out)

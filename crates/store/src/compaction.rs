@@ -155,7 +155,8 @@ fn write_all_partials(seg: &SegmentFile, levels: &[Vec<Partial>], effort: Effort
 /// Finished partials held in memory before they are written out during a merge.
 const PARTIALS_IN_MEMORY: usize = 1 << 16;
 
-/// Writes finished partials (hour, day, month) to their files; keeps a copy of the month ones.
+/// Writes finished partials of a raw segment ([`Level::KEPT_FOR_RAW`], in that order, months
+/// last) to their files; keeps a copy of the month ones.
 fn write_levels(
     writers: &mut [PartialWriter],
     levels: Vec<Vec<Partial>>,
@@ -164,7 +165,7 @@ fn write_levels(
     for (w, parts) in writers.iter_mut().zip(&levels) {
         w.write(parts)?;
     }
-    if let Some(m) = levels.get(2) {
+    if let Some(m) = levels.last() {
         month.extend_from_slice(m);
     }
     Ok(())
@@ -187,7 +188,7 @@ pub(crate) fn build_raw(
     let mut seg = SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments);
     let mut writer: Option<(RawWriter, Vec<PartialWriter>)> = None;
     let mut month = Vec::new();
-    let mut kept = PartialBuilder::all(tzs);
+    let mut kept = PartialBuilder::new(tzs, &Level::KEPT_FOR_RAW, i64::MIN, i64::MAX);
     let mut dropped = PartialBuilder::all(tzs);
     merge_runs(runs, &mut |b: Batch| {
         let mut i = 0;
@@ -215,7 +216,7 @@ pub(crate) fn build_raw(
         if out.len() > 0 {
             if writer.is_none() {
                 let raw = RawWriter::create(seg.raw_path(), effort)?;
-                let partials = Level::ALL
+                let partials = Level::KEPT_FOR_RAW
                     .iter()
                     .map(|&l| PartialWriter::create(seg.partial_path(l), l, effort))
                     .collect::<Result<Vec<_>>>()?;

@@ -1,5 +1,6 @@
-//! Cleanup after a flush or compaction that failed (a full disk): the files of the segments it
-//! built are deleted, so that they do not keep the space a retry needs.
+//! Cleanup after a flush or compaction that failed (a full disk) or was abandoned (its inputs
+//! changed while it merged): the files of the segments it built are deleted, so that they do
+//! not keep the space a retry needs.
 
 use std::collections::HashSet;
 use std::fs;
@@ -25,9 +26,9 @@ pub(crate) fn discard_unlisted(dir: &Path, segments: &Path, ids: &[(Partition, u
     };
     for &(p, id) in ids.iter().filter(|(_, id)| !listed.contains(id)) {
         // A raw segment's paths include every path a rollup-only one can have.
-        for path in SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments).paths() {
+        for path in SegmentFile::new(id, p, FileKind::Raw, 0, 0, segments).all_paths() {
             match fs::remove_file(&path) {
-                Ok(()) => tracing::info!("deleted {} of a failed flush", path.display()),
+                Ok(()) => tracing::info!("deleted {} (not committed)", path.display()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => tracing::warn!("cannot delete {}: {e}", path.display()),
             }

@@ -583,8 +583,30 @@ impl SegmentFile {
             .join(format!("{:016}.{}.parquet", self.id, level.name()))
     }
 
-    /// Every file belonging to this segment.
+    /// The levels of partial files this segment has.
+    pub fn partial_levels(&self) -> &'static [Level] {
+        match self.kind {
+            FileKind::Raw => &Level::KEPT_FOR_RAW,
+            FileKind::Rollup => &Level::ALL,
+        }
+    }
+
+    /// Every file of this segment.
     pub fn paths(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self
+            .partial_levels()
+            .iter()
+            .map(|&l| self.partial_path(l))
+            .collect();
+        if self.kind == FileKind::Raw {
+            v.push(self.raw_path());
+        }
+        v
+    }
+
+    /// Every path a segment with this id may have left, for deleting: [`Self::paths`] and the
+    /// hour partials raw segments had before they stopped keeping them.
+    pub fn all_paths(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = Level::ALL.iter().map(|&l| self.partial_path(l)).collect();
         if self.kind == FileKind::Raw {
             v.push(self.raw_path());
@@ -696,7 +718,7 @@ impl SegmentFile {
 impl Drop for SegmentFile {
     fn drop(&mut self) {
         if self.obsolete.load(Ordering::SeqCst) {
-            for p in self.paths() {
+            for p in self.all_paths() {
                 if let Err(e) = fs::remove_file(&p) {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         tracing::warn!("cannot delete obsolete segment file {}: {e}", p.display());

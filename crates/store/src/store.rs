@@ -124,6 +124,15 @@ struct Core {
     next_id: AtomicU64,
 }
 
+/// How a compaction commits.
+#[derive(Clone, Copy)]
+enum Commit {
+    /// The caller holds the maintenance lock throughout.
+    Held,
+    /// The merge ran without the lock: take it, and commit only if the inputs are still live.
+    IfStillLive,
+}
+
 /// A change of one partition: files removed, files added.
 struct Change {
     p: Partition,
@@ -632,7 +641,9 @@ impl Store {
         Ok(best)
     }
 
-    /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable).
+    /// Rollups with bucket start in `[from, to)`, from maintained partials (plus the memtable);
+    /// hour and day rollups of raw points from a scan of their raw files
+    /// ([`Level::KEPT_FOR_RAW`]).
     pub fn rollups(
         &self,
         series: &[SeriesId],
@@ -649,6 +660,7 @@ impl Store {
         let (parts, mut all) = self.core.memtable_partials(Some(&q), level, from, to)?;
         let hi = partition_of(to.saturating_add(MAX_BUCKET_MS).min(MAX_TS - 1));
         let mut jobs = Vec::new();
+        let mut raw = Vec::new();
         for (_, ps) in parts.range(partition_of(from)..=hi) {
             if level == Level::Month {
                 for &s in &q {
@@ -661,13 +673,20 @@ impl Store {
                     );
                 }
             } else {
-                jobs.extend(ps.files.iter().map(|f| f.partial_path(level)));
+                for f in &ps.files {
+                    if f.partial_levels().contains(&level) {
+                        jobs.push(f.partial_path(level));
+                    } else {
+                        raw.push(f.clone());
+                    }
+                }
             }
         }
         let res = par_map(&jobs, |path| read_partials(path, Some(&q), from, to));
         for r in res {
             all.extend(r?);
         }
+        all.extend(self.scan_raw(&raw, Some(&q), level, from, to)?);
         Ok(merge_partials(all)
             .into_iter()
             .map(Partial::to_rollup)
@@ -694,29 +713,49 @@ impl Store {
             return Ok(Vec::new());
         }
         let (parts, mut all) = self.core.memtable_partials(q.as_deref(), level, from, to)?;
-        let tzs = self.core.shared.state.read().tzs.clone();
-        let span = (from, to.saturating_add(MAX_BUCKET_MS));
-        let hi = partition_of(span.1.min(MAX_TS - 1));
-        let mut items = Vec::new();
-        for (_, ps) in parts.range(partition_of(from)..=hi) {
-            for f in ps.files.iter().filter(|f| f.kind == FileKind::Raw) {
-                let (_, meta) = f.open_raw()?;
-                for g in prune_row_groups(&meta, &f.raw_path(), q.as_deref(), Some(span))? {
-                    items.push((f.clone(), g));
-                }
-            }
-        }
-        let q = q.as_deref();
-        let res = par_map(&items, |(f, g)| {
-            Scanner::new(&tzs, level, from, to, q).scan_group(f, *g)
-        });
-        for r in res {
-            all.extend(r?);
-        }
+        let hi = partition_of(to.saturating_add(MAX_BUCKET_MS).min(MAX_TS - 1));
+        let raw: Vec<Arc<SegmentFile>> = parts
+            .range(partition_of(from)..=hi)
+            .flat_map(|(_, ps)| ps.files.iter().filter(|f| f.kind == FileKind::Raw))
+            .cloned()
+            .collect();
+        all.extend(self.scan_raw(&raw, q.as_deref(), level, from, to)?);
         Ok(merge_partials(all)
             .into_iter()
             .map(Partial::to_rollup)
             .collect())
+    }
+
+    /// Partials of `level` with bucket start in `[from, to)` computed from the points of the
+    /// raw `files` (of `series`, sorted; `None` = all), their row groups in parallel.
+    fn scan_raw(
+        &self,
+        files: &[Arc<SegmentFile>],
+        series: Option<&[SeriesId]>,
+        level: Level,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Partial>> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tzs = self.core.shared.state.read().tzs.clone();
+        let span = (from, to.saturating_add(MAX_BUCKET_MS));
+        let mut items = Vec::new();
+        for f in files {
+            let (_, meta) = f.open_raw()?;
+            for g in prune_row_groups(&meta, &f.raw_path(), series, Some(span))? {
+                items.push((f.clone(), g));
+            }
+        }
+        let res = par_map(&items, |(f, g)| {
+            Scanner::new(&tzs, level, from, to, series).scan_group(f, *g)
+        });
+        let mut all = Vec::new();
+        for r in res {
+            all.extend(r?);
+        }
+        Ok(all)
     }
 
     /// Move the memtable into segment files now.
@@ -842,14 +881,15 @@ impl Store {
         for (p, ps) in parts.iter() {
             for f in &ps.files {
                 rep.files_checked += 1;
-                let stored: Vec<Vec<Partial>> = Level::ALL
+                let levels = f.partial_levels();
+                let stored: Vec<Vec<Partial>> = levels
                     .iter()
                     .map(|&l| read_partials(&f.partial_path(l), None, i64::MIN, i64::MAX))
                     .collect::<Result<_>>()?;
                 if f.kind == FileKind::Rollup {
                     continue;
                 }
-                let mut b = PartialBuilder::all(&tzs);
+                let mut b = PartialBuilder::new(&tzs, levels, i64::MIN, i64::MAX);
                 let mut prev: Option<(u32, i64)> = None;
                 let mut rows = 0u64;
                 for batch in f.batches(1 << 16)? {
@@ -876,7 +916,7 @@ impl Store {
                         f.rows
                     ));
                 }
-                for ((l, got), want) in Level::ALL.iter().zip(b.finish()).zip(&stored) {
+                for ((l, got), want) in levels.iter().zip(b.finish()).zip(&stored) {
                     rep.rollups_checked += want.len() as u64;
                     if got.len() != want.len() {
                         rep.mismatches.push(format!(
@@ -1119,12 +1159,17 @@ impl Core {
         let partitions: Vec<Partition> = self.shared.state.read().parts.keys().copied().collect();
         for p in partitions {
             // Choose under the lock, from the current files: a flush may have merged some.
-            let _g = self.maint.lock();
-            let Some(ps) = self.shared.state.read().parts.get(&p).cloned() else {
-                continue;
+            let pick = {
+                let _g = self.maint.lock();
+                let Some(ps) = self.shared.state.read().parts.get(&p).cloned() else {
+                    continue;
+                };
+                self.background_pick(&ps.files, cutoff)
             };
-            if let Some((files, cutoff)) = self.background_pick(&ps.files, cutoff) {
-                self.compact_files(p, &files, cutoff)?;
+            // Merge without the lock, so flushes (and the writers they hold back) never wait
+            // for a compaction; the lock is taken only to commit.
+            if let Some((files, cutoff)) = pick {
+                self.compact_files(p, &files, cutoff, Commit::IfStillLive)?;
             }
         }
         Ok(())
@@ -1253,13 +1298,21 @@ impl Core {
             Some(ps) => ps.files.clone(),
             None => return Ok(()),
         };
-        self.compact_files(p, &files, cutoff)
+        self.compact_files(p, &files, cutoff, Commit::Held)
     }
 
-    /// Merge `files` (live files of partition `p`; the caller holds the maintenance lock) into
-    /// one raw file (points ≥ cutoff) and one rollup-only file (partials of everything dropped
-    /// by retention, and of the rollup-only files among `files`).
-    fn compact_files(&self, p: Partition, files: &[Arc<SegmentFile>], cutoff: i64) -> Result<()> {
+    /// Merge `files` (live files of partition `p`) into one raw file (points ≥ cutoff) and one
+    /// rollup-only file (partials of everything dropped by retention, and of the rollup-only
+    /// files among `files`). With [`Commit::IfStillLive`] the caller does not hold the
+    /// maintenance lock: it is taken to commit, and if a flush replaced one of `files` in the
+    /// meantime the new files are discarded (the next round merges again).
+    fn compact_files(
+        &self,
+        p: Partition,
+        files: &[Arc<SegmentFile>],
+        cutoff: i64,
+        commit: Commit,
+    ) -> Result<()> {
         let tzs = self.shared.state.read().tzs.clone();
         let raw: Vec<&Arc<SegmentFile>> =
             files.iter().filter(|f| f.kind == FileKind::Raw).collect();
@@ -1307,24 +1360,50 @@ impl Core {
                 ids.push((p, rid));
                 added.push(build_rollup_only(&self.segments, p, rid, dropped)?);
             }
-            self.commit(
-                vec![Change {
-                    p,
-                    removed: files.to_vec(),
-                    added,
-                }],
-                None,
-            )
+            let change = vec![Change {
+                p,
+                removed: files.to_vec(),
+                added,
+            }];
+            match commit {
+                Commit::Held => self.commit(change, None).map(|()| true),
+                Commit::IfStillLive => {
+                    let _g = self.maint.lock();
+                    if !self.all_live(p, files) {
+                        return Ok(false);
+                    }
+                    self.commit(change, None).map(|()| true)
+                }
+            }
         })();
-        if let Err(e) = compacted {
-            discard_unlisted(&self.cfg.dir, &self.segments, &ids);
-            return Err(e);
+        match compacted {
+            Ok(true) => {
+                self.shared
+                    .counters
+                    .compactions
+                    .fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(false) => {
+                discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+                Ok(())
+            }
+            Err(e) => {
+                discard_unlisted(&self.cfg.dir, &self.segments, &ids);
+                Err(e)
+            }
         }
-        self.shared
-            .counters
-            .compactions
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(())
+    }
+
+    /// Whether every one of `files` is still a live file of partition `p`.
+    fn all_live(&self, p: Partition, files: &[Arc<SegmentFile>]) -> bool {
+        let st = self.shared.state.read();
+        let Some(ps) = st.parts.get(&p) else {
+            return files.is_empty();
+        };
+        files
+            .iter()
+            .all(|f| ps.files.iter().any(|live| live.id == f.id))
     }
 
     /// Make new segments durable and visible, retire replaced ones.

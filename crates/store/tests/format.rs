@@ -1,5 +1,6 @@
 //! Raw file formats: a data directory written in format 1 (one value column whose type differs
-//! per file) opens and reads as before, and compaction rewrites it in format 2's one schema.
+//! per file, hour partials beside each raw file) opens and reads as before, and compaction
+//! rewrites it in format 2's one schema without hour and day partials.
 
 mod shapes;
 
@@ -129,6 +130,18 @@ fn format_1_reads_as_before_and_compacts_to_format_2() {
     assert!(store.verify().unwrap().is_ok());
     drop(store);
 
+    // Hour and day partials of raw points are no longer kept; the old ones went with their
+    // segments.
+    let finer_partials = std::fs::read_dir(dir.path().join("segments"))
+        .unwrap()
+        .flat_map(|m| std::fs::read_dir(m.unwrap().path()).unwrap())
+        .filter(|f| {
+            let name = f.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".hour.parquet") || name.ends_with(".day.parquet")
+        })
+        .count();
+    assert_eq!(finer_partials, 0);
     let after = raw_formats(dir.path());
     assert!(!after.is_empty());
     let one = "series:UInt32,ts:Timestamp(ms, \"UTC\"),unscaled:Int64,scale:Int8,double:Float64";

@@ -52,9 +52,10 @@ for s, count, unscaled_sum, scale, doubles in con.execute(
         "doubles": doubles,
     }
 
-# Every rollup kind as one dataset.
+# The stored rollup kind as one dataset (hour and day rollups of raw points are not stored: the
+# store computes them from the raw files).
 rollups = {}
-for kind in ("hour", "day", "month"):
+for kind in ("month",):
     t = ds.dataset(
         sorted(glob.glob(f"{store}/segments/*/*.{kind}.parquet")), format="parquet"
     ).to_table()

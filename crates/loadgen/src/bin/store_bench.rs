@@ -62,6 +62,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// The `q` quantile (nearest rank) of `v`; 0 for none.
+fn percentile(mut v: Vec<f64>, q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
 /// (VmRSS, VmHWM) of this process in MB.
 fn rss_mb() -> (f64, f64) {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -261,9 +271,10 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let points = st.points_persisted;
     if !a.reuse {
         eprintln!(
-            "store_bench: wrote {total} points in {writes} Store::write calls: {write_s:.1} s in write ({:.2} M points/s, p50 {:.0} ms, max {:.0} ms); final flush {flush_s:.1} s, compact {compact_s:.1} s, wall {wall_s:.1} s",
+            "store_bench: wrote {total} points in {writes} Store::write calls: {write_s:.1} s in write ({:.2} M points/s, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms); final flush {flush_s:.1} s, compact {compact_s:.1} s, wall {wall_s:.1} s",
             total as f64 / write_s / 1e6,
             median(lat.clone()) * 1e3,
+            percentile(lat.clone(), 0.99) * 1e3,
             lat.iter().cloned().fold(0.0, f64::max) * 1e3
         );
     }
