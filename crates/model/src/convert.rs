@@ -121,13 +121,42 @@ pub fn register_delta(
     inside.sort_by_key(|r| r.at);
     let mut total = 0.0;
     let mut start = prev;
+    let mut places = widest(decimal_places(prev.1), decimal_places(next.1));
+    if let Some(r) = rollover {
+        places = widest(places, decimal_places(r));
+    }
     for r in inside {
         check_finite(r.at, r.old_final)?;
         check_finite(r.at, r.new_initial)?;
+        places = widest(places, decimal_places(r.old_final));
+        places = widest(places, decimal_places(r.new_initial));
         total += segment(start, (r.at, r.old_final), rollover)?;
         start = (r.at, r.new_initial);
     }
-    Ok(total + segment(start, next, rollover)?)
+    total += segment(start, next, rollover)?;
+    // Registers are decimals of a fixed resolution (0.01 kWh): so is their difference, without
+    // the binary noise of the subtraction (22.61, not 22.609999999403954).
+    Ok(match places {
+        Some(p) => (total * POW10[p]).round() / POW10[p],
+        None => total,
+    })
+}
+
+/// Powers of ten up to the most decimals a register value is taken to have.
+const POW10: [f64; 7] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+
+/// The fewest decimals (at most 6) that write `v` exactly, if `|v| < 1e9` (so `v × 10^6` is
+/// exact in a double); `None` otherwise (no fixed resolution: differences are left as computed).
+fn decimal_places(v: f64) -> Option<usize> {
+    if !v.is_finite() || v.abs() >= 1e9 {
+        return None;
+    }
+    (0..POW10.len()).find(|&s| (v * POW10[s]).round() / POW10[s] == v)
+}
+
+/// The decimals of two values together: the more of the two, or `None` if either has none.
+fn widest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    Some(a?.max(b?))
 }
 
 /// Sorts by instant and keeps the last of duplicate instants (input order decides).
@@ -201,6 +230,24 @@ mod tests {
             register_delta((0, 1e6), (M, 1e6 - 1e-7), None, &[]).unwrap(),
             0.0
         );
+    }
+
+    #[test]
+    fn differences_of_decimal_registers_are_decimals() {
+        // 3815229.31 - 3815206.70 is 22.609999999403954 in plain f64 arithmetic.
+        assert_ne!(3_815_229.31 - 3_815_206.70, 22.61);
+        let d = register_delta((0, 3_815_206.70), (15 * M, 3_815_229.31), None, &[]).unwrap();
+        assert_eq!(d, 22.61);
+        // Mixed resolutions keep the finer one; a value without a decimal form keeps the
+        // difference as computed.
+        let d = register_delta((0, 1.5), (15 * M, 2.125), None, &[]).unwrap();
+        assert_eq!(d, 0.625);
+        let third = 1.0 / 3.0;
+        let d = register_delta((0, third), (15 * M, 1.0), None, &[]).unwrap();
+        assert_eq!(d, 1.0 - third);
+        // Across a rollover of a 6-digit register with two decimals.
+        let d = register_delta((0, 999_999.99), (15 * M, 0.35), Some(1_000_000.0), &[]).unwrap();
+        assert_eq!(d, 0.36);
     }
 
     #[test]
