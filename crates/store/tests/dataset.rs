@@ -1,9 +1,10 @@
 //! One schema: a store holding every value shape in several files is read by pyarrow as one
-//! dataset and by DuckDB by glob (tests/read_dataset.py), raw and the stored rollup kind (month),
-//! and their
-//! sums equal the store's answers: exactly for decimal values (as integers of their scale) and
-//! doubles (added in time order), to 1e-12 for rollup sums (DOUBLE columns added in another
-//! order). Needs python3 with pyarrow and duckdb (`scripts/setup.sh --tests`).
+//! dataset and by DuckDB by glob (tests/read_dataset.py): the raw files, hour and day buckets
+//! recomputed from them, and the stored rollup kind (month). Their sums equal the store's
+//! answers: exactly for raw decimal values (as integers of their scale) and doubles (added in
+//! time order), to a few units in the last place for hour and day buckets, to 1e-12 for month
+//! rollup sums (DOUBLE columns added in another order). Needs python3 with pyarrow and duckdb
+//! (`scripts/setup.sh --tests`).
 
 mod shapes;
 
@@ -82,6 +83,33 @@ fn pyarrow_and_duckdb_read_the_segments_as_one_dataset() {
                 let bits = format!("{:016x}", sum.to_bits());
                 assert_eq!(arrow["double_sum_bits"], bits, "series {s}");
                 assert_eq!(duck["doubles"], points.len(), "series {s}");
+            }
+        }
+        // Hour and day rollups (computed by the store from the raw files) against DuckDB's exact
+        // integer sums per bucket. A bucket in two files adds two partial sums in floating
+        // point: hence a few units in the last place, not bit equality.
+        if let Some(scale) = shape_scale(s) {
+            let pow = 10f64.powi(i32::from(scale));
+            for (name, level) in [("hour", Level::Hour), ("day", Level::Day)] {
+                let ours = store.rollups(&[s], level, from, to).unwrap();
+                let theirs = got["buckets"][name].as_object().unwrap();
+                let mine = theirs
+                    .keys()
+                    .filter(|k| k.starts_with(&format!("{s}:")))
+                    .count();
+                assert_eq!(ours.len(), mine, "series {s} {name} buckets");
+                for r in &ours {
+                    let b = &theirs[&format!("{s}:{}", r.bucket_start)];
+                    assert_eq!(b[0], r.count, "series {s} {name} {}", r.bucket_start);
+                    assert_eq!(b[2], scale, "series {s} {name}");
+                    let exact = b[1].as_i64().unwrap() as f64 / pow;
+                    assert!(
+                        (r.sum - exact).abs() <= 4.0 * f64::EPSILON * exact.abs(),
+                        "series {s} {name} {}: {} vs {exact}",
+                        r.bucket_start,
+                        r.sum
+                    );
+                }
             }
         }
         // The stored rollup kind: months.

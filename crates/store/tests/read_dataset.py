@@ -52,6 +52,19 @@ for s, count, unscaled_sum, scale, doubles in con.execute(
         "doubles": doubles,
     }
 
+# Hour (UTC) and day (Asia/Shanghai, UTC+8 all year) buckets of the decimal series recomputed
+# from the raw files as exact integers: the store computes these levels from the raw files too.
+buckets = {}
+for level, start in (
+    ("hour", "(epoch_ms(ts) // 3600000) * 3600000"),
+    ("day", "((epoch_ms(ts) + 28800000) // 86400000) * 86400000 - 28800000"),
+):
+    rows = con.execute(
+        f"""SELECT series, {start} AS b, count(*), sum(CAST(unscaled AS HUGEINT)), max(scale)
+            FROM read_parquet('{raw_glob}') WHERE scale IS NOT NULL GROUP BY ALL"""
+    ).fetchall()
+    buckets[level] = {f"{s}:{b}": [c, int(u), sc] for s, b, c, u, sc in rows}
+
 # The stored rollup kind as one dataset (hour and day rollups of raw points are not stored: the
 # store computes them from the raw files).
 rollups = {}
@@ -70,4 +83,4 @@ for kind in ("month",):
         }
     rollups[kind] = per
 
-print(json.dumps({"pyarrow": by_series, "duckdb": duck, "rollups": rollups}))
+print(json.dumps({"pyarrow": by_series, "duckdb": duck, "buckets": buckets, "rollups": rollups}))
