@@ -60,7 +60,7 @@ pub struct DeviceStatus {
     /// shulv meter ids its points feed (empty for aggregates-only readers).
     pub meters: Vec<String>,
     /// Poll period (ms).
-    pub period_ms: u64,
+    pub period_ms: i64,
     /// Last successful read (ms UTC, the collector's clock); `null` if none yet.
     pub last_success_ms: Option<i64>,
     /// Failed polls in a row at the last report.
@@ -108,7 +108,7 @@ fn now_ms() -> i64 {
 }
 
 fn stopped(d: &ReportedDevice, report: &CollectorReport, min_ms: i64) -> bool {
-    let allowed = (3 * d.period_ms.min(i64::MAX as u64 / 3) as i64).max(min_ms);
+    let allowed = d.period_ms.saturating_mul(3).max(min_ms);
     report.sent_ms - d.last_success_ms.unwrap_or(report.started_ms) > allowed
 }
 

@@ -46,7 +46,8 @@ pub struct ReportedDevice {
     #[serde(default)]
     pub meters: Vec<String>,
     /// Poll period (ms, > 0).
-    pub period_ms: u64,
+    #[schema(minimum = 1)]
+    pub period_ms: i64,
     /// Last poll that got an answer (ms UTC, the collector's clock); `null` if none yet.
     pub last_success_ms: Option<i64>,
     /// Failed polls in a row now.
@@ -64,18 +65,21 @@ pub struct ReportedGateway {
     /// Connected to the broker now.
     pub connected: bool,
     /// Messages received since the collector started.
-    pub messages: u64,
+    #[schema(minimum = 0)]
+    pub messages: i64,
     /// When the last message arrived (ms UTC, the collector's clock).
     pub last_message_ms: Option<i64>,
     /// Payload errors (values, lines or messages not forwarded) since start.
-    pub errors: u64,
+    #[schema(minimum = 0)]
+    pub errors: i64,
 }
 
 /// The queue of a report.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct ReportedQueue {
     /// Readings queued, not yet delivered.
-    pub records: u64,
+    #[schema(minimum = 0)]
+    pub records: i64,
     /// When the oldest queued reading was appended (ms UTC); `null` when empty.
     pub oldest_append_ms: Option<i64>,
 }
@@ -142,7 +146,7 @@ impl CollectorReport {
             for m in &d.meters {
                 text(&at("meters[]"), m, MAX_FIELD_CHARS)?;
             }
-            if d.period_ms == 0 {
+            if d.period_ms <= 0 {
                 return Err(format!("{}: must be more than 0", at("period_ms")));
             }
             if let Some(e) = &d.last_error {
@@ -156,6 +160,14 @@ impl CollectorReport {
         }
         for (i, g) in self.gateways.iter().enumerate() {
             text(&format!("gateways[{i}].name"), &g.name, MAX_FIELD_CHARS)?;
+            for (field, v) in [("messages", g.messages), ("errors", g.errors)] {
+                if v < 0 {
+                    return Err(format!("gateways[{i}].{field}: must not be negative"));
+                }
+            }
+        }
+        if self.queue.records < 0 {
+            return Err("queue.records: must not be negative".to_string());
         }
         Ok(())
     }
