@@ -185,6 +185,9 @@ fn write_config(
 # loopback, read as a site's devices would be. See docs/collect.md.
 points = "points.csv"
 
+[collector]
+name = "demo-park"                 # how the server's console names this collector
+
 [server]
 url = "http://{server}"
 # The token is a `device` token made on every demo start; it is not stored here.
