@@ -266,6 +266,13 @@ fn demo_collects_live_readings_from_its_simulated_devices() {
         c2 - c1
     );
 
+    // The collector reports its devices to the server (the console's field-device card).
+    let collectors = server.get_json("/api/v1/collectors");
+    let demo = &collectors["collectors"][0];
+    assert_eq!(demo["name"], "demo-park", "{collectors}");
+    assert_eq!(demo["devices"].as_array().unwrap().len(), 3, "{collectors}");
+    assert_eq!(demo["stopped"], 0, "{collectors}");
+
     let collector = data.join("demo-collector");
     let check = Command::new(env!("CARGO_BIN_EXE_shulv"))
         .args(["collect", "check", "--config"])
