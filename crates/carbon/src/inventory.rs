@@ -669,7 +669,7 @@ pub fn inventory(
 /// Market-based Scope 2: certificates first (0 tCO2/MWh), the residual-like factor for the rest.
 /// Returns the MWh covered.
 fn apply_certificates(
-    ctx: &mut Ctx,
+    ctx: &mut Ctx<'_>,
     market_lines: &mut [Line],
     certificates: &[Instrument],
 ) -> f64 {
@@ -821,7 +821,7 @@ fn fuel_for<'a>(ctx: &mut Ctx<'a>, a: &Activity) -> Result<&'a Fuel, InventoryEr
     })
 }
 
-fn combustion_line(ctx: &mut Ctx, a: &Activity) -> Result<Line, InventoryError> {
+fn combustion_line(ctx: &mut Ctx<'_>, a: &Activity) -> Result<Line, InventoryError> {
     let fuel = fuel_for(ctx, a)?;
     let ncv = fuel.ncv.ok_or_else(|| InventoryError::Factor {
         meter: a.meter.clone(),
@@ -932,7 +932,7 @@ fn supplied_line(s: &SuppliedActivity) -> Line {
     }
 }
 
-fn process_line(ctx: &mut Ctx, a: &Activity) -> Result<Line, InventoryError> {
+fn process_line(ctx: &mut Ctx<'_>, a: &Activity) -> Result<Line, InventoryError> {
     let id = a.fuel.as_deref().ok_or_else(|| InventoryError::Factor {
         meter: a.meter.clone(),
         message: "a process meter needs `fuel` = the id of a process-emission factor".into(),

@@ -381,7 +381,7 @@ impl Library {
 
     fn check_new(
         &self,
-        t: &Table,
+        t: &Table<'_>,
         line: usize,
         id: &str,
         version: u32,

@@ -134,7 +134,7 @@ fn check(path: &Path) -> anyhow::Result<()> {
             requests += reads;
         }
     }
-    let estimate = shulv_collect::config::week_of_readings_bytes(&config);
+    let estimate = config::week_of_readings_bytes(&config);
     let limit = config.spool.max_bytes.unwrap_or(2 << 30);
     out.push_str(&format!(
         "ok: {} channels, {} points, {} requests per round; 7 days of readings take about {} MB \

@@ -364,7 +364,7 @@ fn create_admin_token(access: &AccessControl, name: &str, by: &str) -> anyhow::R
 /// every start (created on the first), recorded in the audit log. Returns the password.
 fn demo_console_user(access: &AccessControl) -> anyhow::Result<String> {
     let by = "demo start";
-    let secret = shulv_server::shulv_auth::new_secret("demo")?;
+    let secret = shulv_auth::new_secret("demo")?;
     // 20 hex digits after the prefix: 80 random bits, short enough to type.
     let password = secret[..25].to_string();
     let existing = access.users().into_iter().find(|u| u.name == "admin");
@@ -390,7 +390,7 @@ fn demo_console_user(access: &AccessControl) -> anyhow::Result<String> {
 /// `shulv admin-token`: a new administrator token for a data directory whose server is stopped
 /// (when every admin credential is lost).
 pub fn admin_token(data: &Path, name: &str) -> anyhow::Result<()> {
-    if shulv_server::shulv_auth::server_running(data)? {
+    if shulv_auth::server_running(data)? {
         anyhow::bail!(
             "a server is running on {}: create tokens through its API (POST /api/v1/tokens), or stop it first",
             data.display()

@@ -352,7 +352,7 @@ fn temperature_covariate_from_stored_meters() {
 #[test]
 fn schedule_forecasts_the_load_with_the_weather() {
     let (data, server) = start_site("weather-schedule");
-    let schedule = |extra: serde_json::Value| {
+    let schedule = |extra: Value| {
         let mut body = serde_json::json!({
             "node": "site", "tariff": "cn-gd-1-10kv-two-part", "start": "2025-08-24",
             "hours": 24, "model": "ridge",

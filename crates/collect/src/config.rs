@@ -396,7 +396,7 @@ pub fn load(path: &Path) -> Result<Config, Problems> {
                     None
                 }
             });
-    let limit = |c: &mut Checker, v: &Option<Spanned<u16>>, key: &str, max: u16| match v {
+    let limit = |c: &mut Checker<'_>, v: &Option<Spanned<u16>>, key: &str, max: u16| match v {
         Some(s) if *s.get_ref() == 0 || *s.get_ref() > max => {
             c.at(s, format!("modbus.{key} must be 1..={max}"));
             max
@@ -636,7 +636,7 @@ fn default_name() -> String {
     }
 }
 
-fn check_server(c: &mut Checker, s: &RawServer, name: &str) -> Option<Target> {
+fn check_server(c: &mut Checker<'_>, s: &RawServer, name: &str) -> Option<Target> {
     let timeout = match &s.timeout {
         Some(t) => c.duration(t, "server.timeout")?,
         None => Duration::from_secs(10),
@@ -697,10 +697,10 @@ fn check_server(c: &mut Checker, s: &RawServer, name: &str) -> Option<Target> {
     })
 }
 
-fn check_channel(c: &mut Checker, ch: &RawChannel) -> Option<ChannelKind> {
+fn check_channel(c: &mut Checker<'_>, ch: &RawChannel) -> Option<ChannelKind> {
     let name = ch.name.get_ref();
     let kind = ch.kind.get_ref().as_str();
-    let tcp = |c: &mut Checker| -> Option<String> {
+    let tcp = |c: &mut Checker<'_>| -> Option<String> {
         match &ch.address {
             Some(a) if is_host_port(a.get_ref()) => Some(a.get_ref().clone()),
             Some(a) => {
@@ -722,7 +722,7 @@ fn check_channel(c: &mut Checker, ch: &RawChannel) -> Option<ChannelKind> {
             }
         }
     };
-    let serial = |c: &mut Checker, default_parity: Parity| -> Option<Serial> {
+    let serial = |c: &mut Checker<'_>, default_parity: Parity| -> Option<Serial> {
         let path = match &ch.port {
             Some(p) => p.get_ref().clone(),
             None => {
@@ -848,7 +848,7 @@ period = "15m"
         assert_eq!(d.points.len(), 2);
         assert!(matches!(
             d.points[1].source,
-            crate::point_table::Source::Modbus { address: 10, .. }
+            point_table::Source::Modbus { address: 10, .. }
         ));
     }
 

@@ -365,7 +365,7 @@ pub fn parse(
 }
 
 fn parse_row(
-    row: &mut Row,
+    row: &mut Row<'_>,
     devices: &BTreeMap<String, bool>,
     names: &mut BTreeSet<(String, String)>,
     meters: &mut BTreeMap<String, usize>,

@@ -25,33 +25,33 @@ pub(crate) enum Carrier {
 impl Carrier {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Carrier::Electricity => "electricity",
-            Carrier::NaturalGas => "natural_gas",
-            Carrier::Steam => "steam",
-            Carrier::Heat => "heat",
-            Carrier::Water => "water",
-            Carrier::CompressedAir => "compressed_air",
-            Carrier::CoalBituminous => "coal_bituminous",
-            Carrier::Coke => "coke",
-            Carrier::Diesel => "diesel",
-            Carrier::PvGeneration => "pv_generation",
-            Carrier::ProductionOutput => "production_output",
-            Carrier::ValueAdded => "value_added",
+            Electricity => "electricity",
+            NaturalGas => "natural_gas",
+            Steam => "steam",
+            Heat => "heat",
+            Water => "water",
+            CompressedAir => "compressed_air",
+            CoalBituminous => "coal_bituminous",
+            Coke => "coke",
+            Diesel => "diesel",
+            PvGeneration => "pv_generation",
+            ProductionOutput => "production_output",
+            ValueAdded => "value_added",
         }
     }
 
     /// Default unit and the number of decimals the meter reports.
     fn unit(self) -> (&'static str, u32) {
         match self {
-            Carrier::Electricity | Carrier::PvGeneration => ("kWh", 2),
-            Carrier::NaturalGas | Carrier::Water => ("m3", 2),
-            Carrier::CoalBituminous | Carrier::Coke => ("t", 3),
+            Electricity | PvGeneration => ("kWh", 2),
+            NaturalGas | Water => ("m3", 2),
+            CoalBituminous | Coke => ("t", 3),
             // Steam is metered as heat (about 2.8 GJ per tonne of 1 MPa saturated steam).
-            Carrier::Steam | Carrier::Heat => ("GJ", 3),
-            Carrier::CompressedAir => ("Nm3", 1),
-            Carrier::Diesel => ("kg", 1),
-            Carrier::ProductionOutput => ("t", 2),
-            Carrier::ValueAdded => ("10k yuan", 2),
+            Steam | Heat => ("GJ", 3),
+            CompressedAir => ("Nm3", 1),
+            Diesel => ("kg", 1),
+            ProductionOutput => ("t", 2),
+            ValueAdded => ("10k yuan", 2),
         }
     }
 }
@@ -169,7 +169,7 @@ fn pv(node: &'static str, name: &'static str, kwp: f64) -> MeterDef {
     MeterDef {
         source: Source::Pv { kwp, pr: 0.80 },
         annual: 0.0,
-        ..meter(node, "pv", name, Carrier::PvGeneration, 0.0, Mix::default())
+        ..meter(node, "pv", name, PvGeneration, 0.0, Mix::default())
     }
 }
 
@@ -182,7 +182,7 @@ fn output(unit: &'static str, decimals: u32, name: &'static str, annual: f64) ->
             "",
             "output",
             name,
-            Carrier::ProductionOutput,
+            ProductionOutput,
             annual,
             mix(1.0, 0.0, 0.0, 0.0, 0.0),
         )
@@ -198,7 +198,7 @@ fn value_added(annual: f64) -> MeterDef {
             "",
             "va",
             "工业增加值",
-            Carrier::ValueAdded,
+            ValueAdded,
             annual,
             mix(0.8, 0.2, 0.0, 0.0, 0.0),
         )

@@ -96,7 +96,7 @@ pub(crate) struct Generated {
 }
 
 /// Generates a meter's readings.
-pub(crate) fn readings(ctx: &Context, def: &MeterDef, id: &str) -> Generated {
+pub(crate) fn readings(ctx: &Context<'_>, def: &MeterDef, id: &str) -> Generated {
     let q = quantities(ctx, def, id);
     let cal = ctx.cal;
     let scale = 10f64.powi(def.decimals as i32);
@@ -200,7 +200,7 @@ pub(crate) fn readings(ctx: &Context, def: &MeterDef, id: &str) -> Generated {
 }
 
 /// Quantity per 15-minute slot, in the meter's unit (kWh for power meters), unrounded.
-fn quantities(ctx: &Context, def: &MeterDef, id: &str) -> Vec<f64> {
+fn quantities(ctx: &Context<'_>, def: &MeterDef, id: &str) -> Vec<f64> {
     match def.source {
         Source::Pv { kwp, pr } => {
             let mut rng = Rng::named(id, ctx.cal.stream(3));
@@ -220,7 +220,7 @@ fn quantities(ctx: &Context, def: &MeterDef, id: &str) -> Vec<f64> {
 }
 
 /// Relative load per slot: the mix of components, unplanned stops, a step change and noise.
-fn load(ctx: &Context, def: &MeterDef, mix: Mix, id: &str) -> Vec<f64> {
+fn load(ctx: &Context<'_>, def: &MeterDef, mix: Mix, id: &str) -> Vec<f64> {
     let c = ctx.components;
     let mut rng = Rng::named(id, ctx.cal.stream(5));
     let mut drift = Ar1::new(0.97);

@@ -42,7 +42,7 @@ const PARAMS: Params = Params {
 };
 
 /// Name with settings, as reported.
-pub(crate) fn name(input: &Input, trees: usize) -> String {
+pub(crate) fn name(input: &Input<'_>, trees: usize) -> String {
     format!(
         "gbm(trees={trees}, depth={}, learning_rate={}, {})",
         PARAMS.depth,
@@ -63,7 +63,14 @@ struct Samples {
     p: usize,
 }
 
-fn features(input: &Input, days: &Days, t: usize, g: usize, relative: bool, row: &mut Vec<f64>) {
+fn features(
+    input: &Input<'_>,
+    days: &Days,
+    t: usize,
+    g: usize,
+    relative: bool,
+    row: &mut Vec<f64>,
+) {
     ridge_row(input, days, t, t - g, relative, row);
     row.push(g as f64);
     row.push((input.start + Duration::hours(t as i64)).hour() as f64);
@@ -74,7 +81,7 @@ fn level(y: &[f64], last: usize) -> f64 {
     y[last + 1 - 24..=last].iter().sum::<f64>() / 24.0
 }
 
-fn samples(input: &Input, days: &Days, relative: bool) -> Samples {
+fn samples(input: &Input<'_>, days: &Days, relative: bool) -> Samples {
     let y = input.history;
     let n = y.len();
     let mut s = Samples::default();
@@ -134,7 +141,7 @@ fn split(s: &Samples, n: usize, ages: std::ops::RangeInclusive<usize>) -> Split 
 }
 
 /// P10/P50/P90 of the `gbm` model and the number of trees used.
-pub(crate) fn gbm(input: &Input) -> Result<(Quantiles, usize), ForecastError> {
+pub(crate) fn gbm(input: &Input<'_>) -> Result<(Quantiles, usize), ForecastError> {
     let y = input.history;
     let n = y.len();
     let relative = level_relative(y);

@@ -174,7 +174,7 @@ pub struct Selection {
 }
 
 /// Runs one concrete model (not [`ModelKind::Auto`]) at one origin.
-pub fn forecast(kind: ModelKind, input: &Input) -> Result<Forecast, ForecastError> {
+pub fn forecast(kind: ModelKind, input: &Input<'_>) -> Result<Forecast, ForecastError> {
     validate(input)?;
     let need = kind.min_history();
     if input.history.len() < need {
@@ -317,19 +317,19 @@ fn cut_covariates<'a>(
     covariates.iter().map(|&(n, c)| (n, &c[cut..])).collect()
 }
 
-fn mstl_name(input: &Input, alpha: f64) -> String {
+fn mstl_name(input: &Input<'_>, alpha: f64) -> String {
     format!(
         "mstl(periods=[24,168], trend=SES(alpha={alpha}), window={}h)",
         input.history.len()
     )
 }
 
-fn ridge_name(input: &Input) -> String {
+fn ridge_name(input: &Input<'_>) -> String {
     format!("ridge({})", feature_settings(input))
 }
 
 /// The window, calendar and covariates a feature model saw, as its name reports them.
-pub(crate) fn feature_settings(input: &Input) -> String {
+pub(crate) fn feature_settings(input: &Input<'_>) -> String {
     let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
     format!(
         "window={}h, calendar={}, covariates=[{}]",
@@ -343,7 +343,7 @@ pub(crate) fn feature_settings(input: &Input) -> String {
     )
 }
 
-fn validate(input: &Input) -> Result<(), ForecastError> {
+fn validate(input: &Input<'_>) -> Result<(), ForecastError> {
     if input.horizon == 0 {
         return Err(ForecastError::Setting {
             setting: "horizon",
@@ -399,7 +399,7 @@ pub(crate) fn seasonal_lag(g: usize, period: usize) -> usize {
 
 pub(crate) type Quantiles = (Vec<f64>, Vec<f64>, Vec<f64>);
 
-fn seasonal_naive(input: &Input, period: usize, notes: &mut Vec<String>) -> Quantiles {
+fn seasonal_naive(input: &Input<'_>, period: usize, notes: &mut Vec<String>) -> Quantiles {
     let y = input.history;
     let n = y.len();
     let (mut p10, mut p50, mut p90) = (Vec::new(), Vec::new(), Vec::new());
@@ -437,7 +437,7 @@ const SES_ALPHAS: [f64; 9] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99];
 /// and the deseasonalised series (trend + remainder) forecast by simple exponential
 /// smoothing. Intervals: empirical quantiles of the smoother's in-sample errors `k` steps
 /// ahead, for each step `k`.
-fn mstl(input: &Input) -> Result<(Quantiles, f64), ForecastError> {
+fn mstl(input: &Input<'_>) -> Result<(Quantiles, f64), ForecastError> {
     let y32: Vec<f32> = input.history.iter().map(|&v| v as f32).collect();
     let periods = [24, 168];
     let fit = augurs_mstl::stlrs::MstlParams::new()
@@ -501,7 +501,7 @@ pub(crate) struct Days {
 }
 
 impl Days {
-    pub(crate) fn new(input: &Input) -> Days {
+    pub(crate) fn new(input: &Input<'_>) -> Days {
         let first_hour = input.start.hour() as usize;
         let hours = input.history.len() + input.lead + input.horizon;
         let first = input.start.date();
@@ -552,7 +552,7 @@ impl Days {
 /// With `relative`, load features are divided by the last observed day's mean (the target is
 /// too, in [`ridge`]); series whose daily mean can be zero or negative stay absolute.
 pub(crate) fn ridge_row(
-    input: &Input,
+    input: &Input<'_>,
     days: &Days,
     t: usize,
     last: usize,
@@ -650,7 +650,7 @@ pub(crate) fn level_relative(y: &[f64]) -> bool {
             .all(|w| w.iter().sum::<f64>() / 24.0 > 1e-3 * overall)
 }
 
-fn ridge(input: &Input) -> Result<Quantiles, ForecastError> {
+fn ridge(input: &Input<'_>) -> Result<Quantiles, ForecastError> {
     let n = input.history.len();
     let y = input.history;
     let (mut p10, mut p50, mut p90) = (Vec::new(), Vec::new(), Vec::new());

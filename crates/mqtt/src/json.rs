@@ -138,7 +138,7 @@ impl JsonMapping {
     }
 
     /// Decodes one message: readings, or why each value was refused.
-    pub fn decode(&self, root: &Value, ctx: &Context) -> Vec<Result<Reading, String>> {
+    pub fn decode(&self, root: &Value, ctx: &Context<'_>) -> Vec<Result<Reading, String>> {
         let message_ts = match &self.timestamp {
             Some(p) => match root.pointer(p) {
                 Some(v) => {

@@ -57,7 +57,7 @@ struct Layout {
     slack: Option<Col>,
 }
 
-pub(crate) fn solve(b: &Build) -> Solved {
+pub(crate) fn solve(b: &Build<'_>) -> Solved {
     let p = b.problem;
     let n = p.steps();
     let dt = p.dt();

@@ -522,7 +522,7 @@ impl Platform {
     fn meter_history(
         &self,
         id: &str,
-        ctx: &Ctx,
+        ctx: &Ctx<'_>,
     ) -> Result<Vec<(NaiveDateTime, f64)>, PlatformError> {
         let answer = self.query(&QuerySpec {
             target: Target::Meter(id.into()),
@@ -546,7 +546,7 @@ impl Platform {
     fn meters_history(
         &self,
         meters: &[MeterSpec],
-        ctx: &Ctx,
+        ctx: &Ctx<'_>,
     ) -> Result<Vec<Hourly>, PlatformError> {
         if !whole_hour_offsets(ctx.tz, ctx.from, ctx.to) {
             return meters
@@ -589,7 +589,7 @@ impl Platform {
         &self,
         meters: &[MeterSpec],
         req: &ForecastRequest,
-        ctx: &Ctx,
+        ctx: &Ctx<'_>,
     ) -> Result<(Vec<NodeSeries>, Vec<SkippedMeter>), PlatformError> {
         let data = self.meters_history(meters, ctx)?;
         // Carrier groups as in the node query: (carrier, unit) with the meters converted.
@@ -723,7 +723,7 @@ fn plan_group(
     carrier: Carrier,
     y: &[(NaiveDateTime, f64)],
     req: &ForecastRequest,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
 ) -> GroupPlan {
     let mut plan = GroupPlan {
         kind: req.model,
@@ -853,7 +853,7 @@ struct Prepared {
 /// lead) and, with `weather`, attaches the request's temperatures.
 fn prepare(
     y: &[(NaiveDateTime, f64)],
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     weather: bool,
 ) -> Result<Prepared, PlatformError> {
     let times: Vec<NaiveDateTime> = y.iter().map(|p| p.0).collect();
@@ -884,7 +884,7 @@ fn prepare(
     })
 }
 
-fn spec(ctx: &Ctx, lead: usize) -> BacktestSpec {
+fn spec(ctx: &Ctx<'_>, lead: usize) -> BacktestSpec {
     let day = ctx.origin.date();
     BacktestSpec {
         model: ModelKind::Auto,
@@ -902,7 +902,7 @@ fn spec(ctx: &Ctx, lead: usize) -> BacktestSpec {
 /// The automatic choice on a (summed) series, for origins that end at the forecast start.
 fn select(
     y: &[(NaiveDateTime, f64)],
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     weather: bool,
 ) -> Result<Selection, PlatformError> {
     let p = prepare(y, ctx, weather)?;
@@ -915,7 +915,7 @@ fn select(
 fn run_meter(
     y: &[(NaiveDateTime, f64)],
     kind: ModelKind,
-    ctx: &Ctx,
+    ctx: &Ctx<'_>,
     weather: bool,
 ) -> Result<MeterRun, PlatformError> {
     if y.is_empty() {

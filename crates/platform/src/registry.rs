@@ -243,8 +243,8 @@ impl Registry {
 }
 
 /// The files of `dir`, sorted by path; none when the folder does not exist.
-pub(crate) fn sorted_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+pub(crate) fn sorted_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();

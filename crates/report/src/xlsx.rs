@@ -257,7 +257,7 @@ fn lines_sheet(
     lines: &[(&str, &Line)],
     lang: Lang,
     f: &Formats,
-    links: &Links,
+    links: &Links<'_>,
 ) -> Result<(), XlsxError> {
     let l = lang.labels();
     header(
@@ -305,7 +305,7 @@ fn energy_sheet(
     account: &Account,
     l: &Labels,
     f: &Formats,
-    links: &Links,
+    links: &Links<'_>,
 ) -> Result<(), XlsxError> {
     header(
         ws,

@@ -66,7 +66,7 @@ pub(crate) fn merge_runs(
         }
         return Ok(());
     }
-    let mut cur: Vec<Cursor> = Vec::new();
+    let mut cur: Vec<Cursor<'_>> = Vec::new();
     for it in runs {
         let mut c = Cursor {
             it,

@@ -134,7 +134,7 @@ impl<V: Val> Typed<V> {
         Typed { cur: None }
     }
 
-    fn emit(&mut self, sc: &mut Scanner) {
+    fn emit(&mut self, sc: &mut Scanner<'_>) {
         if let Some(c) = self.cur.take() {
             if c.start >= sc.from && c.start < sc.to {
                 sc.out.push(Partial {
@@ -153,7 +153,14 @@ impl<V: Val> Typed<V> {
     }
 
     /// Add a batch sorted by (series, ts), its values all of one power of ten.
-    fn push_batch(&mut self, sc: &mut Scanner, series: &[u32], ts: &[i64], vals: &[V], pow: f64) {
+    fn push_batch(
+        &mut self,
+        sc: &mut Scanner<'_>,
+        series: &[u32],
+        ts: &[i64],
+        vals: &[V],
+        pow: f64,
+    ) {
         let mut i = 0;
         while i < series.len() {
             let s = series[i];
@@ -166,7 +173,14 @@ impl<V: Val> Typed<V> {
     }
 
     /// Add the points of one series (one power of ten for all of them).
-    fn push_run(&mut self, sc: &mut Scanner, series: SeriesId, ts: &[i64], vals: &[V], pow: f64) {
+    fn push_run(
+        &mut self,
+        sc: &mut Scanner<'_>,
+        series: SeriesId,
+        ts: &[i64],
+        vals: &[V],
+        pow: f64,
+    ) {
         let a = ts.partition_point(|&t| t < sc.from);
         let z = ts.partition_point(|&t| t < sc.ts_hi);
         let (ts, vals) = (&ts[a..z], &vals[a..z]);

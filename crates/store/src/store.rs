@@ -1260,7 +1260,7 @@ impl Core {
                             .collect()
                     })
                     .unwrap_or_default();
-                let mut runs: Vec<Run> = Vec::new();
+                let mut runs: Vec<Run<'_>> = Vec::new();
                 for f in &overl {
                     runs.push(Box::new(f.batches(1 << 16)?));
                 }
@@ -1324,7 +1324,7 @@ impl Core {
         if files.len() <= 1 && !expired && !format_1 {
             return Ok(());
         }
-        let mut runs: Vec<Run> = Vec::new();
+        let mut runs: Vec<Run<'_>> = Vec::new();
         for f in &raw {
             runs.push(Box::new(f.batches(1 << 16)?));
         }

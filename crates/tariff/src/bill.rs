@@ -177,7 +177,7 @@ pub struct BillError(pub String);
 pub fn bill(
     tariff: &Tariff,
     calendar: &HolidayCalendar,
-    input: &BillInput,
+    input: &BillInput<'_>,
 ) -> Result<Bill, BillError> {
     if input.step_minutes == 0 || 60 % input.step_minutes != 0 {
         return Err(BillError(format!(
@@ -309,7 +309,7 @@ fn month_fractions(tz: chrono_tz::Tz, from_ms: i64, to_ms: i64) -> Vec<((i32, u3
 fn basic_charge(
     tariff: &Tariff,
     method: &BasicMethod,
-    input: &BillInput,
+    input: &BillInput<'_>,
     max_by_month: &BTreeMap<(i32, u32), MaxDemand>,
 ) -> Result<BasicBill, BillError> {
     let prices = tariff.file().basic.as_ref().ok_or_else(|| {
@@ -438,7 +438,7 @@ pub struct BasicComparison {
 pub fn compare_basic(
     tariff: &Tariff,
     calendar: &HolidayCalendar,
-    input: &BillInput,
+    input: &BillInput<'_>,
     capacity_kva: f64,
     contract_kw: Option<f64>,
 ) -> Result<BasicComparison, BillError> {

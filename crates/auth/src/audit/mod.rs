@@ -354,10 +354,7 @@ mod tests {
         }
         // A crash in the middle of a line.
         let path = dir.path().join("audit/audit.jsonl");
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
+        let mut f = fs::OpenOptions::new().append(true).open(&path).unwrap();
         std::io::Write::write_all(&mut f, br#"{"ts_ms":1,"time":"x","act"#).unwrap();
         drop(f);
         let log = AuditLog::open(dir.path(), &AuditConfig::default()).unwrap();

@@ -67,7 +67,7 @@ pub fn catch_up(
     for id in years[0].meter_ids().iter().filter(|id| wanted(id)) {
         let from = platform.last_reading_ms(id)?.unwrap_or(i64::MIN);
         for park in years.iter().filter(|p| p.end() > from) {
-            let readings: Vec<Reading> = park
+            let readings: Vec<Reading<'_>> = park
                 .readings_until(id, until_ms)
                 .into_iter()
                 .filter(|&(ts, _)| ts >= from)
