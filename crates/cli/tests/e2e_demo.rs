@@ -190,19 +190,22 @@ fn demo_collects_live_readings_from_its_simulated_devices() {
     };
     let quarter_of = |ms: i64| ms.div_euclid(QUARTER) * QUARTER;
 
-    // Every fed meter has its last full quarter hour.
-    let started = now();
-    let last_full = quarter_of(started) - QUARTER;
-    let fed = server.get_json(&format!(
-        "/api/v1/query?meter=ent02.ws1.line1.elec&from={}&to={}&bucket=15m",
-        iso(last_full),
-        iso(last_full + QUARTER)
-    ));
-    assert_eq!(
-        fed["series"][0]["points"].as_array().unwrap().len(),
-        1,
-        "{fed}"
+    // Every fed meter has its last full quarter hour (a quarter that ended a moment ago is fed
+    // a few seconds after its end).
+    common::wait_for(
+        "the last full quarter hour",
+        Duration::from_secs(30),
+        || {
+            let last_full = quarter_of(now()) - QUARTER;
+            let fed = server.get_json(&format!(
+                "/api/v1/query?meter=ent02.ws1.line1.elec&from={}&to={}&bucket=15m",
+                iso(last_full),
+                iso(last_full + QUARTER)
+            ));
+            fed["series"][0]["points"].as_array().map(Vec::len) == Some(1)
+        },
     );
+    let last_full = quarter_of(now()) - QUARTER;
     let overview = server.get_json("/api/v1/overview?node=shulv-park");
     assert_eq!(overview["stale_count"], 0, "{overview}");
     assert!(
