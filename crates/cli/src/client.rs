@@ -17,6 +17,11 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// Arguments for the server at `url` with `token`.
+    pub fn new(url: String, token: Option<String>) -> Self {
+        ServerArgs { url, token }
+    }
+
     fn agent(&self) -> ureq::Agent {
         ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -14,6 +14,7 @@ mod fd_limit;
 mod forecast;
 mod forecast_server;
 mod optimise;
+mod region;
 mod serve;
 
 use std::path::PathBuf;
@@ -129,6 +130,9 @@ enum Command {
     /// Field collection (现场采集): read Modbus devices on the wall clock and forward their
     /// readings through a local queue; `check`, `probe` and `status` help set it up.
     Collect(collect::CollectArgs),
+    /// Region mode (区域级): publish to a shared store, mirror it, run the Spark jobs over it.
+    #[command(subcommand)]
+    Region(region::RegionCommand),
     /// Check a data directory offline: every rollup recounted from raw points.
     Verify {
         /// The data directory (the server must not be running on it).
@@ -190,6 +194,7 @@ fn main() -> ExitCode {
         Command::Bill(args) => optimise::bill(&args),
         Command::Optimise(args) => optimise::optimise(&args),
         Command::Collect(args) => collect::run(&args),
+        Command::Region(command) => region::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,9 +25,9 @@ pub struct ServeArgs {
     /// forecast_retention_days, flush_interval_s,
     /// memtable_max_points, tls_cert, tls_key, rate_per_s, rate_burst, session_ttl_hours,
     /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors, audit_max_file_mb,
-    /// audit_max_files, audit_client_entries_per_minute).
-    /// request_timeout_s, trust_forwarded_for, allow_unconfirmed_factors, max_connections,
-    /// max_connections_per_client, header_read_timeout_s, idle_timeout_s).
+    /// audit_max_files, audit_client_entries_per_minute, max_connections,
+    /// max_connections_per_client, header_read_timeout_s, idle_timeout_s; sections [publish]
+    /// and [federate], see docs/region.md).
     #[arg(long, env = "SHULV_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory [default: ./shulv-data, or ./shulv-demo-data for the demo].
@@ -113,6 +113,10 @@ struct FileConfig {
     max_connections_per_client: Option<usize>,
     header_read_timeout_s: Option<u64>,
     idle_timeout_s: Option<u64>,
+    /// Publish to a shared store (region mode, docs/region.md).
+    publish: Option<crate::region::PublishSection>,
+    /// Forward node totals to a region node (docs/region.md).
+    federate: Option<crate::region::FederateSection>,
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -237,6 +241,11 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         _ => None,
     };
     let access = Arc::new(access);
+    let region = crate::region::RegionTasks::start(
+        &platform,
+        file.publish.as_ref(),
+        file.federate.as_ref(),
+    )?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -293,6 +302,7 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })?;
+    region.stop();
     platform.store().flush().context("final flush")?;
     Ok(())
 }

@@ -41,7 +41,7 @@ pub use forecasting::{
     SkippedMeter,
 };
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
-pub use query::{Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
+pub use query::{group_unit, Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
 pub use shulv_forecast::ModelKind;
 pub use tariffs::{
@@ -200,6 +200,15 @@ impl Platform {
     /// A copy of the registry (tree and meters).
     pub fn registry_file(&self) -> RegistryFile {
         self.registry.read().tree().to_file()
+    }
+
+    /// Runs `f` with the validated tree and each meter's series ids (one consistent view).
+    pub fn with_series<T>(
+        &self,
+        f: impl FnOnce(&shulv_model::Tree, &dyn Fn(&str) -> Option<MeterSeries>) -> T,
+    ) -> T {
+        let registry = self.registry.read();
+        f(registry.tree(), &|meter| registry.series_of(meter))
     }
 
     /// Runs `f` with the validated tree.

@@ -393,7 +393,7 @@ pub(crate) fn whole_offsets(tz: Tz, from: i64, to: i64, step_s: i64) -> bool {
 
 /// Unit in which a carrier's meters are rolled up: the carrier's canonical unit when the meter's
 /// unit converts to it, else the meter's own unit (a separate group).
-pub(crate) fn group_unit(carrier: Carrier, unit: Unit) -> Unit {
+pub fn group_unit(carrier: Carrier, unit: Unit) -> Unit {
     let canonical = carrier.canonical_unit();
     if unit.convert(1.0, canonical).is_ok() {
         canonical

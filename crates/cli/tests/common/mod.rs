@@ -48,6 +48,11 @@ impl Server {
         Self::start_with_token(&[], "serve", data, "127.0.0.1:0", &[], Some(token))
     }
 
+    /// Restarts `shulv serve <extra>` on an existing data directory whose admin token is `token`.
+    pub fn restart_with(data: &Path, extra: &[&str], token: &str) -> Server {
+        Self::start_with_token(&[], "serve", data, "127.0.0.1:0", extra, Some(token))
+    }
+
     /// `shulv serve` on a fixed address (`known`: the admin token of an existing data directory).
     pub fn serve_at(data: &Path, listen: &str, known: Option<&str>) -> Server {
         Self::start_with_token(&[], "serve", data, listen, &[], known)
