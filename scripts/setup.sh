@@ -60,6 +60,19 @@ if [[ "${1:-}" == "--tests" ]]; then
   fi
 fi
 
+# s3s-fs (crates.io): an S3-compatible server over a local directory, the object store of the
+# region tests (crates/cli/tests/e2e_region.rs). Built once into ~/.cache/shulv-tools.
+if [[ "${1:-}" == "--tests" ]]; then
+  s3s_fs_version=0.14.1 # the newest that builds with the pinned Rust 1.95
+  tools="$HOME/.cache/shulv-tools"
+  if ! "$tools/bin/s3s-fs" --version 2>/dev/null | grep -qx "s3s-fs $s3s_fs_version"; then
+    echo "== installing s3s-fs $s3s_fs_version (cargo install, about 2 minutes)"
+    CARGO_TARGET_DIR="$tools/build" cargo install --quiet --locked --root "$tools" \
+      --features binary "s3s-fs@$s3s_fs_version"
+    rm -rf "$tools/build"
+  fi
+fi
+
 # The web console (web/, Vite + Vue + ECharts) is built into web/dist, which the server crate
 # embeds at compile time: (re)build it when it is missing or older than its sources.
 if ! command -v npm >/dev/null; then

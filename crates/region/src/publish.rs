@@ -27,7 +27,8 @@ pub const STAGING_DIR: &str = ".publish-tmp";
 pub struct PublishReport {
     /// The node's current publication afterwards.
     pub seq: u64,
-    /// False if the shared store already had this content (nothing was written).
+    /// False if the current manifest already listed this content (files missing at the
+    /// shared store may still have been uploaded again).
     pub changed: bool,
     /// Data files in the publication.
     pub files: usize,
@@ -133,26 +134,8 @@ async fn publish_from(
         registry,
         files: local.iter().map(|f| f.entry.clone()).collect(),
     };
-    if let Some(prev) = &previous {
-        if prev.same_content(&manifest) {
-            let deleted = transfer::prune(to, prev).await?;
-            return Ok(PublishReport {
-                seq: prev.seq,
-                changed: false,
-                files: prev.files.len(),
-                points: prev.points(),
-                uploaded: 0,
-                uploaded_bytes: 0,
-                deleted,
-            });
-        }
-        if prev.registry.sha256 == manifest.registry.sha256
-            && prev.registry.json_sha256 == manifest.registry.json_sha256
-        {
-            manifest.registry = prev.registry.clone();
-        }
-    }
-
+    // Upload what the shared store lacks (also after an interrupted publication, or files
+    // deleted there), then switch the manifest unless the content is what it already lists.
     let present = transfer::list_sizes(to, &layout::data_prefix(node)).await?;
     let (mut uploaded, mut uploaded_bytes) = (0, 0);
     for file in &local {
@@ -162,6 +145,25 @@ async fn publish_from(
         transfer::upload_file(to, &file.entry.path, &file.path).await?;
         uploaded += 1;
         uploaded_bytes += file.entry.bytes;
+    }
+    if let Some(prev) = &previous {
+        if prev.same_content(&manifest) {
+            let deleted = transfer::prune(to, prev).await?;
+            return Ok(PublishReport {
+                seq: prev.seq,
+                changed: false,
+                files: prev.files.len(),
+                points: prev.points(),
+                uploaded,
+                uploaded_bytes,
+                deleted,
+            });
+        }
+        if prev.registry.sha256 == manifest.registry.sha256
+            && prev.registry.json_sha256 == manifest.registry.json_sha256
+        {
+            manifest.registry = prev.registry.clone();
+        }
     }
     if manifest.registry.path == layout::registry_path(node, seq, false) {
         transfer::put_bytes(to, &manifest.registry.path, table).await?;
