@@ -128,7 +128,9 @@ fn raw_props(effort: Effort) -> WriterProperties {
         .set_column_encoding(ColumnPath::from("ts"), Encoding::DELTA_BINARY_PACKED)
         .set_column_encoding(ColumnPath::from("unscaled"), Encoding::DELTA_BINARY_PACKED)
         .set_column_compression(ColumnPath::from("unscaled"), Compression::UNCOMPRESSED)
-        .set_column_encoding(ColumnPath::from("double"), Encoding::BYTE_STREAM_SPLIT)
+        // PLAIN, not BYTE_STREAM_SPLIT (about 10 % smaller for float32 samples after zstd):
+        // Spark 4.0's vectorized Parquet reader refuses BYTE_STREAM_SPLIT, even all-null.
+        .set_column_encoding(ColumnPath::from("double"), Encoding::PLAIN)
         .set_max_row_group_row_count(Some(1 << 17))
         .set_data_page_row_count_limit(1 << 17)
         .set_statistics_enabled(EnabledStatistics::Chunk)
