@@ -19,7 +19,8 @@
 #   METERS [10000] DAYS [365]   size when the data set is written here (else read from it)
 #   RUNS [3]                    timed runs of each engine (medians reported); Spark runs the
 #                               query once untimed first (JIT warm-up, reported as warmup_s)
-#   DECIMAL_RUNS [1]            runs of Spark's DECIMAL(38,6) path (the jobs'), 0 = skip
+#   DECIMAL_RUNS [1]            runs of Spark with a DECIMAL(38,6) value per row (readings.value
+#                               in SQL; the jobs add integers like the main run), 0 = skip
 #   JAVA_HOME [/usr/lib/jvm/java-17-openjdk-amd64]   Spark's JVM (17; not 25)
 # Results: bench/out/region-result.json, bench/out/region-{spark,duckdb}.{csv,json},
 # bench/out/region-store.json, bench/out/region-store-rollups.csv; summary on stdout.

@@ -102,7 +102,8 @@ def run_spark(a):
         return rows
 
     def query_decimal():
-        # The jobs' general path: every value as DECIMAL(38,6) (see region/spark/shulv_published.py).
+        # Every value as DECIMAL(38,6), as `readings.value` gives it to SQL users (the jobs add
+        # integers of millionths instead, like query() here).
         df = spark.read.parquet(a.files).select("series", "ts", "unscaled", "scale").where(F.col("unscaled").isNotNull())
         pow10 = F.when(F.col("scale") == 0, F.lit(1))
         for s in range(1, 7):
@@ -207,7 +208,7 @@ def report(a):
     if "decimal_median_s" in spark_j:
         engines["spark_decimal"] = {"median_s": spark_j["decimal_median_s"], "runs_s": spark_j["decimal_runs_s"],
                                     "cores": spark_j.get("cores", cores), "agrees": spark_j.get("decimal_agrees"),
-                                    "what": "Spark local[2], DECIMAL(38,6) values (the jobs' path)"}
+                                    "what": "Spark local[2], a DECIMAL(38,6) value per row (readings.value, as SQL on the views adds it)"}
     for e in engines.values():
         e["points_per_s"] = round(points / e["median_s"])
         e["points_per_core_s"] = round(points / e["median_s"] / e["cores"])
