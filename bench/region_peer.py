@@ -177,6 +177,71 @@ def read_csv(path, exact=True):
     return out
 
 
+def mirror(a):
+    """A published root (shulv-publication/1) over a store directory, for the jobs.
+
+    node=bench/kind=raw|month/month=P/<id>.parquet are symlinks to the store's files; the
+    registry has one electricity meter (kWh, interval) per series, `m<series>`, each its own
+    enterprise `e<series>`, region_code "320500", so monthly_activity's rows are the monthly
+    totals per series.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    m = json.load(open(os.path.join(a.store, "MANIFEST.json")))
+    node = "bench"
+    files = []
+    for f in m["files"]:
+        if f["kind"] != "raw":
+            continue
+        for kind, suffix in (("raw", ".parquet"), ("month", ".month.parquet")):
+            src = os.path.join(os.path.abspath(a.store), "segments", f["partition"], f"{f['id']:016d}{suffix}")
+            rel = f"node={node}/kind={kind}/month={f['partition']}/{f['id']:016d}{suffix}"
+            dst = os.path.join(a.root, rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if not os.path.lexists(dst):
+                os.symlink(src, dst)
+            rows = f["rows"] if kind == "raw" else pq.ParquetFile(src).metadata.num_rows
+            files.append({"path": rel, "kind": kind, "month": f["partition"], "segment": f["id"], "rows": rows,
+                          "bytes": os.path.getsize(src), "sha256": ""})
+    series = sorted(int(s) for s in m["series"])
+    n = len(series)
+    reg = pa.table({
+        "series": pa.array(series, pa.uint32()), "meter": [f"m{s}" for s in series], "role": ["quantity"] * n,
+        "node": [f"site-{s}" for s in series], "node_path": [f"/region/e{s}/site-{s}" for s in series],
+        "enterprise": [f"e{s}" for s in series], "industry": ["C26"] * n, "region_code": ["320500"] * n,
+        "carrier": ["electricity"] * n, "additive": [True] * n, "unit": ["kWh"] * n,
+        "canonical_unit": ["kWh"] * n, "to_canonical": pa.array([1.0] * n, pa.float64()),
+        "reading": ["interval"] * n, "timezone": [m["series"][str(s)] for s in series]})
+    os.makedirs(os.path.join(a.root, f"node={node}/_registry"), exist_ok=True)
+    os.makedirs(os.path.join(a.root, f"node={node}/_manifest"), exist_ok=True)
+    reg_rel = f"node={node}/_registry/0000000001.parquet"
+    pq.write_table(reg, os.path.join(a.root, reg_rel))
+    man = {"format": "shulv-publication/1", "node": node, "seq": 1, "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "store_format": 2, "registry": {"path": reg_rel, "json": None, "bytes": os.path.getsize(os.path.join(a.root, reg_rel)),
+                                           "sha256": ""}, "files": files}
+    for name in ("0000000001.json", "current.json"):
+        with open(os.path.join(a.root, f"node={node}/_manifest/{name}"), "w") as fh:
+            json.dump(man, fh, indent=1)
+
+
+def check_monthly(a):
+    """monthly_activity's output on the mirror = the store's monthly rollups (1e-9 relative)."""
+    starts = {}
+    got = {}
+    for line in open(a.monthly):
+        r = json.loads(line)
+        y, mo = map(int, r["month"].split("-"))
+        ms = starts.get(r["month"]) or starts.setdefault(r["month"], month_start_ms(y * 12 + mo - 1))
+        got[(int(r["enterprise"][1:]), ms)] = (r["readings"], Decimal(r["total"]), r["exact"])
+    want = read_csv(a.store_csv, exact=False)
+    bad = sum(1 for k, (n, v) in want.items()
+              if k not in got or got[k][0] != n or not got[k][2] or abs(float(got[k][1]) - v) > 1e-9 * max(1.0, abs(v)))
+    bad += len(set(got) - set(want))
+    print(f"monthly_activity on the mirror: {len(got)} (meter, month) totals, {bad} differ from the store's rollups")
+    sys.exit(1 if bad else 0)
+
+
 def report(a):
     store = json.loads(open(a.store_json).read().strip().splitlines()[-1])
     spark_j, duck_j = json.load(open(a.spark + ".json")), json.load(open(a.duckdb + ".json"))
@@ -260,6 +325,12 @@ def main():
             s.add_argument("--warmup", type=int, default=1, help="untimed runs first (JIT warm-up) [1]")
         else:
             s.add_argument("--threads", type=int, default=2)
+    mi = sub.add_parser("mirror")
+    mi.add_argument("--store", required=True)
+    mi.add_argument("--root", required=True)
+    cm = sub.add_parser("check-monthly")
+    cm.add_argument("--monthly", required=True)
+    cm.add_argument("--store-csv", required=True)
     r = sub.add_parser("report")
     for x in ("--out-dir", "--store-json", "--store-csv", "--spark", "--duckdb", "--files"):
         r.add_argument(x, required=True)
@@ -267,7 +338,8 @@ def main():
     r.add_argument("--cores", type=int, default=2)
     r.add_argument("--bytes-per-reading", type=float, default=1.405)
     a = p.parse_args()
-    {"spark": run_spark, "duckdb": run_duckdb, "report": report}[a.cmd](a)
+    {"spark": run_spark, "duckdb": run_duckdb, "report": report, "mirror": mirror,
+     "check-monthly": check_monthly}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -43,11 +43,9 @@ def main():
     t0 = time.time()
     spark = sp.session("shulv backfill", a.master)
     pub = sp.load(spark, a.published)
-    q = (sp.quantities(pub)
-         .where((F.col("ts") >= F.timestamp_millis(F.lit(a.t_from))) & (F.col("ts") < F.timestamp_millis(F.lit(a.t_to))))
-         .withColumn("quarter_ms", F.floor(F.unix_millis("ts") / 900_000) * 900_000)
-         .withColumn("unit", F.col("unit_group")))
-    no_enterprise = q.where(F.col("enterprise").isNull()).count()
+    where = (F.col("ts") >= F.timestamp_millis(F.lit(a.t_from))) & (F.col("ts") < F.timestamp_millis(F.lit(a.t_to)))
+    q = sp.series_sums(pub, sp.quarter_ms, "quarter_ms", where).withColumn("unit", F.col("unit_group")).cache()
+    no_enterprise = q.where(F.col("enterprise").isNull()).agg(F.sum("_n")).first()[0] or 0
     t = totals(q.where(F.col("enterprise").isNotNull()), ["enterprise", "carrier", "unit", "quarter_ms"])
     inexact = [f"{r['enterprise']}.{r['carrier']}" for r in
                t.where(~F.col("exact")).select("enterprise", "carrier").distinct().orderBy("enterprise", "carrier").collect()]

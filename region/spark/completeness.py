@@ -48,7 +48,7 @@ def month_seconds(tz: str, month: str) -> int:
 def meter_months(pub: sp.Published, from_month=None, to_month=None, interval_s=900) -> DataFrame:
     """publisher, meter, enterprise, region_code, timezone, month, present, expected."""
     spark = pub.readings.sparkSession
-    j = sp.joined(pub).withColumn("month", F.date_format(sp.local_ts(F.col("ts"), F.col("timezone")), "yyyy-MM"))
+    j = sp.joined(pub).withColumn("month", F.date_format(sp.local_ts(F.col("ts"), F.col("timezone"), pub.zones), "yyyy-MM"))
     if from_month:
         j = j.where(F.col("month") >= from_month)
     if to_month:

@@ -43,13 +43,16 @@ def main():
     pub = sp.load(spark, a.published)
     rows, inexact = [], []
 
-    month = F.date_format(sp.local_ts(F.col("ts"), F.col("timezone")), "yyyy-MM")
-    q = sp.quantities(pub).where(F.col("region_code").isNotNull()).withColumn("month", month)
-    if a.from_month:
-        q = q.where(F.col("month") >= a.from_month)
-    if a.to_month:
-        q = q.where(F.col("month") <= a.to_month)
-    q = q.withColumn("year", F.substring("month", 1, 4).cast("int"))
+    def month_filter(df):
+        if a.from_month:
+            df = df.where(F.col("month") >= sp.month_index_of(a.from_month))
+        if a.to_month:
+            df = df.where(F.col("month") <= sp.month_index_of(a.to_month))
+        return df
+
+    q = sp.series_sums(pub, lambda ts, tz: sp.month_index(ts, tz, pub.zones), "month")
+    q = month_filter(q.where(F.col("region_code").isNotNull()))
+    q = q.withColumn("year", F.floor(F.col("month") / 12).cast("int")).cache()
     months = {r["year"]: r["n"] for r in q.groupBy("year").agg(F.countDistinct("month").alias("n")).collect()}
     for (carrier, unit), name in ENERGY.items():
         e = q.where((F.col("carrier") == carrier) & (F.col("unit_group") == unit))
@@ -68,9 +71,8 @@ def main():
 
     el = electricity(pub).where(F.col("region_code").isNotNull())
     if a.from_month or a.to_month:
-        el = el.withColumn("month", month)
-        el = el.where(F.col("month") >= a.from_month) if a.from_month else el
-        el = el.where(F.col("month") <= a.to_month) if a.to_month else el
+        el = month_filter(el.withColumn("month", sp.month_index(F.timestamp_millis("quarter_ms"), F.col("timezone"),
+                                                                pub.zones)))
     tz = zone_of(el, a.tz)
     qt = quarters(el, tz).where(F.col("region") != "all")
     for r in qt.groupBy("region", F.substring("day", 1, 4).cast("int").alias("year")).agg(

@@ -30,13 +30,15 @@ ALL = "all"
 
 
 def electricity(pub: sp.Published, t_from=None, t_to=None) -> DataFrame:
-    """Electricity quantity rows in kWh (quantities() rows), in [t_from, t_to) epoch ms."""
-    q = sp.quantities(pub).where((F.col("carrier") == "electricity") & (F.col("unit_group") == "kWh"))
+    """Electricity quantity series in kWh, summed per series and quarter_ms (series_sums()
+    rows), of the readings in [t_from, t_to) epoch ms."""
+    where = F.lit(True)
     if t_from is not None:
-        q = q.where(F.col("ts") >= F.timestamp_millis(F.lit(t_from)))
+        where = where & (F.col("ts") >= F.timestamp_millis(F.lit(t_from)))
     if t_to is not None:
-        q = q.where(F.col("ts") < F.timestamp_millis(F.lit(t_to)))
-    return q
+        where = where & (F.col("ts") < F.timestamp_millis(F.lit(t_to)))
+    q = sp.series_sums(pub, sp.quarter_ms, "quarter_ms", where)
+    return q.where((F.col("carrier") == "electricity") & (F.col("unit_group") == "kWh"))
 
 
 def zone_of(q: DataFrame, tz: str | None) -> str:
@@ -51,7 +53,6 @@ def zone_of(q: DataFrame, tz: str | None) -> str:
 
 def quarters(q: DataFrame, tz: str) -> DataFrame:
     """Per region (region_code, and ALL) and quarter: total (kWh), kw, local quarter and day."""
-    q = q.withColumn("quarter_ms", F.floor(F.unix_millis("ts") / 900_000) * 900_000)
     both = q.withColumn("region", F.col("region_code")).unionByName(q.withColumn("region", F.lit(ALL)))
     t = totals(both, ["region", "quarter_ms"])
     local = F.from_utc_timestamp(F.timestamp_millis("quarter_ms"), tz)

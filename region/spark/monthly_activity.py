@@ -23,36 +23,49 @@ KEYS = ["publisher", "enterprise", "carrier", "unit", "month"]
 
 def monthly(pub: sp.Published, from_month=None, to_month=None) -> DataFrame:
     """The monthly totals as a DataFrame (total is DECIMAL(38,18))."""
-    q = sp.quantities(pub).withColumn(
-        "month", F.date_format(sp.local_ts(F.col("ts"), F.col("timezone")), "yyyy-MM"))
+    q = sp.series_sums(pub, lambda ts, tz: sp.month_index(ts, tz, pub.zones), "month")
     if from_month:
-        q = q.where(F.col("month") >= from_month)
+        q = q.where(F.col("month") >= sp.month_index_of(from_month))
     if to_month:
-        q = q.where(F.col("month") <= to_month)
+        q = q.where(F.col("month") <= sp.month_index_of(to_month))
     q = q.withColumn("unit", F.col("unit_group"))
-    return totals(q, KEYS)
+    t = totals(q, KEYS)
+    return t.withColumn("month", sp.month_label(F.col("month")))
 
 
 def totals(q: DataFrame, keys: list) -> DataFrame:
-    """Exact totals of `quantities()` rows by `keys`: total, total_double, meters, readings, exact.
+    """Exact totals of `series_sums()` rows by `keys`: total, total_double, meters, readings, exact.
 
-    Decimal rows are added as 64-bit integers of millionths (`micro`) per key and
-    to_canonical, which is exact and several times faster than adding DECIMAL(38,6) values
-    row by row; each of those sums then becomes a DECIMAL, is multiplied by its factor and
-    the products are added (DECIMAL(38,18)). A sum beyond ±9.2e12 units fails the job with a
-    message rather than being wrong. `meters` counts distinct (publisher, meter) per unit
+    Decimal rows are added as 64-bit integers of millionths (`micro`) per series, then per key
+    and to_canonical, which is exact and several times faster than adding DECIMAL(38,6)
+    values row by row; each of those sums then becomes a DECIMAL, is multiplied by its factor
+    and the products are added (DECIMAL(38,18)). A sum beyond ±9.2e12 units fails the job with
+    a message rather than being wrong. `meters` counts distinct (publisher, meter) per unit
     factor: a meter reporting one carrier in two units of one group counts twice.
     """
-    sub = q.groupBy(*keys, "to_canonical").agg(
-        F.try_sum("micro").alias("_m"),
-        F.count("micro").alias("_nm"),
-        F.sum(F.when(F.col("is_double"), F.col("cvalue_double"))).alias("_dbl"),
-        F.sum("cvalue_double").alias("_td"),
-        F.countDistinct("publisher", "meter").alias("_meters"),
-        F.count(F.lit(1)).alias("_n"),
-        F.bool_or("is_double").alias("_any_double"),
-        F.bool_and("factor_exact").alias("_factor_exact"),
+    # Per meter first (so meters are counted without a distinct aggregation), then per factor.
+    per_meter = q.groupBy(*keys, "to_canonical", "publisher", "meter").agg(
+        F.try_sum("_m").alias("_m"),
+        F.sum("_nm").alias("_nm"),
+        F.sum("_dbl").alias("_dbl"),
+        F.sum("_td").alias("_td"),
+        F.sum("_n").alias("_n"),
+        F.bool_or("_any_double").alias("_any_double"),
+        F.bool_or(F.col("_m").isNull() & (F.col("_nm") > 0)).alias("_overflow_s"),
     )
+    sub = per_meter.groupBy(*keys, "to_canonical").agg(
+        F.try_sum("_m").alias("_m"),
+        F.sum("_nm").alias("_nm"),
+        F.sum("_dbl").alias("_dbl"),
+        F.sum("_td").alias("_td"),
+        F.count(F.lit(1)).alias("_meters"),
+        F.sum("_n").alias("_n"),
+        F.bool_or("_any_double").alias("_any_double"),
+        F.bool_or((F.col("_m").isNull() & (F.col("_nm") > 0)) | F.col("_overflow_s")).alias("_overflow0"),
+    )
+    # factor_exact once per factor, not per row (it parses the factor's string form).
+    sub = sub.withColumn("_factor_exact", sp.factor_decimal(F.col("to_canonical")).cast("double")
+                         == F.coalesce(F.col("to_canonical"), F.lit(1.0)))
     exact_units = (F.col("_m").cast("DECIMAL(20,0)") / F.lit(1_000_000).cast("DECIMAL(7,0)")).cast(sp.VALUE_TYPE)
     sub_total = (exact_units * sp.factor_decimal(F.col("to_canonical"))).cast(sp.CANONICAL_TYPE)
     agg = sub.groupBy(*keys).agg(
@@ -63,7 +76,7 @@ def totals(q: DataFrame, keys: list) -> DataFrame:
         F.sum("_n").alias("readings"),
         F.bool_or("_any_double").alias("_any_double"),
         F.bool_and("_factor_exact").alias("_factors_exact"),
-        F.bool_or(F.col("_m").isNull() & (F.col("_nm") > 0)).alias("_overflow"),
+        F.bool_or((F.col("_m").isNull() & (F.col("_nm") > 0)) | F.col("_overflow0")).alias("_overflow"),
     )
     zero = F.lit(0).cast(sp.CANONICAL_TYPE)
     total = F.coalesce(F.col("_dec"), zero) + F.coalesce(F.col("_dbl").cast(sp.CANONICAL_TYPE), zero)

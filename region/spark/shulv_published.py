@@ -73,11 +73,12 @@ RAW_SCHEMA = T.StructType([
 # Session and command line
 
 
-def arg_parser(description: str) -> argparse.ArgumentParser:
+def arg_parser(description: str, out_required: bool = True) -> argparse.ArgumentParser:
     """The options every job takes: --published, --out, --master."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--published", required=True, help="published root (directory, file://, s3a://, ...)")
-    p.add_argument("--out", required=True, help="result file on the driver (its provenance goes to OUT.provenance.json)")
+    p.add_argument("--out", required=out_required,
+                   help="result file on the driver (its provenance goes to OUT.provenance.json)")
     p.add_argument("--master", default=None,
                    help="Spark master (default: spark-submit's, else local[2])")
     return p
@@ -127,6 +128,7 @@ class Published:
     registry: DataFrame
     month_partials: DataFrame | None
     partials: dict = field(default_factory=dict)  # "day"/"hour" -> DataFrame of rollup-only segments
+    zones: list = field(default_factory=list)  # the registry's time zones
 
     def provenance(self, **extra) -> dict:
         """Which publications a result was computed from (written beside every result)."""
@@ -241,8 +243,9 @@ def load(spark: SparkSession, root: str, views: bool = True) -> Published:
     month_paths = listed("month")
     month_partials = _partials(spark, root, month_paths)
     partials = {k: _partials(spark, root, listed(k)) for k in ("day", "hour")}
+    zones = sorted(r[0] for r in registry.select("timezone").distinct().collect() if r[0])
     pub = Published(root, manifests, readings, registry, month_partials,
-                    {k: v for k, v in partials.items() if v is not None})
+                    {k: v for k, v in partials.items() if v is not None}, zones)
     if views:
         readings.createOrReplaceTempView("readings")
         registry.createOrReplaceTempView("registry")
@@ -328,14 +331,78 @@ def quantities(pub: Published) -> DataFrame:
     )
 
 
+def quarter_ms(ts: Column, tz: Column = None) -> Column:
+    """UTC epoch ms of the start of the quarter hour `ts` falls in (every zone offset is a
+    multiple of 15 minutes, so it is a local quarter too)."""
+    return F.floor(F.unix_millis(ts) / 900_000) * 900_000
+
+
+def series_sums(pub: Published, key, name: str, where: Column = None) -> DataFrame:
+    """Sums of additive quantity series per (publisher, series, `name`), with their registry row.
+
+    `key(ts, timezone)` gives the time key (a month index, a quarter...). Aggregating per
+    series first keeps the expensive grouping by strings (enterprise, carrier, ...) off the
+    rows. Columns: the registry's, unit_group, `name`, and the partial sums totals() adds:
+    _m (sum of micro, null on overflow), _nm (decimal rows), _dbl (double rows' values ×
+    to_canonical), _td (all values as doubles × to_canonical), _n (rows), _any_double.
+    `where` filters the raw rows (columns ts, publisher, series).
+    """
+    reg = pub.registry.where((F.col("role") == "quantity") & F.col("additive"))
+    r = pub.readings.withColumnRenamed("node", "publisher").join(
+        F.broadcast(reg.select("publisher", "series", "timezone")), ["publisher", "series"])
+    if where is not None:
+        r = r.where(where)
+    sums = r.groupBy("publisher", "series", key(F.col("ts"), F.col("timezone")).alias(name)).agg(
+        F.try_sum(micro(F.col("unscaled"), F.col("scale"))).alias("_m"),
+        F.count("unscaled").alias("_nm"),
+        F.sum(F.when(F.col("unscaled").isNull(), F.col("double"))).alias("_dbl"),
+        F.sum("value_double").alias("_td"),
+        F.count(F.lit(1)).alias("_n"),
+        F.bool_or(F.col("unscaled").isNull()).alias("_any_double"),
+    )
+    factor = F.coalesce(F.col("to_canonical"), F.lit(1.0))
+    return (sums.join(F.broadcast(reg), ["publisher", "series"])
+            .withColumn("unit_group", F.when(F.col("to_canonical").isNotNull(), F.col("canonical_unit"))
+                        .otherwise(F.col("unit")))
+            .withColumn("_dbl", F.col("_dbl") * factor)
+            .withColumn("_td", F.col("_td") * factor))
+
+
 def exact_sum(c: Column) -> Column:
     """Sum of a DECIMAL column (Spark adds decimals exactly; overflow is an error in ANSI mode)."""
     return F.sum(c)
 
 
-def local_ts(ts: Column, tz: Column) -> Column:
-    """The wall-clock time of `ts` in zone `tz` (a timestamp to format as local time)."""
-    return F.from_utc_timestamp(ts, tz)
+def local_ts(ts: Column, tz: Column, zones=None) -> Column:
+    """The wall-clock time of `ts` in zone `tz` (a timestamp to format as local time).
+
+    With `zones` (the registry's zones, `Published.zones`) each zone is a literal in a CASE:
+    Spark then resolves it once, not once per row as it does for a zone column (several times
+    faster on a large scan).
+    """
+    if not zones:
+        return F.from_utc_timestamp(ts, tz)
+    out = None
+    for z in zones:
+        out = (F.when if out is None else out.when)(tz == z, F.from_utc_timestamp(ts, z))
+    return out.otherwise(F.from_utc_timestamp(ts, tz))
+
+
+def month_index(ts: Column, tz: Column, zones=None) -> Column:
+    """The local calendar month of `ts` in zone `tz` as year × 12 + month − 1 (cheaper than a string)."""
+    local = local_ts(ts, tz, zones)
+    return F.year(local) * 12 + F.month(local) - 1
+
+
+def month_index_of(month: str) -> int:
+    """month_index of "YYYY-MM"."""
+    y, m = map(int, month.split("-"))
+    return y * 12 + m - 1
+
+
+def month_label(index: Column) -> Column:
+    """"YYYY-MM" of a month_index."""
+    return F.format_string("%04d-%02d", F.floor(index / 12).cast("int"), (index % 12 + 1).cast("int"))
 
 
 def decimal_str(d) -> str | None:

@@ -21,10 +21,7 @@ import shulv_published as sp
 
 
 def main():
-    p = sp.arg_parser(__doc__.split("\n")[0])
-    p._actions = [x for x in p._actions if x.dest != "out"]  # --out is optional here
-    p._option_string_actions.pop("--out", None)
-    p.add_argument("--out", help="write the result as JSON lines here instead of printing it")
+    p = sp.arg_parser(__doc__.split("\n")[0], out_required=False)  # without --out: printed
     p.add_argument("--sql", required=True, help="the query (several statements: separate with ';')")
     p.add_argument("--limit", type=int, default=50, help="rows printed without --out [50]")
     a = p.parse_args()
