@@ -21,7 +21,11 @@
 #                               query once untimed first (JIT warm-up, reported as warmup_s)
 #   DECIMAL_RUNS [1]            runs of Spark with a DECIMAL(38,6) value per row (readings.value
 #                               in SQL; the jobs add integers like the main run), 0 = skip
-#   JAVA_HOME [/usr/lib/jvm/java-17-openjdk-amd64]   Spark's JVM (17; not 25)
+#   JOBS [1]                    1 = also run region/spark/monthly_activity.py end to end
+#                               (spark-submit, JVM start included) on a published root that
+#                               mirrors DIR (bench/out/region-pub, symlinks), time it and check
+#                               its per-meter totals against the store's rollups
+#   SHULV_JAVA_HOME [/usr/lib/jvm/java-17-openjdk-amd64]   Spark's JVM (17; not 25)
 # Results: bench/out/region-result.json, bench/out/region-{spark,duckdb}.{csv,json},
 # bench/out/region-store.json, bench/out/region-store-rollups.csv; summary on stdout.
 set -euo pipefail
@@ -34,6 +38,7 @@ METERS=${METERS:-10000}
 DAYS=${DAYS:-365}
 RUNS=${RUNS:-3}
 DECIMAL_RUNS=${DECIMAL_RUNS:-1}
+JOBS=${JOBS:-1}
 OUT=$ROOT/bench/out
 mkdir -p "$OUT"
 log() { echo "[region.sh $(date -u +%H:%M:%S)] $*" >&2; }
@@ -81,6 +86,21 @@ log "Spark local[2]: $RUNS runs (+ $DECIMAL_RUNS of the DECIMAL path)"
 log "DuckDB threads=2: $RUNS runs"
 python3 bench/region_peer.py duckdb --files "$FILES" --out "$OUT/region-duckdb" --runs "$RUNS" --threads 2
 
+job=()
+if [[ $JOBS == 1 ]]; then
+  log "monthly_activity.py end to end on a published mirror of $DIR"
+  rm -rf "$OUT/region-pub"
+  python3 bench/region_peer.py mirror --store "$DIR" --root "$OUT/region-pub"
+  t0=$(date +%s.%N)
+  "$SPARK_SUBMIT" --master 'local[2]' --driver-memory 2g region/spark/monthly_activity.py \
+    --published "$OUT/region-pub" --out "$OUT/region-monthly.jsonl" 2> "$OUT/region-monthly.log" \
+    || { tail -30 "$OUT/region-monthly.log" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  python3 bench/region_peer.py check-monthly --monthly "$OUT/region-monthly.jsonl" \
+    --store-csv "$OUT/region-store-rollups.csv"
+  job=(--job-s "$(echo "$t1 - $t0" | bc)")
+fi
+
 python3 bench/region_peer.py report --out-dir "$OUT" --store-json "$OUT/region-store.json" \
   --store-csv "$OUT/region-store-rollups.csv" --spark "$OUT/region-spark" --duckdb "$OUT/region-duckdb" \
-  --files "$FILES" --points "$POINTS" --cores "$(nproc)"
+  --files "$FILES" --points "$POINTS" --cores "$(nproc)" "${job[@]}"

@@ -274,6 +274,10 @@ def report(a):
         engines["spark_decimal"] = {"median_s": spark_j["decimal_median_s"], "runs_s": spark_j["decimal_runs_s"],
                                     "cores": spark_j.get("cores", cores), "agrees": spark_j.get("decimal_agrees"),
                                     "what": "Spark local[2], a DECIMAL(38,6) value per row (readings.value, as SQL on the views adds it)"}
+    if a.job_s:
+        engines["spark_job"] = {"median_s": round(a.job_s, 3), "runs_s": [round(a.job_s, 3)], "cores": cores,
+                                "what": "region/spark/monthly_activity.py by spark-submit, JVM start included, "
+                                        "one run; per enterprise (= meter here), registry join"}
     for e in engines.values():
         e["points_per_s"] = round(points / e["median_s"])
         e["points_per_core_s"] = round(points / e["median_s"] / e["cores"])
@@ -337,6 +341,7 @@ def main():
     r.add_argument("--points", type=int, required=True)
     r.add_argument("--cores", type=int, default=2)
     r.add_argument("--bytes-per-reading", type=float, default=1.405)
+    r.add_argument("--job-s", type=float, help="wall seconds of monthly_activity.py end to end")
     a = p.parse_args()
     {"spark": run_spark, "duckdb": run_duckdb, "report": report, "mirror": mirror,
      "check-monthly": check_monthly}[a.cmd](a)

@@ -368,11 +368,6 @@ def series_sums(pub: Published, key, name: str, where: Column = None) -> DataFra
             .withColumn("_td", F.col("_td") * factor))
 
 
-def exact_sum(c: Column) -> Column:
-    """Sum of a DECIMAL column (Spark adds decimals exactly; overflow is an error in ANSI mode)."""
-    return F.sum(c)
-
-
 def local_ts(ts: Column, tz: Column, zones=None) -> Column:
     """The wall-clock time of `ts` in zone `tz` (a timestamp to format as local time).
 
