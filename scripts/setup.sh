@@ -18,6 +18,7 @@ test_packages=(
   fonts-wqy-microhei # a CJK font, so the Chinese pages render in the tests' screenshots
   socat           # a virtual serial pair for the Modbus RTU and DL/T 645 collection tests
   mosquitto       # the MQTT broker of the collection tests
+  openjdk-17-jre-headless # Spark's JVM (region/spark jobs and their check; Spark 4.0 wants 17)
 )
 # Python packages only the tests need (PyPI, pinned): real devices and clients nobody here wrote.
 pip_test_packages=(
@@ -28,6 +29,7 @@ pip_test_packages=(
   influxdb==5.3.2  # InfluxDB 1.x Python client (v1 write compatibility tests)
   pyarrow==26.0.1  # reads the store's Parquet files as one dataset (store format tests)
   duckdb==2.0.1    # ... and so does DuckDB
+  pyspark==4.0.1   # Apache Spark (local mode) for the region jobs (region/spark, bench/region.sh)
 )
 
 wanted=("${build_packages[@]}")
