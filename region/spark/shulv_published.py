@@ -1,4 +1,4 @@
-"""Reads a shulv published layout (shulv-publication/1, see LAYOUT-draft.md) into Spark.
+"""Reads a shulv published layout (shulv-publication/1, see crates/region/LAYOUT.md) into Spark.
 
 Every job imports this module. `load(spark, root)` finds each node's `_manifest/current.json`
 with Spark itself (so the root may be any Hadoop path: a local directory, file://, s3a://,

@@ -3,7 +3,7 @@
 //! Spark jobs over the published files (docs/region.md).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -268,10 +268,23 @@ pub struct FederateSection {
     since: Option<String>,
 }
 
+/// What the publisher did since the server started, for `/metrics`.
+#[derive(Default)]
+struct PublishStatus {
+    /// The node's current publication at the shared store.
+    seq: AtomicU64,
+    /// When the last publication (or up-to-date check) succeeded, ms UTC; 0 before.
+    last_success_ms: AtomicI64,
+    /// Publications that failed.
+    failures: AtomicU64,
+    /// Bytes uploaded.
+    uploaded_bytes: AtomicU64,
+}
+
 /// What the server runs for region mode, stopped with it.
 #[derive(Default)]
 pub struct RegionTasks {
-    publisher: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    publisher: Option<(Arc<AtomicBool>, JoinHandle<()>, Arc<PublishStatus>)>,
     federation: Option<Federation>,
 }
 
@@ -288,8 +301,14 @@ impl RegionTasks {
             let location = Location::parse(&p.to)?;
             let every = Duration::from_secs(p.every_s.unwrap_or(300).max(1));
             let stop = Arc::new(AtomicBool::new(false));
-            let (platform, node, name, flag) =
-                (platform.clone(), p.node.clone(), p.to.clone(), stop.clone());
+            let status = Arc::new(PublishStatus::default());
+            let (platform, node, name, flag, progress) = (
+                platform.clone(),
+                p.node.clone(),
+                p.to.clone(),
+                stop.clone(),
+                status.clone(),
+            );
             let thread = std::thread::Builder::new()
                 .name("publish".into())
                 .spawn(move || {
@@ -297,6 +316,21 @@ impl RegionTasks {
                     while !flag.load(Ordering::SeqCst) {
                         let done = rt
                             .block_on(shulv_region::publish::publish(&platform, &node, &location));
+                        match &done {
+                            Ok(r) => {
+                                progress.seq.store(r.seq, Ordering::Relaxed);
+                                progress
+                                    .uploaded_bytes
+                                    .fetch_add(r.uploaded_bytes, Ordering::Relaxed);
+                                progress.last_success_ms.store(
+                                    chrono::Utc::now().timestamp_millis(),
+                                    Ordering::Relaxed,
+                                );
+                            }
+                            Err(_) => {
+                                progress.failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         match done {
                             Ok(r) if r.changed => tracing::info!(
                                 seq = r.seq,
@@ -312,7 +346,7 @@ impl RegionTasks {
                         std::thread::park_timeout(every);
                     }
                 })?;
-            tasks.publisher = Some((stop, thread));
+            tasks.publisher = Some((stop, thread, status));
         }
         if let Some(f) = federate {
             let since = f
@@ -344,9 +378,80 @@ impl RegionTasks {
         Ok(tasks)
     }
 
+    /// Their figures for `/metrics`, if any runs.
+    pub fn metrics(&self) -> Option<shulv_server::ExtraMetrics> {
+        if self.publisher.is_none() && self.federation.is_none() {
+            return None;
+        }
+        let publish = self.publisher.as_ref().map(|p| p.2.clone());
+        let federation = self.federation.as_ref().map(Federation::probe);
+        Some(shulv_server::ExtraMetrics(Arc::new(move || {
+            let mut out = String::new();
+            let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+                ));
+            };
+            if let Some(p) = &publish {
+                metric(
+                    "shulv_publish_seq",
+                    "gauge",
+                    "Number of this node's current publication at the shared store.",
+                    p.seq.load(Ordering::Relaxed) as f64,
+                );
+                metric(
+                    "shulv_publish_last_success_timestamp_seconds",
+                    "gauge",
+                    "When a publication last succeeded (0: not yet).",
+                    p.last_success_ms.load(Ordering::Relaxed) as f64 / 1e3,
+                );
+                metric(
+                    "shulv_publish_failures_total",
+                    "counter",
+                    "Publications that failed (retried).",
+                    p.failures.load(Ordering::Relaxed) as f64,
+                );
+                metric(
+                    "shulv_publish_uploaded_bytes_total",
+                    "counter",
+                    "Bytes uploaded to the shared store.",
+                    p.uploaded_bytes.load(Ordering::Relaxed) as f64,
+                );
+            }
+            if let Some(f) = &federation {
+                let s = f.status();
+                metric(
+                    "shulv_federate_watermark_timestamp_seconds",
+                    "gauge",
+                    "Every quarter before this instant is queued for the region (0: none yet).",
+                    s.watermark.unwrap_or(0) as f64 / 1e3,
+                );
+                metric(
+                    "shulv_federate_queue_records",
+                    "gauge",
+                    "Totals queued and not yet delivered to the region.",
+                    s.queued as f64,
+                );
+                metric(
+                    "shulv_federate_failures_total",
+                    "counter",
+                    "Federation cycles that failed (retried).",
+                    s.failures as f64,
+                );
+                metric(
+                    "shulv_federate_refused_total",
+                    "counter",
+                    "Totals the region refused for good.",
+                    s.refused as f64,
+                );
+            }
+            out
+        })))
+    }
+
     /// Stops them (a publication in progress finishes first).
     pub fn stop(self) {
-        if let Some((stop, thread)) = self.publisher {
+        if let Some((stop, thread, _)) = self.publisher {
             stop.store(true, Ordering::SeqCst);
             thread.thread().unpark();
             let _ = thread.join();

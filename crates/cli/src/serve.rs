@@ -209,6 +209,12 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let platform = Arc::new(
         Platform::open(config).with_context(|| format!("opening {}", data_dir.display()))?,
     );
+    let region = crate::region::RegionTasks::start(
+        &platform,
+        file.publish.as_ref(),
+        file.federate.as_ref(),
+    )?;
+    server_config.extra_metrics = region.metrics();
     let demo_timeline = if demo {
         let mut timeline = crate::demo::timeline::Timeline::new();
         crate::demo::load(
@@ -241,11 +247,6 @@ pub fn run(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         _ => None,
     };
     let access = Arc::new(access);
-    let region = crate::region::RegionTasks::start(
-        &platform,
-        file.publish.as_ref(),
-        file.federate.as_ref(),
-    )?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -67,14 +67,65 @@ struct State {
     sent: BTreeMap<String, BTreeMap<i64, f64>>,
 }
 
+/// What the federation did since it started, for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FederationStatus {
+    /// Every quarter before this instant (ms UTC) is queued; `None` before the first one.
+    pub watermark: Option<i64>,
+    /// Totals queued and not yet delivered to the region.
+    pub queued: u64,
+    /// When the oldest of them was queued (ms UTC).
+    pub oldest_queued_ms: Option<i64>,
+    /// Cycles that failed (the log says why; the next cycle retries).
+    pub failures: u64,
+    /// Totals the region refused for good (the log names each).
+    pub refused: u64,
+}
+
+/// Counters shared by the federation's threads.
+#[derive(Default)]
+struct Counters {
+    watermark: AtomicI64,
+    failures: AtomicU64,
+    refused: AtomicU64,
+}
+
 /// The running federation; [`Federation::stop`] ends it.
 pub struct Federation {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     forwarder: Option<ForwarderHandle>,
+    probe: FederationProbe,
+}
+
+/// Reads a running federation's [`FederationStatus`] (cheap to clone, valid after a stop).
+#[derive(Clone)]
+pub struct FederationProbe {
+    spool: Spool,
+    counters: Arc<Counters>,
+}
+
+impl FederationProbe {
+    /// What it did so far.
+    pub fn status(&self) -> FederationStatus {
+        let queue = self.spool.stats();
+        let watermark = self.counters.watermark.load(Ordering::Relaxed);
+        FederationStatus {
+            watermark: (watermark != i64::MIN).then_some(watermark),
+            queued: queue.records,
+            oldest_queued_ms: queue.oldest_append_ms,
+            failures: self.counters.failures.load(Ordering::Relaxed),
+            refused: self.counters.refused.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl Federation {
+    /// A reader of its status.
+    pub fn probe(&self) -> FederationProbe {
+        self.probe.clone()
+    }
+
     /// Stops computing, then the forwarder (what is queued stays queued for the next start).
     pub fn stop(mut self) {
         self.shutdown();
@@ -103,6 +154,12 @@ pub fn start(platform: Arc<Platform>, config: FederateConfig) -> Result<Federati
     platform.with_tree(|tree| forwarded_nodes(tree, &config.nodes).map(|_| ()))?;
     let spool = Spool::open(SpoolConfig::new(config.dir.join("queue")))
         .map_err(|e| RegionError::io(config.dir.join("queue").display(), e))?;
+    let state = load_state(&config.dir)?;
+    let counters = Arc::new(Counters {
+        watermark: AtomicI64::new(state.watermark.unwrap_or(i64::MIN)),
+        ..Counters::default()
+    });
+    let refused = counters.clone();
     let forwarder = Forwarder::spawn(
         spool.clone(),
         ForwardTarget {
@@ -113,7 +170,12 @@ pub fn start(platform: Arc<Platform>, config: FederateConfig) -> Result<Federati
             token: config.token.clone(),
             timeout: Duration::from_secs(30),
         },
-        log_event,
+        move |event| {
+            if matches!(event, ForwardEvent::Refused { .. }) {
+                refused.refused.fetch_add(1, Ordering::Relaxed);
+            }
+            log_event(event)
+        },
     );
     let stop = Arc::new(AtomicBool::new(false));
     let mut federator = Federator {
@@ -123,17 +185,22 @@ pub fn start(platform: Arc<Platform>, config: FederateConfig) -> Result<Federati
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into(),
-        state: load_state(&config.dir)?,
-        spool,
+        state,
+        spool: spool.clone(),
         config,
     };
     let thread_stop = stop.clone();
+    let thread_counters = counters.clone();
     let thread = std::thread::Builder::new()
         .name("federate".into())
         .spawn(move || {
             while !thread_stop.load(Ordering::SeqCst) {
                 if let Err(e) = federator.cycle(&thread_stop) {
+                    thread_counters.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(region = %federator.config.region, "federation: {e}");
+                }
+                if let Some(w) = federator.state.watermark {
+                    thread_counters.watermark.store(w, Ordering::Relaxed);
                 }
                 std::thread::park_timeout(federator.config.every);
             }
@@ -143,6 +210,7 @@ pub fn start(platform: Arc<Platform>, config: FederateConfig) -> Result<Federati
         stop,
         thread: Some(thread),
         forwarder: Some(forwarder),
+        probe: FederationProbe { spool, counters },
     })
 }
 

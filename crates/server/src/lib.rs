@@ -69,6 +69,18 @@ pub struct ServerConfig {
     /// Default of the accounting routes' `allow_unconfirmed`: let factors that are not
     /// confirmed (status S) be chosen by default. Off unless the operator sets it.
     pub allow_unconfirmed_factors: bool,
+    /// More Prometheus text appended to `/metrics` (region mode's publisher and federation).
+    pub extra_metrics: Option<ExtraMetrics>,
+}
+
+/// A source of Prometheus text lines for `/metrics`, called on every scrape.
+#[derive(Clone)]
+pub struct ExtraMetrics(pub Arc<dyn Fn() -> String + Send + Sync>);
+
+impl std::fmt::Debug for ExtraMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExtraMetrics")
+    }
 }
 
 impl Default for ServerConfig {
@@ -78,6 +90,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             ingest_timeout: Duration::from_secs(300),
             allow_unconfirmed_factors: false,
+            extra_metrics: None,
         }
     }
 }

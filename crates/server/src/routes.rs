@@ -57,11 +57,11 @@ pub async fn healthz() -> &'static str {
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.platform.store_stats();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&stats),
-    )
-        .into_response()
+    let mut text = state.metrics.render(&stats);
+    if let Some(extra) = &state.config.extra_metrics {
+        text.push_str(&(extra.0)());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Store statistics.
