@@ -203,11 +203,17 @@ fn job(args: &JobArgs) -> anyhow::Result<()> {
     }
     let dir = jobs_dir(args.jobs.as_deref())?;
     let script = dir.join(format!("{}.py", args.name));
+    // Jobs import the shared module and each other: ship them all to the executors.
+    let modules: Vec<String> = ["shulv_published"]
+        .iter()
+        .chain(JOBS.iter())
+        .map(|m| dir.join(format!("{m}.py")).display().to_string())
+        .collect();
     let status = std::process::Command::new(spark_submit(args.spark_submit.as_deref())?)
         .arg("--master")
         .arg(&args.master)
         .arg("--py-files")
-        .arg(dir.join("shulv_published.py"))
+        .arg(modules.join(","))
         .arg(&script)
         .arg("--published")
         .arg(&args.published)

@@ -385,5 +385,58 @@ fn parks_publish_and_forward_and_spark_totals_equal_the_parks() {
     }
     let want: BTreeMap<_, _> = expected.iter().map(|(k, v)| (k.clone(), six(*v))).collect();
     assert_eq!(by_spark, want);
+
+    // The backfill job writes the same quarters from the published files into the region's
+    // virtual meters (as after late data): the region's totals do not move.
+    let lines = tmp.join("backfill.lp");
+    let run = Command::new(shulv)
+        .args(["region", "job", "backfill", "--published"])
+        .arg(&shared)
+        .arg("--out")
+        .arg(&lines)
+        .args(["--region", &region.url, "--token", &region.token, "--"])
+        .args([
+            "--from",
+            &MONTHS[0].1.to_string(),
+            "--to",
+            &MONTHS[1].2.to_string(),
+        ])
+        .env("JAVA_HOME", JAVA_HOME)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let quarters = std::fs::read_to_string(&lines).unwrap().lines().count();
+    // 3 electricity and 2 gas meters; a gas register's first reading only starts it.
+    assert_eq!(quarters, (DAYS * 96 * 5 - 2) as usize);
+    let mut at_region = BTreeMap::new();
+    for e in a_enterprises.iter().chain(&b_enterprises) {
+        for ((carrier, month), v) in monthly(&region, e) {
+            at_region.insert((e.to_string(), carrier, month), six(v));
+        }
+    }
+    assert_eq!(at_region, want);
+
+    // The parks' /metrics: publications made, nothing left in the federation's queue.
+    for park in [&park_a, &park_b] {
+        let (status, metrics) = park.get("/metrics");
+        assert_eq!(status, 200);
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("{name} missing from {metrics}"))
+                .parse()
+                .unwrap()
+        };
+        assert!(value("shulv_publish_seq") >= 1.0);
+        assert_eq!(value("shulv_publish_failures_total"), 0.0);
+        assert_eq!(value("shulv_federate_queue_records"), 0.0);
+        assert!(value("shulv_federate_watermark_timestamp_seconds") * 1e3 >= MONTHS[1].2 as f64);
+    }
     std::fs::remove_dir_all(&tmp).ok();
 }
