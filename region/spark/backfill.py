@@ -15,8 +15,6 @@ measurement and time; v is the exact decimal (no exponent). Post with
 provenance (`inexact_series`).
 """
 
-import time
-
 from pyspark.sql import functions as F
 
 import shulv_published as sp
@@ -33,15 +31,18 @@ def escape_tag(s: str) -> str:
     return s.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0])
     p.add_argument("--from", dest="t_from", type=sp.parse_instant, required=True,
                    help="start (ISO 8601 or epoch ms), inclusive")
     p.add_argument("--to", dest="t_to", type=sp.parse_instant, required=True,
                    help="end (ISO 8601 or epoch ms), exclusive")
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv backfill", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Writes the line protocol to a.out; returns its provenance."""
     pub = sp.load(spark, a.published)
     where = (F.col("ts") >= F.timestamp_millis(F.lit(a.t_from))) & (F.col("ts") < F.timestamp_millis(F.lit(a.t_to)))
     q = sp.series_sums(pub, sp.quarter_ms, "quarter_ms", where).withColumn("unit", F.col("unit_group")).cache()
@@ -55,10 +56,12 @@ def main():
             m = escape_measurement(f"{r['enterprise']}.{r['carrier']}")
             fh.write(f"{m},unit={escape_tag(r['unit'])} value={sp.decimal_str(r['total'])} {r['quarter_ms']}\n")
             n += 1
-    sp.write_provenance(a.out, pub.provenance(job="backfill", lines=n, t_from=a.t_from, t_to=a.t_to,
-                                              readings_without_enterprise=no_enterprise, inexact_series=inexact,
-                                              seconds=round(time.time() - t0, 2)))
-    spark.stop()
+    return pub.provenance(job="backfill", lines=n, t_from=a.t_from, t_to=a.t_to,
+                          readings_without_enterprise=no_enterprise, inexact_series=inexact)
+
+
+def main(argv=None):
+    sp.job_main("backfill", parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ JSON lines, field `level`:
 percent = 100 × present / expected, rounded to 3 decimals.
 """
 
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -84,14 +83,17 @@ def percent(present: str = "present", expected: str = "expected"):
     return F.round(F.lit(100.0) * F.col(present) / F.col(expected), 3)
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0])
     p.add_argument("--from-month", type=sp.month_of)
     p.add_argument("--to-month", type=sp.month_of)
     p.add_argument("--interval-s", type=int, default=900, help="expected interval between readings [900]")
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv completeness", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Writes the meter and enterprise lines to a.out; returns their provenance."""
     pub = sp.load(spark, a.published)
     mm = meter_months(pub, a.from_month, a.to_month, a.interval_s).cache()
     ent = mm.groupBy("publisher", "enterprise", "month").agg(
@@ -108,10 +110,12 @@ def main():
                                                                 "present", "expected", "percent")}}
 
     n = sp.write_jsonl(a.out, rows())
-    sp.write_provenance(a.out, pub.provenance(job="completeness", records=n, interval_s=a.interval_s,
-                                              from_month=a.from_month, to_month=a.to_month,
-                                              seconds=round(time.time() - t0, 2)))
-    spark.stop()
+    return pub.provenance(job="completeness", records=n, interval_s=a.interval_s,
+                          from_month=a.from_month, to_month=a.to_month)
+
+
+def main(argv=None):
+    sp.job_main("completeness", parser(), run, argv)
 
 
 if __name__ == "__main__":

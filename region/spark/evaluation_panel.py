@@ -18,7 +18,6 @@ provenance (`months_per_year`).
 """
 
 import csv
-import time
 from decimal import Decimal
 
 from pyspark.sql import functions as F
@@ -31,15 +30,18 @@ from monthly_activity import totals
 ENERGY = {("electricity", "kWh"): "electricity_10k_kwh", ("natural_gas", "m3"): "natural_gas_10k_m3"}
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0])
     p.add_argument("--tz", help="zone of the quarters for peak_load_kw (default: the meters' one zone)")
     p.add_argument("--interval-s", type=int, default=900)
     p.add_argument("--from-month", type=sp.month_of)
     p.add_argument("--to-month", type=sp.month_of)
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv evaluation_panel", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Writes the panel CSV to a.out; returns its provenance."""
     pub = sp.load(spark, a.published)
     rows, inexact = [], []
 
@@ -85,10 +87,12 @@ def main():
         w.writerow(["region", "year", "indicator", "value"])
         for reg, year, ind, v in rows:
             w.writerow([reg, year, ind, sp.decimal_str(v)])
-    sp.write_provenance(a.out, pub.provenance(job="evaluation_panel", records=len(rows), tz=tz, inexact=inexact,
-                                              months_per_year={str(k): v for k, v in sorted(months.items())},
-                                              seconds=round(time.time() - t0, 2)))
-    spark.stop()
+    return pub.provenance(job="evaluation_panel", records=len(rows), tz=tz, inexact=inexact,
+                          months_per_year={str(k): v for k, v in sorted(months.items())})
+
+
+def main(argv=None):
+    sp.job_main("evaluation_panel", parser(), run, argv)
 
 
 if __name__ == "__main__":

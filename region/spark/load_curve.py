@@ -18,8 +18,6 @@ JSON lines, field `kind`:
 kwh and kw are exact decimal strings (exact = false when a reading was stored as a double).
 """
 
-import time
-
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -70,15 +68,18 @@ def peaks(qt: DataFrame, by: list) -> DataFrame:
     return qt.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1).drop("_rank")
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0])
     p.add_argument("--from", dest="t_from", type=sp.parse_instant, help="start (ISO 8601 or epoch ms), inclusive")
     p.add_argument("--to", dest="t_to", type=sp.parse_instant, help="end (ISO 8601 or epoch ms), exclusive")
     p.add_argument("--tz", help="zone of local quarters and days (default: the meters' one zone)")
     p.add_argument("--no-quarters", action="store_true", help="write only the peaks")
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv load_curve", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Writes the quarters and peaks to a.out; returns their provenance."""
     pub = sp.load(spark, a.published)
     q = electricity(pub, a.t_from, a.t_to)
     tz = zone_of(q, a.tz)
@@ -105,9 +106,11 @@ def main():
                    "exact": r["exact"]}
 
     n = sp.write_jsonl(a.out, (x for gen in (quarter_rows(), peak_rows()) for x in gen))
-    sp.write_provenance(a.out, pub.provenance(job="load_curve", records=n, tz=tz, t_from=a.t_from, t_to=a.t_to,
-                                              seconds=round(time.time() - t0, 2)))
-    spark.stop()
+    return pub.provenance(job="load_curve", records=n, tz=tz, t_from=a.t_from, t_to=a.t_to)
+
+
+def main(argv=None):
+    sp.job_main("load_curve", parser(), run, argv)
 
 
 if __name__ == "__main__":

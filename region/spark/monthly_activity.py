@@ -11,8 +11,6 @@ One JSON line per (publisher, enterprise, carrier, unit, month): total (exact de
 total_double, meters, readings, exact. Provenance in OUT.provenance.json.
 """
 
-import time
-
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -86,23 +84,27 @@ def totals(q: DataFrame, keys: list) -> DataFrame:
                       (~F.col("_any_double") & F.col("_factors_exact")).alias("exact"))
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0])
     p.add_argument("--from-month", type=sp.month_of, help="first local month, YYYY-MM")
     p.add_argument("--to-month", type=sp.month_of, help="last local month, YYYY-MM")
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv monthly_activity", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Writes the monthly totals to a.out; returns their provenance."""
     pub = sp.load(spark, a.published)
     df = monthly(pub, a.from_month, a.to_month).orderBy(*KEYS)
     rows = ({**{k: r[k] for k in KEYS}, "total": sp.decimal_str(r["total"]),
              "total_double": r["total_double"], "meters": r["meters"], "readings": r["readings"],
              "exact": r["exact"]} for r in df.toLocalIterator())
     n = sp.write_jsonl(a.out, rows)
-    sp.write_provenance(a.out, pub.provenance(
-        job="monthly_activity", records=n, from_month=a.from_month, to_month=a.to_month,
-        seconds=round(time.time() - t0, 2)))
-    spark.stop()
+    return pub.provenance(job="monthly_activity", records=n, from_month=a.from_month, to_month=a.to_month)
+
+
+def main(argv=None):
+    sp.job_main("monthly_activity", parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ rows stored as doubles are summed as doubles and the result carries `exact = fal
 import argparse
 import json
 import os
+import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 
@@ -107,6 +108,18 @@ def session(app: str, master: str | None = None) -> SparkSession:
     # ERROR: Spark warns with a stack trace for every glob path (the manifests' node=*).
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def job_main(app: str, parser: argparse.ArgumentParser, run, argv=None) -> None:
+    """A job's command line: parses argv, starts the session, calls `run(spark, args)`, writes
+    the provenance it returns (plus the seconds taken) to OUT.provenance.json, stops the session."""
+    a = parser.parse_args(argv)
+    t0 = time.time()
+    spark = session(f"shulv {app}", a.master)
+    prov = run(spark, a)
+    if a.out:
+        write_provenance(a.out, {**prov, "seconds": round(time.time() - t0, 2)})
+    spark.stop()
 
 
 def _master_given() -> bool:

@@ -15,36 +15,42 @@ Without --out the result is printed (up to --limit rows); with it, written as JS
 """
 
 import json
-import time
 
 import shulv_published as sp
 
 
-def main():
+def parser():
+    """The command-line options."""
     p = sp.arg_parser(__doc__.split("\n")[0], out_required=False)  # without --out: printed
     p.add_argument("--sql", required=True, help="the query (several statements: separate with ';')")
     p.add_argument("--limit", type=int, default=50, help="rows printed without --out [50]")
-    a = p.parse_args()
-    t0 = time.time()
-    spark = sp.session("shulv views", a.master)
+    return p
+
+
+def run(spark, a) -> dict:
+    """Runs the statements; writes the last result to a.out (or prints it); returns the provenance."""
     pub = sp.load(spark, a.published)
     sp.quantities(pub).createOrReplaceTempView("quantities")
     statements = [s.strip() for s in a.sql.split(";") if s.strip()]
     df = None
     for s in statements:
         df = spark.sql(s)
-    if a.out:
-        def rows():
-            for r in df.toLocalIterator():
-                yield {k: (sp.decimal_str(v) if hasattr(v, "as_tuple") else
-                           v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.asDict().items()}
-        n = sp.write_jsonl(a.out, rows())
-        sp.write_provenance(a.out, pub.provenance(job="views", sql=a.sql, records=n,
-                                                  seconds=round(time.time() - t0, 2)))
-    else:
+    prov = pub.provenance(job="views")
+    if not a.out:
         df.show(a.limit, truncate=False)
-        print(json.dumps(pub.provenance(job="views")["publishers"]))
-    spark.stop()
+        print(json.dumps(prov["publishers"]))
+        return prov
+
+    def rows():
+        for r in df.toLocalIterator():
+            yield {k: (sp.decimal_str(v) if hasattr(v, "as_tuple") else
+                       v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.asDict().items()}
+    n = sp.write_jsonl(a.out, rows())
+    return {**prov, "sql": a.sql, "records": n}
+
+
+def main(argv=None):
+    sp.job_main("views", parser(), run, argv)
 
 
 if __name__ == "__main__":
