@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): formatting, lints, then every test, including the
 # end-to-end tests that start the real `shulv` binary and talk to it over HTTP, and the
-# console's browser tests (scripts/console-test.sh).
+# console's browser tests (scripts/console-test.sh), and the region's Spark jobs against DuckDB on
+# a fixture (region/spark/tests/check_jobs.py).
 # Everything is built once, in release mode, so tests, the demo and the benchmarks share it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ echo "== cargo clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --release --workspace
+echo "== region Spark jobs against DuckDB"
+PYTHONDONTWRITEBYTECODE=1 JAVA_HOME="${SHULV_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}" \
+  python3 region/spark/tests/check_jobs.py
 echo "== web console in headless Chromium"
 cargo build --release --bin shulv
 bash scripts/console-test.sh
