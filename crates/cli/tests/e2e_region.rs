@@ -8,8 +8,7 @@
 //! * the region's monthly totals of every enterprise and carrier equal the park's, and so do
 //!   those of the Spark job over the published files (B's mirrored from S3 first).
 //!
-//! Skipped, with a note, when s3s-fs or Spark (pyspark + Java 17) is not installed
-//! (`bash scripts/setup.sh --tests` installs both).
+//! `bash scripts/setup.sh --tests` installs s3s-fs and Spark (pyspark, Java 17).
 
 mod common;
 
@@ -185,10 +184,11 @@ fn current(root: &Path, node: &str) -> Value {
 
 #[test]
 fn parks_publish_and_forward_and_spark_totals_equal_the_parks() {
-    let (Some(s3s), true) = (s3s_fs(), spark_ready()) else {
-        eprintln!("SKIPPED: s3s-fs or Spark (pyspark, Java 17) is missing; run `bash scripts/setup.sh --tests`");
-        return;
-    };
+    let s3s = s3s_fs().expect("s3s-fs is not installed: run `bash scripts/setup.sh --tests`");
+    assert!(
+        spark_ready(),
+        "Spark (pyspark and Java 17) is not installed: run `bash scripts/setup.sh --tests`"
+    );
     let tmp = temp_dir("region");
     let shared = tmp.join("shared");
     let s3_root = tmp.join("s3");

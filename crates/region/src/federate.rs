@@ -13,7 +13,7 @@
 //! it had not queued. Quarters within the `resend` window are recomputed each cycle and sent
 //! again when late data changed them (the region keeps the newest value of an instant).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -367,11 +367,7 @@ impl Federator {
             })
         })?;
         self.register(&registration)?;
-        let meters: HashMap<String, ()> = registration
-            .meters
-            .iter()
-            .map(|m| (m.id.clone(), ()))
-            .collect();
+        let meters: HashSet<&str> = registration.meters.iter().map(|m| m.id.as_str()).collect();
 
         let now = chrono::Utc::now().timestamp_millis() - self.config.settle.as_millis() as i64;
         let end = now.div_euclid(QUARTER_MS) * QUARTER_MS;
@@ -391,7 +387,7 @@ impl Federator {
             let totals = self.totals(&nodes, from, to)?;
             let mut lines = Vec::new();
             for (meter, ts, value) in totals {
-                if !meters.contains_key(&meter) {
+                if !meters.contains(meter.as_str()) {
                     continue;
                 }
                 let tracked = ts >= resend_from;
