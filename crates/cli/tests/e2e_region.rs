@@ -173,6 +173,25 @@ fn start_park(data: &Path, config: &Path, env: &[(&str, String)]) -> Server {
     Server::start("serve", data, &["--config", config.to_str().unwrap()])
 }
 
+/// Runs `shulv region job NAME --published ROOT --out OUT EXTRA…` (Spark `local[2]`).
+fn region_job(name: &str, root: &Path, out: &Path, extra: &[&str]) {
+    let run = Command::new(env!("CARGO_BIN_EXE_shulv"))
+        .args(["region", "job", name, "--published"])
+        .arg(root)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("JAVA_HOME", JAVA_HOME)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{name}: {}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 /// The newest publication of a node in a directory.
 fn current(root: &Path, node: &str) -> Value {
     let path = root.join(format!("node={node}/_manifest/current.json"));
@@ -352,20 +371,7 @@ fn parks_publish_and_forward_and_spark_totals_equal_the_parks() {
 
     // Spark's monthly totals by enterprise and carrier equal the parks' answers.
     let out = tmp.join("monthly.jsonl");
-    let run = Command::new(shulv)
-        .args(["region", "job", "monthly_activity", "--published"])
-        .arg(&shared)
-        .arg("--out")
-        .arg(&out)
-        .env("JAVA_HOME", JAVA_HOME)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    region_job("monthly_activity", &shared, &out, &[]);
     let mut by_spark = BTreeMap::new();
     for line in std::fs::read_to_string(&out).unwrap().lines() {
         let row: Value = serde_json::from_str(line).unwrap();
@@ -389,26 +395,22 @@ fn parks_publish_and_forward_and_spark_totals_equal_the_parks() {
     // The backfill job writes the same quarters from the published files into the region's
     // virtual meters (as after late data): the region's totals do not move.
     let lines = tmp.join("backfill.lp");
-    let run = Command::new(shulv)
-        .args(["region", "job", "backfill", "--published"])
-        .arg(&shared)
-        .arg("--out")
-        .arg(&lines)
-        .args(["--region", &region.url, "--token", &region.token, "--"])
-        .args([
+    let (from, to) = (MONTHS[0].1.to_string(), MONTHS[1].2.to_string());
+    region_job(
+        "backfill",
+        &shared,
+        &lines,
+        &[
+            "--region",
+            &region.url,
+            "--token",
+            &region.token,
+            "--",
             "--from",
-            &MONTHS[0].1.to_string(),
+            &from,
             "--to",
-            &MONTHS[1].2.to_string(),
-        ])
-        .env("JAVA_HOME", JAVA_HOME)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+            &to,
+        ],
     );
     let quarters = std::fs::read_to_string(&lines).unwrap().lines().count();
     // 3 electricity and 2 gas meters; a gas register's first reading only starts it.
