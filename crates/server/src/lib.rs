@@ -21,6 +21,7 @@ mod evaluate;
 mod forecasting;
 mod headers;
 mod influx;
+mod ingest;
 mod instant;
 mod json_errors;
 mod limits;
@@ -28,7 +29,10 @@ mod metrics;
 mod openapi_errors;
 mod optimisation;
 mod overview;
+mod query;
+mod registry;
 mod routes;
+mod system;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -134,16 +138,16 @@ impl utoipa::Modify for BearerAuth {
 /// only route added outside (in [`router`]); it is described by hand in [`openapi`].
 fn api_routes() -> OpenApiRouter<AppState> {
     let ingest = OpenApiRouter::new()
-        .routes(routes!(routes::write_v2))
-        .routes(routes!(routes::write_v1))
-        .routes(routes!(routes::write_json))
-        .routes(routes!(routes::write_csv))
+        .routes(routes!(ingest::write_v2))
+        .routes(routes!(ingest::write_v1))
+        .routes(routes!(ingest::write_json))
+        .routes(routes!(ingest::write_csv))
         .layer(DefaultBodyLimit::max(MAX_INGEST_BODY_BYTES));
     let factors = OpenApiRouter::new()
         .routes(routes!(accounting::add_factors))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     let registry = OpenApiRouter::new()
-        .routes(routes!(routes::get_registry, routes::post_registry))
+        .routes(routes!(registry::get_registry, registry::post_registry))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     let login = OpenApiRouter::new()
         .routes(routes!(admin::login))
@@ -156,12 +160,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate::template))
         .layer(DefaultBodyLimit::max(MAX_REGISTRY_BODY_BYTES));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(routes::healthz))
+        .routes(routes!(system::healthz))
         .routes(routes!(influx::ping))
-        .routes(routes!(routes::metrics))
-        .routes(routes!(routes::status))
-        .routes(routes!(routes::post_replacement))
-        .routes(routes!(routes::query))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::status))
+        .routes(routes!(registry::post_replacement))
+        .routes(routes!(query::query))
         .routes(routes!(accounting::account))
         .routes(routes!(accounting::carbon_grades))
         .routes(routes!(accounting::list_factors))
