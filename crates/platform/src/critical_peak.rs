@@ -51,6 +51,28 @@ impl TemperatureTrigger {
 }
 
 impl Platform {
+    /// The critical-peak days of `[from, to)`: the caller's, plus those on which the tariff's
+    /// temperature trigger fires on the stored `temperature_meter`.
+    pub(crate) fn critical_days_of(
+        &self,
+        tariff: &Tariff,
+        named: &BTreeSet<NaiveDate>,
+        temperature_meter: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<(BTreeSet<NaiveDate>, Option<TemperatureTrigger>), PlatformError> {
+        let mut days = named.clone();
+        let trigger = match temperature_meter {
+            None => None,
+            Some(meter) => {
+                let t = self.temperature_trigger(tariff, meter, from, to)?;
+                days.extend(t.triggered_days());
+                Some(t)
+            }
+        };
+        Ok((days, trigger))
+    }
+
     /// Evaluates `tariff`'s temperature trigger on the stored readings of `meter` (carrier
     /// `air_temperature`) over the tariff-local days that overlap `[from, to)` (ms UTC).
     pub(crate) fn temperature_trigger(

@@ -4,6 +4,7 @@
 mod accounting;
 mod activity_data;
 pub mod backup;
+mod bills;
 mod certificates;
 mod critical_peak;
 mod demand;
@@ -14,6 +15,7 @@ mod freshness;
 mod ingest;
 mod query;
 mod registry;
+mod schedules;
 mod tariffs;
 mod weather;
 
@@ -29,6 +31,7 @@ pub use accounting::{
     Account, AccountRequest, FactorKind, GradeReport, MeterQuantity, OutputIntensity, Period,
 };
 pub use activity_data::{ActivityRecord, NewActivityRecord};
+pub use bills::{BillRequest, NodeBill, RankedTariff, TariffComparison};
 pub use certificates::{Certificate, CertificateKind, NewCertificate, Retirement};
 pub use critical_peak::{DayMaximum, TemperatureTrigger};
 pub use demand::PeakDemand;
@@ -43,11 +46,9 @@ pub use forecasting::{
 pub use ingest::{IngestOptions, IngestReport, RefusedLine, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 pub use query::{group_unit, Aggregate, BucketValue, QueryAnswer, QuerySpec, SeriesAnswer, Target};
 pub use registry::{MeterSeries, ReplacementRecord};
+pub use schedules::{Assets, NodeSchedule, ScheduleRequest};
 pub use shulv_forecast::ModelKind;
-pub use tariffs::{
-    Assets, BillRequest, NodeBill, NodeSchedule, PartProvenance, PeriodPrice, RankedTariff,
-    ScheduleRequest, TariffComparison, TariffSummary,
-};
+pub use tariffs::{PartProvenance, PeriodPrice, TariffSummary};
 pub use weather::{WeatherFields, WeatherRequest, WeatherUsed};
 
 /// Errors of the platform, each phrased for the person who sent the request.
