@@ -17,18 +17,15 @@
 //! ([`follows_weather`]: electricity and heat) and of their automatic choice; the answer's
 //! `weather` says which meters gave the history's and the forecast hours' temperatures.
 
-use chrono::{DateTime, Duration, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use shulv_forecast::{
-    choose_model, clean, forecast, BacktestSpec, ForecastError, HourlySeries, Input, ModelKind,
-    OriginPlan, Selection,
-};
+use shulv_forecast::{ForecastError, ModelKind, Selection};
 use shulv_model::{Bucket, Carrier, HolidayCalendar, MeterSpec, Unit};
 use shulv_store::Level;
 
-use crate::error_correlation::{change_correlations, correlated_spread};
-use crate::query::{group_unit, whole_hour_offsets};
+use crate::forecast_meter::{run_meter, Ctx};
+use crate::query::whole_hour_offsets;
 use crate::weather::{follows_weather, WeatherGrid, WeatherRequest, WeatherUsed};
 use crate::{Aggregate, Platform, PlatformError, QuerySpec, Target};
 
@@ -40,14 +37,14 @@ pub const MAX_HISTORY_DAYS: i64 = 366;
 /// A meter whose data ends more than this many hours before the forecast start is skipped.
 pub const MAX_LEAD_HOURS: usize = 168;
 
-const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// A carrier group of a node: carrier, unit, meters (index into the node's meters) with their
 /// conversion factor into the unit.
-type Group = (Carrier, Unit, Vec<(usize, f64)>);
+pub(crate) type Group = (Carrier, Unit, Vec<(usize, f64)>);
 
 /// Hourly readings of one series as local hours.
-type Hourly = Vec<(NaiveDateTime, f64)>;
+pub(crate) type Hourly = Vec<(NaiveDateTime, f64)>;
 
 /// How a node's P10/P90 are made from its meters' forecasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -224,22 +221,22 @@ pub struct SkippedMeter {
 }
 
 /// One meter's forecast in its own quantity unit.
-struct MeterRun {
-    kind: ModelKind,
-    settings: String,
-    selection: Option<Selection>,
-    p10: Vec<f64>,
-    p50: Vec<f64>,
-    p90: Vec<f64>,
-    cleaning: Vec<String>,
-    notes: Vec<String>,
+pub(crate) struct MeterRun {
+    pub(crate) kind: ModelKind,
+    pub(crate) settings: String,
+    pub(crate) selection: Option<Selection>,
+    pub(crate) p10: Vec<f64>,
+    pub(crate) p50: Vec<f64>,
+    pub(crate) p90: Vec<f64>,
+    pub(crate) cleaning: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
-fn invalid(e: ForecastError) -> PlatformError {
+pub(crate) fn invalid(e: ForecastError) -> PlatformError {
     PlatformError::Invalid(e.to_string())
 }
 
-fn local(ts: i64, tz: Tz) -> NaiveDateTime {
+pub(crate) fn local(ts: i64, tz: Tz) -> NaiveDateTime {
     DateTime::from_timestamp_millis(ts)
         .expect("timestamp in range")
         .with_timezone(&tz)
@@ -248,7 +245,7 @@ fn local(ts: i64, tz: Tz) -> NaiveDateTime {
 
 /// Holiday calendar of a time zone: the Chinese calendar (法定节假日 and 调休) for zones in
 /// mainland China, none elsewhere.
-fn calendar_of(tz: Tz) -> (Option<HolidayCalendar>, &'static str) {
+pub(crate) fn calendar_of(tz: Tz) -> (Option<HolidayCalendar>, &'static str) {
     let name = tz.name();
     if matches!(
         name,
@@ -543,7 +540,7 @@ impl Platform {
     /// Hourly sums of every meter of `meters` over the history, as local hours, in the order
     /// given: one read of the hour rollups for all of them (a query per meter would read the
     /// same rollup files once per meter).
-    fn meters_history(
+    pub(crate) fn meters_history(
         &self,
         meters: &[MeterSpec],
         ctx: &Ctx<'_>,
@@ -582,409 +579,4 @@ impl Platform {
             })
             .collect())
     }
-
-    /// The carrier series of a node: per (carrier, unit) group the bottom-up P50 with its
-    /// P10/P90, the notes, the automatic choice and each meter's part; and the skipped meters.
-    fn node_forecast(
-        &self,
-        meters: &[MeterSpec],
-        req: &ForecastRequest,
-        ctx: &Ctx<'_>,
-    ) -> Result<(Vec<NodeSeries>, Vec<SkippedMeter>), PlatformError> {
-        let data = self.meters_history(meters, ctx)?;
-        // Carrier groups as in the node query: (carrier, unit) with the meters converted.
-        let mut groups: Vec<Group> = Vec::new();
-        for (i, m) in meters.iter().enumerate() {
-            let unit = m.quantity_unit();
-            let target_unit = group_unit(m.carrier, unit);
-            let factor = unit.convert(1.0, target_unit).unwrap_or(1.0);
-            match groups
-                .iter_mut()
-                .find(|g| g.0 == m.carrier && g.1 == target_unit)
-            {
-                Some(g) => g.2.push((i, factor)),
-                None => groups.push((m.carrier, target_unit, vec![(i, factor)])),
-            }
-        }
-        groups.sort_by_key(|g| (g.0.to_string(), g.1.to_string()));
-        // Phase 1, per group in parallel: the summed series, the automatic choice on it (one
-        // per carrier: a backtest per meter would take minutes on a park) and, for `summed`
-        // intervals, the forecast of the summed series.
-        let plans = par_map(&groups, |(carrier, _, members)| {
-            let y = summed(&data, members);
-            plan_group(*carrier, &y, req, ctx)
-        });
-        // Phase 2, every meter in parallel with its group's model.
-        let jobs: Vec<(usize, usize, f64)> = groups
-            .iter()
-            .enumerate()
-            .flat_map(|(g, (_, _, members))| members.iter().map(move |&(i, f)| (g, i, f)))
-            .collect();
-        let runs = par_map(&jobs, |&(g, i, _)| {
-            run_meter(&data[i], plans[g].kind, ctx, follows_weather(groups[g].0))
-        });
-        let mut out = Vec::new();
-        let mut skipped = Vec::new();
-        let mut runs = jobs.iter().zip(runs);
-        for (g, ((carrier, unit, members), plan)) in groups.iter().zip(plans).enumerate() {
-            let mut comps: Vec<MeterComponent> = Vec::new();
-            let mut histories: Vec<&[(NaiveDateTime, f64)]> = Vec::new();
-            for (&(jg, i, factor), run) in runs.by_ref().take(members.len()) {
-                debug_assert_eq!(jg, g);
-                let m = &meters[i];
-                match run {
-                    Ok(r) => {
-                        let scale = |v: &[f64]| v.iter().map(|x| x * factor).collect();
-                        let mut notes = r.cleaning;
-                        notes.extend(r.notes);
-                        histories.push(&data[i]);
-                        comps.push(MeterComponent {
-                            meter: m.id.clone(),
-                            model: r.kind.name().into(),
-                            settings: r.settings,
-                            p10: scale(&r.p10),
-                            p50: scale(&r.p50),
-                            p90: scale(&r.p90),
-                            notes,
-                        });
-                    }
-                    Err(e) => skipped.push(SkippedMeter {
-                        meter: m.id.clone(),
-                        carrier: *carrier,
-                        reason: e.to_string(),
-                    }),
-                }
-            }
-            if comps.is_empty() {
-                continue;
-            }
-            let mut notes = plan.notes;
-            let fallbacks = comps.iter().filter(|c| c.model != plan.kind.name()).count();
-            if fallbacks > 0 {
-                notes.push(format!(
-                    "{fallbacks} of {} meters fell back to another model (see meters)",
-                    comps.len()
-                ));
-            }
-            let spread = match (req.intervals, plan.summed) {
-                (NodeIntervals::Summed, Some(s)) => Spread::Summed(s),
-                (NodeIntervals::Summed, None) => {
-                    notes.push(
-                        "the node's summed series could not be forecast: P10/P90 by root sum of squares of the meters' deviations (independent errors) instead".into(),
-                    );
-                    Spread::Independent
-                }
-                (NodeIntervals::Independent, _) => Spread::Independent,
-                (NodeIntervals::Correlated, _) => {
-                    Spread::Correlated(change_correlations(&histories, ctx.origin))
-                }
-            };
-            let p = combine(&comps, req.horizon, &spread);
-            out.push((*carrier, *unit, p, notes, plan.selection, comps));
-        }
-        Ok((out, skipped))
-    }
-}
-
-/// A node's forecast of one carrier group: carrier, unit, [P10, P50, P90], notes, the
-/// automatic choice, each meter's part.
-type NodeSeries = (
-    Carrier,
-    Unit,
-    [Vec<f64>; 3],
-    Vec<String>,
-    Option<Selection>,
-    Vec<MeterComponent>,
-);
-
-/// What a carrier group of a node runs: the model of its meters, the automatic choice, the
-/// forecast of its summed series (for `summed` intervals) and notes.
-struct GroupPlan {
-    kind: ModelKind,
-    selection: Option<Selection>,
-    summed: Option<MeterRun>,
-    notes: Vec<String>,
-}
-
-/// The hourly sum of a group's meters (each converted by its factor), hour by hour.
-fn summed(data: &[Hourly], members: &[(usize, f64)]) -> Hourly {
-    let mut sum: std::collections::BTreeMap<NaiveDateTime, f64> = Default::default();
-    for &(i, factor) in members {
-        for &(t, v) in &data[i] {
-            *sum.entry(t).or_default() += v * factor;
-        }
-    }
-    sum.into_iter().collect()
-}
-
-/// Chooses the model of a group on its summed series (with `auto`) and forecasts that series
-/// (for `summed` intervals).
-fn plan_group(
-    carrier: Carrier,
-    y: &[(NaiveDateTime, f64)],
-    req: &ForecastRequest,
-    ctx: &Ctx<'_>,
-) -> GroupPlan {
-    let mut plan = GroupPlan {
-        kind: req.model,
-        selection: None,
-        summed: None,
-        notes: Vec::new(),
-    };
-    let weather = follows_weather(carrier);
-    if req.model == ModelKind::Auto {
-        match select(y, ctx, weather) {
-            Ok(sel) => {
-                plan.kind = sel.chosen;
-                plan.notes.push(format!(
-                    "model chosen on the summed {carrier} series of the node: {}",
-                    plan.kind.name()
-                ));
-                plan.selection = Some(sel);
-            }
-            Err(e) => {
-                plan.kind = ModelKind::Naive24;
-                plan.notes
-                    .push(format!("automatic choice not possible ({e}); naive24 used"));
-            }
-        }
-    }
-    if req.intervals == NodeIntervals::Summed {
-        plan.summed = run_meter(y, plan.kind, ctx, weather).ok();
-    }
-    plan
-}
-
-/// Where a node's P10/P90 spread comes from.
-enum Spread {
-    /// The spread of a forecast of the summed series.
-    Summed(MeterRun),
-    /// Root sum of squares of the meters' deviations.
-    Independent,
-    /// The meters' deviations combined with these correlations (row-major, meters × meters).
-    Correlated(Vec<f64>),
-}
-
-/// Sums the meters' P50s hour by hour and makes P10/P90 around it from `spread`.
-fn combine(comps: &[MeterComponent], h: usize, spread: &Spread) -> [Vec<f64>; 3] {
-    let mut p10 = vec![0.0; h];
-    let mut p50 = vec![0.0; h];
-    let mut p90 = vec![0.0; h];
-    let mut below = Vec::with_capacity(comps.len());
-    let mut above = Vec::with_capacity(comps.len());
-    for i in 0..h {
-        below.clear();
-        above.clear();
-        for c in comps {
-            p50[i] += c.p50[i];
-            below.push((c.p50[i] - c.p10[i]).max(0.0));
-            above.push((c.p90[i] - c.p50[i]).max(0.0));
-        }
-        let rss = |d: &[f64]| d.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let (down, up) = match spread {
-            Spread::Summed(s) => (
-                (s.p50[i] - s.p10[i]).max(0.0),
-                (s.p90[i] - s.p50[i]).max(0.0),
-            ),
-            Spread::Independent => (rss(&below), rss(&above)),
-            Spread::Correlated(rho) => (
-                correlated_spread(&below, rho),
-                correlated_spread(&above, rho),
-            ),
-        };
-        p10[i] = p50[i] - down;
-        p90[i] = p50[i] + up;
-    }
-    [p10, p50, p90]
-}
-
-/// `f` over `items` on up to 4 threads (the machine's cores), results in the order given.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(items.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<parking_lot::Mutex<Option<R>>> = items
-        .iter()
-        .map(|_| parking_lot::Mutex::new(None))
-        .collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= items.len() {
-                    break;
-                }
-                *slots[i].lock() = Some(f(&items[i]));
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|r| r.into_inner().expect("every item run"))
-        .collect()
-}
-
-/// Settings shared by the meters of one request.
-struct Ctx<'a> {
-    from: i64,
-    to: i64,
-    /// Local time of the first forecast hour.
-    origin: NaiveDateTime,
-    tz: Tz,
-    horizon: usize,
-    calendar: Option<&'a HolidayCalendar>,
-    /// Temperatures of the request, if any.
-    weather: Option<&'a WeatherGrid>,
-}
-
-/// A series ready to forecast: the cleaned history (with the temperature over it as a
-/// covariate, if used), the temperature up to the end of the horizon, the cleaning notes and the
-/// lead.
-struct Prepared {
-    series: HourlySeries,
-    temperature: Option<(String, Vec<f64>)>,
-    cleaning: Vec<String>,
-    lead: usize,
-}
-
-/// Cleans hourly readings, measures the hours between their end and the forecast start (the
-/// lead) and, with `weather`, attaches the request's temperatures.
-fn prepare(
-    y: &[(NaiveDateTime, f64)],
-    ctx: &Ctx<'_>,
-    weather: bool,
-) -> Result<Prepared, PlatformError> {
-    let times: Vec<NaiveDateTime> = y.iter().map(|p| p.0).collect();
-    let values: Vec<f64> = y.iter().map(|p| p.1).collect();
-    let (series, report) = clean(&times, &values, &[]).map_err(invalid)?;
-    let end = series.time(series.len() - 1) + Duration::hours(1);
-    let lead = (ctx.origin - end).num_hours().max(0) as usize;
-    if lead > MAX_LEAD_HOURS {
-        return Err(PlatformError::Invalid(format!(
-            "the data ends at {end}, more than {MAX_LEAD_HOURS} hours before the forecast start {}",
-            ctx.origin
-        )));
-    }
-    let mut series = series;
-    let temperature = match ctx.weather.filter(|_| weather) {
-        Some(g) => {
-            let t = g.covariate(series.start)?;
-            series.covariates = vec![(g.used.covariate.clone(), t[..series.len()].to_vec())];
-            Some((g.used.covariate.clone(), t))
-        }
-        None => None,
-    };
-    Ok(Prepared {
-        series,
-        temperature,
-        cleaning: report.notes,
-        lead,
-    })
-}
-
-fn spec(ctx: &Ctx<'_>, lead: usize) -> BacktestSpec {
-    let day = ctx.origin.date();
-    BacktestSpec {
-        model: ModelKind::Auto,
-        horizon: ctx.horizon,
-        lead,
-        plan: OriginPlan::Daily,
-        from: day,
-        to: day,
-        window: shulv_forecast::model::WINDOW_HOURS,
-        calendar: ctx.calendar.cloned(),
-        covariates_observed: true,
-    }
-}
-
-/// The automatic choice on a (summed) series, for origins that end at the forecast start.
-fn select(
-    y: &[(NaiveDateTime, f64)],
-    ctx: &Ctx<'_>,
-    weather: bool,
-) -> Result<Selection, PlatformError> {
-    let p = prepare(y, ctx, weather)?;
-    choose_model(&p.series, p.series.len() + p.lead, &spec(ctx, p.lead)).map_err(invalid)
-}
-
-/// Forecasts one meter's hourly readings with `kind` (auto: chosen on this series), with the
-/// request's temperature as covariate when `weather`; a concrete model that lacks history falls
-/// back to the seasonal naive 24 h with a note.
-fn run_meter(
-    y: &[(NaiveDateTime, f64)],
-    kind: ModelKind,
-    ctx: &Ctx<'_>,
-    weather: bool,
-) -> Result<MeterRun, PlatformError> {
-    if y.is_empty() {
-        return Err(PlatformError::Invalid(format!(
-            "no stored data between {} and {}",
-            shulv_model::format_local(ctx.from, ctx.tz),
-            shulv_model::format_local(ctx.to, ctx.tz)
-        )));
-    }
-    let Prepared {
-        series,
-        temperature,
-        cleaning,
-        lead,
-    } = prepare(y, ctx, weather)?;
-    let mut notes = Vec::new();
-    if lead > 0 {
-        notes.push(format!(
-            "the data ends {lead} h before the forecast start; forecast with a lead of {lead} h"
-        ));
-    }
-    let mut selection = None;
-    let mut kind = kind;
-    if kind == ModelKind::Auto {
-        let sel = choose_model(&series, series.len() + lead, &spec(ctx, lead)).map_err(invalid)?;
-        kind = sel.chosen;
-        selection = Some(sel);
-    }
-    let n = series.len();
-    let start = n.saturating_sub(shulv_forecast::model::WINDOW_HOURS);
-    let covariates: Vec<(&str, &[f64])> = temperature
-        .iter()
-        .map(|(name, t)| (name.as_str(), &t[start..]))
-        .collect();
-    let input = Input {
-        start: series.time(start),
-        history: &series.values[start..],
-        covariates: &covariates,
-        lead,
-        horizon: ctx.horizon,
-        calendar: ctx.calendar,
-    };
-    let f = match forecast(kind, &input) {
-        Ok(f) => f,
-        Err(ForecastError::ShortHistory { have, need, model }) if kind != ModelKind::Naive24 => {
-            notes.push(format!(
-                "{model} needs {need} hours of history, {have} stored: naive24 used instead"
-            ));
-            kind = ModelKind::Naive24;
-            forecast(kind, &input).map_err(invalid)?
-        }
-        Err(e) => return Err(invalid(e)),
-    };
-    debug_assert_eq!(f.start, ctx.origin, "forecast starts at the origin");
-    notes.extend(f.notes);
-    if let Some((name, _)) = temperature.filter(|(name, _)| !f.model.contains(name.as_str())) {
-        notes.push(format!(
-            "{} takes no covariates: {name} was not used",
-            kind.name()
-        ));
-    }
-    Ok(MeterRun {
-        kind,
-        settings: f.model,
-        selection,
-        p10: f.p10,
-        p50: f.p50,
-        p90: f.p90,
-        cleaning,
-        notes,
-    })
 }

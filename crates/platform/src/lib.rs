@@ -9,6 +9,8 @@ mod certificates;
 mod critical_peak;
 mod demand;
 mod error_correlation;
+mod forecast_meter;
+mod forecast_node;
 mod forecast_store;
 mod forecasting;
 mod freshness;
