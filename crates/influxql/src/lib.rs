@@ -38,8 +38,8 @@
 //! # Limits
 //!
 //! Queries of at most [`MAX_QUERY_BYTES`], expressions and parentheses nested at most
-//! [`MAX_DEPTH`] deep, `LIMIT` and `SLIMIT` at most [`MAX_LIMIT`], regexes that compile within
-//! [`REGEX_SIZE_LIMIT`] (Rust regexes run in linear time). Parsing is a single pass without
+//! [`MAX_DEPTH`] deep, `LIMIT` and `SLIMIT` at most [`MAX_LIMIT`], at most [`MAX_REGEXES`]
+//! regexes that each compile within [`REGEX_SIZE_LIMIT`] (Rust regexes run in linear time). Parsing is a single pass without
 //! backtracking: its time is linear in the query length.
 
 mod ast;
@@ -68,6 +68,8 @@ pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// Largest `LIMIT` and `SLIMIT`.
 pub const MAX_LIMIT: u64 = 1_000_000;
+/// Most regex literals in one query (each is compiled once to be checked).
+pub const MAX_REGEXES: usize = 64;
 /// Largest compiled size of a regex, in bytes.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 

@@ -2,8 +2,8 @@
 
 use shulv_influxql::{
     parse, Binary, BinaryOp, Call, Cond, Dimension, Duration, Expr, Fill, Function, Literal,
-    MeasurementName, Regex, Select, Source, Statement, TagKeySelector, TimeBase, TimeExpr,
-    TimeOp, VarRef,
+    MeasurementName, Regex, Select, Source, Statement, TagKeySelector, TimeBase, TimeExpr, TimeOp,
+    VarRef,
 };
 
 fn one(q: &str) -> Statement {
@@ -35,18 +35,24 @@ const MIN: i64 = 60_000_000_000;
 #[test]
 fn show_statements() {
     assert_eq!(one("show databases"), Statement::ShowDatabases);
-    assert_eq!(one("SHOW RETENTION POLICIES"), Statement::ShowRetentionPolicies(None));
+    assert_eq!(
+        one("SHOW RETENTION POLICIES"),
+        Statement::ShowRetentionPolicies(None)
+    );
     assert_eq!(
         one("SHOW RETENTION POLICIES ON db1"),
         Statement::ShowRetentionPolicies(Some("db1".into()))
     );
-    let Statement::ShowMeasurements(m) =
-        one(r#"SHOW MEASUREMENTS ON "db" WITH MEASUREMENT = "elec" WHERE "site" = 'A' LIMIT 5 OFFSET 10"#)
-    else {
+    let Statement::ShowMeasurements(m) = one(
+        r#"SHOW MEASUREMENTS ON "db" WITH MEASUREMENT = "elec" WHERE "site" = 'A' LIMIT 5 OFFSET 10"#,
+    ) else {
         panic!()
     };
     assert_eq!(m.database.as_deref(), Some("db"));
-    assert_eq!(m.with_measurement, Some(MeasurementName::Name("elec".into())));
+    assert_eq!(
+        m.with_measurement,
+        Some(MeasurementName::Name("elec".into()))
+    );
     assert_eq!((m.limit, m.offset), (Some(5), Some(10)));
 
     let Statement::ShowTagKeys(k) = one(r#"SHOW TAG KEYS ON db FROM "m" WHERE "a" = 'b'"#) else {
@@ -99,7 +105,13 @@ fn sources() {
     let got: Vec<_> = s
         .sources
         .iter()
-        .map(|s| (s.database.as_deref(), s.retention_policy.as_deref(), &s.name))
+        .map(|s| {
+            (
+                s.database.as_deref(),
+                s.retention_policy.as_deref(),
+                &s.name,
+            )
+        })
         .collect();
     let name = |n: &str| MeasurementName::Name(n.into());
     let re = MeasurementName::Regex(Regex {
@@ -185,9 +197,13 @@ fn conditions() {
     }
     walk(s.condition.as_ref().unwrap(), &mut leaves);
     assert_eq!(leaves.len(), 8);
-    let Cond::Compare(f) = leaves[5] else { panic!() };
+    let Cond::Compare(f) = leaves[5] else {
+        panic!()
+    };
     assert_eq!(f.value, Literal::Number(-2.5));
-    let Cond::Compare(g) = leaves[6] else { panic!() };
+    let Cond::Compare(g) = leaves[6] else {
+        panic!()
+    };
     assert_eq!(g.value, Literal::Bool(true));
     let Cond::Time(t) = leaves[7] else { panic!() };
     assert_eq!(t.op, TimeOp::Lt);
@@ -223,7 +239,10 @@ fn time_values() {
         base("1700000000s").base,
         TimeBase::Absolute(1_700_000_000_000_000_000)
     );
-    assert_eq!(base("1700000000000000000").base, TimeBase::Absolute(1_700_000_000_000_000_000));
+    assert_eq!(
+        base("1700000000000000000").base,
+        TimeBase::Absolute(1_700_000_000_000_000_000)
+    );
     assert_eq!(
         base("'2025-01-01'").base,
         TimeBase::Absolute(1_735_689_600_000_000_000)

@@ -125,6 +125,15 @@ impl Parser<'_> {
             })?),
             Tok::Integer(n) => TimeBase::Absolute(*n),
             Tok::Duration(d) => TimeBase::Absolute(d.as_nanos()),
+            Tok::Minus => {
+                self.bump()?;
+                let n = match self.tok.kind {
+                    Tok::Integer(n) => n,
+                    Tok::Duration(d) => d.as_nanos(),
+                    _ => return Err(self.unexpected("an epoch after -")),
+                };
+                TimeBase::Absolute(-n)
+            }
             _ => return Err(self.unexpected("now(), an RFC 3339 string or an epoch")),
         };
         self.bump()?;

@@ -8,7 +8,7 @@ mod show;
 use crate::ast::{Regex, Statement};
 use crate::error::{Fail, PResult};
 use crate::lexer::{Lexer, Tok, Token};
-use crate::{MAX_DEPTH, MAX_LIMIT, REGEX_SIZE_LIMIT};
+use crate::{MAX_DEPTH, MAX_LIMIT, MAX_REGEXES, REGEX_SIZE_LIMIT};
 
 /// Words that end a clause; they cannot be unquoted identifiers.
 const RESERVED: &[&str] = &[
@@ -33,6 +33,7 @@ pub(crate) struct Parser<'a> {
     lex: Lexer<'a>,
     tok: Token,
     depth: usize,
+    regexes: usize,
 }
 
 /// Parses every statement of `src`.
@@ -64,6 +65,7 @@ impl<'a> Parser<'a> {
             lex,
             tok,
             depth: 0,
+            regexes: 0,
         })
     }
 
@@ -169,6 +171,13 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected("regex"));
         }
         let open = self.tok.pos;
+        self.regexes += 1;
+        if self.regexes > MAX_REGEXES {
+            return Err(Fail::new(
+                open,
+                format!("more than {MAX_REGEXES} regexes in one query"),
+            ));
+        }
         let pattern = self.lex.regex(open)?;
         if let Err(e) = regex::RegexBuilder::new(&pattern)
             .size_limit(REGEX_SIZE_LIMIT)
