@@ -99,11 +99,10 @@ impl Parser<'_> {
                 ));
             }
         };
-        let (database, retention_policy) = match qualifiers.as_slice() {
-            [] => (None, None),
-            [rp] => (None, rp.clone()),
-            [db, rp] => (db.clone(), rp.clone()),
-            _ => unreachable!("at most two qualifiers"),
+        let mut qualifiers = qualifiers.into_iter();
+        let (database, retention_policy) = match (qualifiers.next(), qualifiers.next()) {
+            (Some(db), Some(rp)) => (db, rp),
+            (rp, _) => (None, rp.flatten()),
         };
         Ok(Source {
             database,
