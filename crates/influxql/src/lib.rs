@@ -5,6 +5,18 @@
 //! [`parse`] takes the whole `q` parameter (statements separated by `;`) and returns every
 //! [`Statement`] or the first [`ParseError`] with its line and column in the whole text.
 //!
+//! ```
+//! use shulv_influxql::{parse, Statement};
+//!
+//! let q = r#"SELECT mean("value") FROM "cpu" WHERE time > now() - 6h GROUP BY time(1m) fill(null)"#;
+//! assert!(matches!(parse(q).unwrap()[..], [Statement::Select(_)]));
+//! let e = parse("SELECT FROM cpu").unwrap_err();
+//! assert_eq!(
+//!     e.to_string(),
+//!     "error parsing query: found FROM, expected field, function or number at line 1, char 8"
+//! );
+//! ```
+//!
 //! # Supported subset
 //!
 //! - `SHOW DATABASES`
