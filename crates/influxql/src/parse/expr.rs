@@ -120,28 +120,7 @@ impl Parser<'_> {
             }
             return Err(Fail::new(name_pos, format!("unknown function {name}()")));
         };
-        self.bump()?; // (
-        let args = {
-            let p = &mut *self;
-            let mut args = Vec::new();
-            if p.tok.kind != Tok::RParen {
-                loop {
-                    args.push(if p.tok.kind == Tok::Star {
-                        p.bump()?;
-                        Expr::Wildcard
-                    } else if p.tok.kind == Tok::Slash {
-                        Expr::Regex(p.regex()?)
-                    } else {
-                        p.expr()?
-                    });
-                    if !p.eat(&Tok::Comma)? {
-                        break;
-                    }
-                }
-            }
-            p.expect(&Tok::RParen, ", or )")?;
-            args
-        };
+        let args = self.call_args()?;
         check_args(function, &args).map_err(|why| {
             Fail::new(
                 name_pos,
@@ -149,6 +128,28 @@ impl Parser<'_> {
             )
         })?;
         Ok(Expr::Call(Call { function, args }))
+    }
+
+    /// `(arg, …)`: expressions, `*` or regexes; the current token is `(`.
+    fn call_args(&mut self) -> PResult<Vec<Expr>> {
+        self.bump()?;
+        let mut args = Vec::new();
+        if self.eat(&Tok::RParen)? {
+            return Ok(args);
+        }
+        loop {
+            args.push(if self.eat(&Tok::Star)? {
+                Expr::Wildcard
+            } else if self.tok.kind == Tok::Slash {
+                Expr::Regex(self.regex()?)
+            } else {
+                self.expr()?
+            });
+            if !self.eat(&Tok::Comma)? {
+                self.expect(&Tok::RParen, ", or )")?;
+                return Ok(args);
+            }
+        }
     }
 }
 
