@@ -18,7 +18,12 @@ fuzz_target!(|data: &[u8]| {
     match result {
         Err(e) => {
             let chars: Vec<char> = query.chars().collect();
-            assert!(e.offset <= chars.len(), "offset {} beyond {}", e.offset, chars.len());
+            assert!(
+                e.offset <= chars.len(),
+                "offset {} beyond {}",
+                e.offset,
+                chars.len()
+            );
             let before = &chars[..e.offset];
             let line = before.iter().filter(|&&c| c == '\n').count() + 1;
             let column = before.iter().rev().take_while(|&&c| c != '\n').count() + 1;
@@ -26,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!e.message.is_empty());
         }
         Ok(statements) => {
-            assert!(!statements.is_empty(), "accepted a query without statements");
+            assert!(
+                !statements.is_empty(),
+                "accepted a query without statements"
+            );
             for s in &statements {
                 if let Statement::Select(select) = s {
                     if let Some(cond) = &select.condition {
