@@ -304,6 +304,31 @@ pub fn node_not_found(id: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, format!("node '{id}' not found"))
 }
 
+/// The items whose node (`node_of`) lies in `scope`.
+pub fn keep_in_scope<T>(
+    tree: &Tree,
+    scope: &Scope,
+    items: Vec<T>,
+    node_of: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    items
+        .into_iter()
+        .filter(|item| node_in_scope(tree, scope, node_of(item)))
+        .collect()
+}
+
+/// [`node_not_found`] for the first of `nodes` that is unknown or outside `scope`.
+pub fn all_in_scope<'a>(
+    tree: &Tree,
+    scope: &Scope,
+    mut nodes: impl Iterator<Item = &'a str>,
+) -> Result<(), ApiError> {
+    match nodes.find(|node| !node_in_scope(tree, scope, node)) {
+        Some(node) => Err(node_not_found(node)),
+        None => Ok(()),
+    }
+}
+
 /// True if meter `id` exists and its node lies in `scope`.
 pub fn meter_in_scope(tree: &Tree, scope: &Scope, id: &str) -> bool {
     tree.meter(id)

@@ -36,11 +36,7 @@ pub async fn list(
 ) -> Result<Json<Vec<ActivityRecord>>, ApiError> {
     let list = blocking(&state.platform, move |p| {
         let all = p.activity_records();
-        Ok(p.with_tree(|t| {
-            all.into_iter()
-                .filter(|r| access::node_in_scope(t, &principal.scope, &r.spec.node))
-                .collect()
-        }))
+        Ok(p.with_tree(|t| access::keep_in_scope(t, &principal.scope, all, |r| &r.spec.node)))
     })
     .await?;
     Ok(Json(list))
@@ -61,16 +57,8 @@ pub async fn add(
 ) -> Result<Json<ActivityAdded>, ApiError> {
     let access = state.access.clone();
     let added = blocking(&state.platform, move |p| {
-        let outside = p.with_tree(|t| {
-            batch
-                .records
-                .iter()
-                .find(|r| !access::node_in_scope(t, &principal.scope, &r.node))
-                .map(|r| r.node.clone())
-        });
-        if let Some(node) = outside {
-            return Err(access::node_not_found(&node));
-        }
+        let nodes = batch.records.iter().map(|r| r.node.as_str());
+        p.with_tree(|t| access::all_in_scope(t, &principal.scope, nodes))?;
         let ids: Vec<String> = batch.records.iter().map(|r| r.id.clone()).collect();
         let result = p.add_activity_records(batch.records, &principal.actor());
         let entry = audit_entry(

@@ -46,11 +46,7 @@ pub async fn list(
 ) -> Result<Json<Vec<Certificate>>, ApiError> {
     let list = blocking(&state.platform, move |p| {
         let all = p.certificates();
-        Ok(p.with_tree(|t| {
-            all.into_iter()
-                .filter(|c| access::node_in_scope(t, &principal.scope, &c.spec.owner))
-                .collect()
-        }))
+        Ok(p.with_tree(|t| access::keep_in_scope(t, &principal.scope, all, |c| &c.spec.owner)))
     })
     .await?;
     Ok(Json(list))
@@ -70,16 +66,8 @@ pub async fn register(
 ) -> Result<Json<Registered>, ApiError> {
     let access = state.access.clone();
     let added = blocking(&state.platform, move |p| {
-        let outside = p.with_tree(|t| {
-            batch
-                .certificates
-                .iter()
-                .find(|c| !access::node_in_scope(t, &principal.scope, &c.owner))
-                .map(|c| c.owner.clone())
-        });
-        if let Some(owner) = outside {
-            return Err(access::node_not_found(&owner));
-        }
+        let owners = batch.certificates.iter().map(|c| c.owner.as_str());
+        p.with_tree(|t| access::all_in_scope(t, &principal.scope, owners))?;
         let ids: Vec<String> = batch.certificates.iter().map(|c| c.id.clone()).collect();
         let visible =
             |owner: &str| p.with_tree(|t| access::node_in_scope(t, &principal.scope, owner));
