@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use shulv_influxql::{MeasurementName, Source};
-use shulv_model::{MeterSpec, Tree};
+use shulv_model::{MeterSpec, ReadingKind, Tree};
 use shulv_platform::{group_unit, MeterSeries, Platform};
 
 /// The database that holds everything the caller may see.
@@ -167,16 +167,16 @@ impl NameMatcher {
 }
 
 fn series_ref(tree: &Tree, meter: &MeterSpec, ids: MeterSeries, caller: &Caller<'_>) -> SeriesRef {
+    let quantity = meter.quantity_unit();
     let (store, unit, factor) = if meter.carrier.is_additive() {
-        let quantity = meter.quantity_unit();
         let unit = group_unit(meter.carrier, quantity);
-        (
-            ids.quantity,
-            unit,
-            quantity.convert(1.0, unit).unwrap_or(1.0),
-        )
-    } else {
+        let factor = quantity.convert(1.0, unit).unwrap_or(1.0);
+        (ids.quantity, unit, factor)
+    } else if meter.reading == ReadingKind::Instantaneous {
+        // Sampled states (air temperature): the samples themselves.
         (ids.raw, meter.unit, 1.0)
+    } else {
+        (ids.quantity, quantity, 1.0)
     };
     let mut tags = BTreeMap::new();
     let path = std::iter::once(tree.node(&meter.node))
