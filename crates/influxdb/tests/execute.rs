@@ -562,3 +562,60 @@ fn bad_statements_get_errors_not_answers() {
         Some("database name required")
     );
 }
+
+/// Every query of the dashboard in docs/examples/grafana, with Grafana's variables expanded as
+/// Grafana expands them, runs and answers.
+#[test]
+fn the_example_dashboard_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = platform(dir.path());
+    let text = std::fs::read_to_string("../../docs/examples/grafana/shulv-park.json").unwrap();
+    let dashboard: Value = serde_json::from_str(&text).unwrap();
+    let (from, to) = (T0, T0 + 7 * 86_400_000);
+    let expand = |q: &str| {
+        q.replace(
+            "$timeFilter",
+            &format!("time >= {from}ms and time <= {to}ms"),
+        )
+        .replace("$__interval_ms", "3600000")
+        .replace("$__interval", "1h")
+        .replace("$grid_factor", "0.5366")
+        .replace("$enterprise", "(e1|e2)")
+    };
+    let mut queries: Vec<String> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["type"] == "query")
+        .map(|v| v["query"].as_str().unwrap().to_string())
+        .collect();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            queries.push(t["query"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(queries.len(), 6);
+    for q in queries {
+        let answer = run(&p, "park", &expand(&q));
+        let result = &answer["results"][0];
+        assert!(result.get("error").is_none(), "{q}: {result}");
+        assert!(
+            !result["series"].as_array().unwrap().is_empty(),
+            "{q}: {result}"
+        );
+    }
+    // The load panel: kWh per hour bucket × 3600000 / 3600000 ms is the mean kW. Grafana's
+    // range ends with `<=`, so the last bucket holds only the point at its start.
+    let q = "SELECT sum(\"value\") * 3600000 / $__interval_ms FROM \"electricity\" WHERE $timeFilter GROUP BY time($__interval) fill(null)";
+    let mut load = rows(&run(&p, "park", &expand(q)));
+    assert_eq!(load.pop().map(|r| r.0), Some(to));
+    let hourly = engine(
+        &p,
+        Target::Node("park".into()),
+        Bucket::Hour,
+        from,
+        to,
+        Aggregate::Sum,
+    );
+    assert_same("load", &load, &hourly);
+}

@@ -92,7 +92,7 @@ impl Parser<'_> {
     }
 
     /// An optional `::type` after a name.
-    fn cast(&mut self) -> PResult<Option<Cast>> {
+    pub(super) fn cast(&mut self) -> PResult<Option<Cast>> {
         if !self.eat(&Tok::DoubleColon)? {
             return Ok(None);
         }

@@ -1,7 +1,7 @@
 //! `SELECT` statements and the clauses they share with `SHOW` (`FROM` sources).
 
 use super::Parser;
-use crate::ast::{Dimension, Expr, Field, Fill, MeasurementName, Select, Source, Statement};
+use crate::ast::{Cast, Dimension, Expr, Field, Fill, MeasurementName, Select, Source, Statement};
 use crate::duration::Duration;
 use crate::error::{Fail, PResult};
 use crate::lexer::Tok;
@@ -140,7 +140,15 @@ impl Parser<'_> {
             return Ok(Dimension::Regex(self.regex()?));
         }
         if !self.is_kw("time") {
-            return Ok(Dimension::Tag(self.ident("time(), tag, * or regex")?));
+            let name = self.ident("time(), tag, * or regex")?;
+            // Grafana's query builder writes `GROUP BY "host"::tag`.
+            let pos = self.tok.pos;
+            if let Some(cast) = self.cast()? {
+                if cast != Cast::Tag {
+                    return Err(Fail::new(pos, "GROUP BY takes tags: only ::tag is allowed"));
+                }
+            }
+            return Ok(Dimension::Tag(name));
         }
         self.bump()?;
         self.expect(&Tok::LParen, "( after GROUP BY time")?;
