@@ -53,6 +53,8 @@ pub fn policy(method: &Method, path: &str) -> Option<Access> {
         ("GET", "/api/v1/registry" | "/api/v1/query" | "/api/v1/accounts")
         | ("GET", "/api/v1/carbon-grades" | "/api/v1/factors" | "/api/v1/forecast") => Read,
         ("GET", "/api/v1/overview" | "/api/v1/collectors") => Read,
+        // InfluxDB 1.x queries (Grafana, clients): POST carries a form, it changes nothing.
+        ("GET" | "POST", "/query") => Read,
         ("POST", "/api/v1/collectors/{name}/status") => Write,
         ("DELETE", "/api/v1/collectors/{name}") => Manage,
         ("GET", "/api/v1/forecasts" | "/api/v1/forecasts/{id}") => Read,
@@ -203,7 +205,7 @@ pub async fn gate(
     if access == Access::Public {
         return next.run(request).await;
     }
-    let v1 = if path == "/write" && presented_token(&request).is_none() {
+    let v1 = if (path == "/write" || path == "/query") && presented_token(&request).is_none() {
         crate::influx::v1_credential(&request)
     } else {
         None
@@ -246,7 +248,7 @@ pub async fn gate(
         )
         .into_response();
     }
-    if request.method() != Method::GET {
+    if request.method() != Method::GET && path != "/query" {
         if let Some(e) = state.access.audit.error() {
             return crate::routes::audit_down(&e, "changes").into_response();
         }

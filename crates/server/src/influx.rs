@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// The version `/ping` reports: InfluxDB 1.8 (what the write side is compatible with), with
 /// shulv's version as semver build metadata.
-fn version() -> String {
+pub(crate) fn version() -> String {
     format!("1.8.10+shulv.{}", env!("CARGO_PKG_VERSION"))
 }
 

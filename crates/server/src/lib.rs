@@ -21,6 +21,7 @@ mod evaluate;
 mod forecasting;
 mod headers;
 mod influx;
+mod influx_query;
 mod ingest;
 mod instant;
 mod json_errors;
@@ -185,6 +186,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(optimisation::compare_tariffs))
         .routes(routes!(optimisation::schedule))
         .routes(routes!(overview::overview))
+        .routes(routes!(influx_query::query_get, influx_query::query_post))
         .routes(routes!(collectors::list))
         .routes(routes!(collectors::remove))
         .routes(routes!(admin::logout))
