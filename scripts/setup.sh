@@ -18,6 +18,7 @@ test_packages=(
   fonts-wqy-microhei # a CJK font, so the Chinese pages render in the tests' screenshots
   socat           # a virtual serial pair for the Modbus RTU and DL/T 645 collection tests
   mosquitto       # the MQTT broker of the collection tests
+  influxdb-client # the InfluxDB 1.x shell `influx` (1.6.7), a real client of the InfluxQL tests
   openjdk-17-jre-headless # Spark's JVM (region/spark jobs and their check; Spark 4.0 wants 17)
 )
 # Python packages only the tests need (PyPI, pinned): real devices and clients nobody here wrote.
