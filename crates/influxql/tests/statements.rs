@@ -284,7 +284,7 @@ fn group_by_fill_order_limits_tz() {
     // Grafana's query builder casts group-by tags.
     let s = select("SELECT mean(v) FROM m GROUP BY time(1h), \"host\"::tag fill(null)");
     assert_eq!(s.dimensions[1], Dimension::Tag("host".into()));
-    let e = shulv_influxql::parse("SELECT mean(v) FROM m GROUP BY \"host\"::field").unwrap_err();
+    let e = parse("SELECT mean(v) FROM m GROUP BY \"host\"::field").unwrap_err();
     assert!(e.to_string().contains("only ::tag"), "{e}");
 }
 
