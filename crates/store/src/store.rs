@@ -52,6 +52,19 @@ impl State {
     fn overlap(&self) -> bool {
         self.active.overlap || self.frozen.as_ref().is_some_and(|f| f.overlap)
     }
+
+    /// Puts `p` in the active memtable, marking it as overlapping when `p` falls inside the
+    /// persisted range of its series (a rewrite the next flush must merge).
+    fn insert(&mut self, p: &Point) {
+        if self
+            .hull
+            .get(&p.series)
+            .is_some_and(|&(lo, hi)| lo <= p.ts && p.ts <= hi)
+        {
+            self.active.overlap = true;
+        }
+        self.active.insert(p.series, p.ts, p.value);
+    }
 }
 
 #[derive(Default)]
@@ -76,14 +89,7 @@ impl WalSink for Sink {
         let st = &mut *st;
         let mut n = 0;
         for p in writes.iter().flatten() {
-            if st
-                .hull
-                .get(&p.series)
-                .is_some_and(|&(lo, hi)| lo <= p.ts && p.ts <= hi)
-            {
-                st.active.overlap = true;
-            }
-            st.active.insert(p.series, p.ts, p.value);
+            st.insert(p);
             n += 1;
         }
         self.0.counters.written.fetch_add(n, Ordering::Relaxed);

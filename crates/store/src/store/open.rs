@@ -109,15 +109,8 @@ impl Store {
             }
             let (points, len) = wal::replay(&path)?;
             wal_bytes += len;
-            for p in points {
-                if st
-                    .hull
-                    .get(&p.series)
-                    .is_some_and(|&(lo, hi)| lo <= p.ts && p.ts <= hi)
-                {
-                    st.active.overlap = true;
-                }
-                st.active.insert(p.series, p.ts, p.value);
+            for p in &points {
+                st.insert(p);
             }
             last_seq = last_seq.max(seq);
         }
