@@ -19,6 +19,9 @@ pub const MAX_GAP_HOURS: usize = 168;
 pub const SHIFT_FRACTION: f64 = 0.3;
 /// Days on each side of a level shift that must agree.
 pub const SHIFT_DAYS: usize = 14;
+/// A level shift cuts the fit window of a model when at least this many days (and the
+/// model's least history) follow it.
+pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
 
 /// A gap-free hourly series with optional covariates on the same grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,7 +234,7 @@ pub fn clean(
         report.notes.push(format!(
             "level shift near {}: daily mean {before:.3} before, {after:.3} after; models fit after the shift once {} days follow it",
             t.date(),
-            crate::model::MIN_DAYS_AFTER_SHIFT
+            MIN_DAYS_AFTER_SHIFT
         ));
         report.level_shifts.push((t, before, after));
     }

@@ -13,11 +13,14 @@
 #![warn(missing_docs)]
 
 pub mod backtest;
+mod boosted_trees;
 pub mod calendar;
 pub mod clean;
 pub mod csv;
-mod gbdt;
-mod gbm;
+mod features;
+mod gbm_model;
+mod input;
+mod interval;
 mod linalg;
 pub mod metrics;
 pub mod model;

@@ -20,11 +20,15 @@
 //! - [`ModelKind::Auto`]: chosen per series by a rolling-origin backtest
 //!   ([`crate::backtest::choose_model`]).
 
-use chrono::{Datelike, Duration, NaiveDateTime, Timelike};
+use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
-use shulv_model::{DayType, HolidayCalendar};
 
-use crate::{clean, gbm, linalg, ForecastError};
+pub use crate::clean::MIN_DAYS_AFTER_SHIFT;
+use crate::features::{feature_settings, level_relative, ridge_row, seasonal_lag, Days};
+pub use crate::input::Input;
+use crate::input::{cut_covariates, validate};
+use crate::interval::{quantiles_10_90, Quantiles};
+use crate::{clean, gbm_model, linalg, ForecastError};
 
 /// Default trailing history of a forecast: 52 weeks of hours. The ridge learns from all of
 /// it (so last year's same season is among its training days); MSTL and gbm use its last
@@ -33,15 +37,10 @@ pub const WINDOW_HOURS: usize = 52 * 168;
 /// 12 weeks of hours: the window MSTL and gbm fit on, and the fit window of the protocol in
 /// forecasting.md.
 pub const SHORT_WINDOW_HOURS: usize = 12 * 168;
-/// A level shift cuts the fit window when at least this many days (and the model's least
-/// history) follow it.
-pub const MIN_DAYS_AFTER_SHIFT: usize = 28;
 /// Fewest hours of history the ridge model accepts (4 weeks).
 pub const RIDGE_MIN_HOURS: usize = 4 * 168;
 /// Fewest hours of history the gbm model accepts (6 weeks: 4 of training, 2 held out).
 pub const GBM_MIN_HOURS: usize = 6 * 168;
-/// Weight decay per day of age of a gbm training sample (recent days count more).
-pub(crate) const DAY_DECAY: f64 = 0.98;
 /// Weight decay per day of age of a ridge training sample: slower than gbm's, so that a year
 /// of history still counts (0.995^365 ≈ 0.16).
 const RIDGE_DAY_DECAY: f64 = 0.995;
@@ -123,24 +122,6 @@ impl ModelKind {
             ModelKind::Gbm => GBM_MIN_HOURS,
         }
     }
-}
-
-/// What a model sees at one forecast origin.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a> {
-    /// Local time of `history[0]`.
-    pub start: NaiveDateTime,
-    /// Observed hourly values, oldest first, all finite (see [`crate::clean()`]).
-    pub history: &'a [f64],
-    /// Covariates by name, each covering the history, the lead and the horizon
-    /// (`history.len() + lead + horizon` values).
-    pub covariates: &'a [(&'a str, &'a [f64])],
-    /// Hours between the last observed hour and the first forecast hour (0: the next hour).
-    pub lead: usize,
-    /// Hours to forecast.
-    pub horizon: usize,
-    /// Holiday calendar for the calendar features (none: weekdays only).
-    pub calendar: Option<&'a HolidayCalendar>,
 }
 
 /// P10/P50/P90 forecast of consecutive hours.
@@ -228,8 +209,8 @@ pub fn forecast(kind: ModelKind, input: &Input<'_>) -> Result<Forecast, Forecast
             (ridge_name(&input), p10, p50, p90)
         }
         ModelKind::Gbm => {
-            let ((p10, p50, p90), trees) = gbm::gbm(&short)?;
-            (gbm::name(&short, trees), p10, p50, p90)
+            let ((p10, p50, p90), trees) = gbm_model::gbm(&short)?;
+            (gbm_model::name(&short, trees), p10, p50, p90)
         }
         ModelKind::Ensemble => {
             let r = ridge(&input)?;
@@ -293,30 +274,6 @@ pub fn forecast(kind: ModelKind, input: &Input<'_>) -> Result<Forecast, Forecast
     Ok(f)
 }
 
-impl Input<'_> {
-    /// This input without its first `cut` hours of history; `covariates` are the input's own
-    /// cut as much ([`cut_covariates`]), as they are indexed from the start of the history.
-    fn without_first<'b>(&self, cut: usize, covariates: &'b [(&'b str, &'b [f64])]) -> Input<'b>
-    where
-        Self: 'b,
-    {
-        Input {
-            start: self.start + Duration::hours(cut as i64),
-            history: &self.history[cut..],
-            covariates,
-            ..*self
-        }
-    }
-}
-
-/// Covariates without their first `cut` hours.
-fn cut_covariates<'a>(
-    covariates: &[(&'a str, &'a [f64])],
-    cut: usize,
-) -> Vec<(&'a str, &'a [f64])> {
-    covariates.iter().map(|&(n, c)| (n, &c[cut..])).collect()
-}
-
 fn mstl_name(input: &Input<'_>, alpha: f64) -> String {
     format!(
         "mstl(periods=[24,168], trend=SES(alpha={alpha}), window={}h)",
@@ -327,77 +284,6 @@ fn mstl_name(input: &Input<'_>, alpha: f64) -> String {
 fn ridge_name(input: &Input<'_>) -> String {
     format!("ridge({})", feature_settings(input))
 }
-
-/// The window, calendar and covariates a feature model saw, as its name reports them.
-pub(crate) fn feature_settings(input: &Input<'_>) -> String {
-    let covs: Vec<&str> = input.covariates.iter().map(|(n, _)| *n).collect();
-    format!(
-        "window={}h, calendar={}, covariates=[{}]",
-        input.history.len(),
-        if input.calendar.is_some() {
-            "holidays"
-        } else {
-            "weekdays"
-        },
-        covs.join(",")
-    )
-}
-
-fn validate(input: &Input<'_>) -> Result<(), ForecastError> {
-    if input.horizon == 0 {
-        return Err(ForecastError::Setting {
-            setting: "horizon",
-            message: "must be at least 1 hour".into(),
-        });
-    }
-    if let Some(i) = input.history.iter().position(|v| !v.is_finite()) {
-        return Err(ForecastError::Input(format!(
-            "history value {i} is not finite; clean the series first"
-        )));
-    }
-    let need = input.history.len() + input.lead + input.horizon;
-    for (name, c) in input.covariates {
-        if c.len() < need {
-            return Err(ForecastError::Covariate {
-                name: name.to_string(),
-                message: format!(
-                    "{} values, the history, lead and horizon need {need}",
-                    c.len()
-                ),
-            });
-        }
-        if let Some(i) = c[..need].iter().position(|v| !v.is_finite()) {
-            return Err(ForecastError::Covariate {
-                name: name.to_string(),
-                message: format!("value {i} is not finite"),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Empirical 10 % and 90 % quantiles (linear interpolation between order statistics).
-pub(crate) fn quantiles_10_90(residuals: &mut [f64]) -> (f64, f64) {
-    if residuals.is_empty() {
-        return (0.0, 0.0);
-    }
-    residuals.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let x = p * (residuals.len() - 1) as f64;
-        let (i, f) = (x.floor() as usize, x - x.floor());
-        let j = (i + 1).min(residuals.len() - 1);
-        residuals[i] * (1.0 - f) + residuals[j] * f
-    };
-    (q(0.1), q(0.9))
-}
-
-/// Index distance back to the same hour on the latest observed period for a step `g` hours
-/// past the last observation.
-pub(crate) fn seasonal_lag(g: usize, period: usize) -> usize {
-    period * g.div_ceil(period)
-}
-
-pub(crate) type Quantiles = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 fn seasonal_naive(input: &Input<'_>, period: usize, notes: &mut Vec<String>) -> Quantiles {
     let y = input.history;
@@ -488,166 +374,6 @@ fn mstl(input: &Input<'_>) -> Result<(Quantiles, f64), ForecastError> {
         p90.push(point + hi);
     }
     Ok(((p10, p50, p90), alpha))
-}
-
-/// The calendar of every day an input's hours touch (history, lead and horizon), looked up
-/// once per forecast rather than once per feature row.
-pub(crate) struct Days {
-    /// Hour of day of `history[0]`.
-    first_hour: usize,
-    /// Per day from the first: weekday (0 = Monday), the calendar's day type (with a
-    /// calendar), and whether it is a working day.
-    days: Vec<(usize, Option<DayType>, bool)>,
-}
-
-impl Days {
-    pub(crate) fn new(input: &Input<'_>) -> Days {
-        let first_hour = input.start.hour() as usize;
-        let hours = input.history.len() + input.lead + input.horizon;
-        let first = input.start.date();
-        let days = (0..(first_hour + hours).div_ceil(24))
-            .map(|d| {
-                let date = first + Duration::days(d as i64);
-                let weekday = date.weekday().num_days_from_monday() as usize;
-                let (kind, working) = match input.calendar {
-                    Some(c) => {
-                        let kind = c.day_type(date);
-                        (Some(kind), kind.is_working())
-                    }
-                    None => (None, weekday < 5),
-                };
-                (weekday, kind, working)
-            })
-            .collect();
-        Days { first_hour, days }
-    }
-
-    fn of_hour(&self, t: usize) -> (usize, Option<DayType>, bool) {
-        self.days[(t + self.first_hour) / 24]
-    }
-
-    /// Whether hour `t` (an index from the start of the history) falls on a working day.
-    fn working(&self, t: usize) -> bool {
-        self.of_hour(t).2
-    }
-
-    /// Day-level calendar features of hour `t`'s day: weekday one-hot (Monday…Saturday; Sunday
-    /// is the base) and, with a calendar, holiday and 调休 make-up workday flags.
-    fn push_features(&self, t: usize, row: &mut Vec<f64>) {
-        let (weekday, kind, _) = self.of_hour(t);
-        row.extend((0..6).map(|k| if weekday == k { 1.0 } else { 0.0 }));
-        if let Some(kind) = kind {
-            row.push(if kind == DayType::Holiday { 1.0 } else { 0.0 });
-            row.push(if kind == DayType::MakeupWorkday {
-                1.0
-            } else {
-                0.0
-            });
-        }
-    }
-}
-
-/// Feature row of the ridge model for target index `t` with the last observation at `last`
-/// (indices into the history, extended by covariates into the horizon).
-/// With `relative`, load features are divided by the last observed day's mean (the target is
-/// too, in [`ridge`]); series whose daily mean can be zero or negative stay absolute.
-pub(crate) fn ridge_row(
-    input: &Input<'_>,
-    days: &Days,
-    t: usize,
-    last: usize,
-    relative: bool,
-    row: &mut Vec<f64>,
-) {
-    let y = input.history;
-    let g = t - last;
-    let lag_day = t - seasonal_lag(g, 24);
-    let lag_week = t - seasonal_lag(g, 168);
-    row.clear();
-    row.push(y[lag_day]);
-    row.push(y[lag_week]);
-    row.push(y[last]);
-    row.push(y[last + 1 - 24..=last].iter().sum::<f64>() / 24.0);
-    row.push(y[last - 1]);
-    row.push(y[last - 3]);
-    row.push(y[lag_day - 1]);
-    // The hour after the same hour yesterday, or the day before when not yet observed.
-    let next_hour = if lag_day < last {
-        lag_day + 1
-    } else {
-        lag_day + 1 - 24
-    };
-    row.push(y[next_hour]);
-    row.push(y[lag_day - 24]);
-    let (lo, hi) = y[last + 1 - 24..=last]
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    row.push(lo);
-    row.push(hi);
-    let working = |i: usize| days.working(i);
-    let target_working = working(t);
-    let k0 = g.div_ceil(24);
-    let same_type = (k0..k0 + 7)
-        .map(|k| 24 * k)
-        .take_while(|&b| b <= t)
-        .find(|&b| working(t - b) == target_working)
-        .map_or(y[lag_week], |b| y[t - b]);
-    row.push(same_type);
-    let backs: Vec<usize> = (k0..k0 + 14)
-        .map(|k| 24 * k)
-        .take_while(|&b| b <= t)
-        .collect();
-    let same: Vec<f64> = backs
-        .iter()
-        .filter(|&&b| working(t - b) == target_working)
-        .map(|&b| y[t - b])
-        .collect();
-    row.push(if same.is_empty() {
-        y[lag_week]
-    } else {
-        same.iter().sum::<f64>() / same.len() as f64
-    });
-    let week: Vec<f64> = backs.iter().take(7).map(|&b| y[t - b]).collect();
-    row.push(week.iter().sum::<f64>() / week.len() as f64);
-    let mismatch = working(lag_day) != target_working;
-    row.push(if mismatch { y[lag_day] } else { 0.0 });
-    row.push(if mismatch { y[lag_week] } else { 0.0 });
-    // Load features so far are in the series' unit; make them ratios to the current level.
-    let level = row[3];
-    if relative {
-        row.iter_mut().for_each(|v| *v /= level);
-    }
-    row.push(level);
-    days.push_features(t, row);
-    if input.calendar.is_some() {
-        row.push(if days.working(lag_day) { 0.0 } else { 1.0 });
-    }
-    for (_, c) in input.covariates {
-        let x = c[t];
-        let xl = c[lag_day];
-        let day_mean = c[t + 1 - 24..=t].iter().sum::<f64>() / 24.0;
-        row.extend([
-            x,
-            x * x,
-            x * x * x,
-            xl,
-            xl * xl,
-            day_mean,
-            day_mean * day_mean,
-        ]);
-    }
-}
-
-/// Whether load features and targets can be ratios to the level: when every level used (the
-/// 24 hours before each training origin, which lie whole days before the last observation)
-/// is clearly positive.
-pub(crate) fn level_relative(y: &[f64]) -> bool {
-    let overall = y.iter().map(|v| v.abs()).sum::<f64>() / y.len() as f64;
-    overall > 0.0
-        && y.rchunks_exact(24)
-            .all(|w| w.iter().sum::<f64>() / 24.0 > 1e-3 * overall)
 }
 
 fn ridge(input: &Input<'_>) -> Result<Quantiles, ForecastError> {
@@ -838,15 +564,6 @@ impl RidgeFit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_interpolate_order_statistics() {
-        let mut r: Vec<f64> = (0..=10).map(f64::from).collect();
-        assert_eq!(quantiles_10_90(&mut r), (1.0, 9.0));
-        let mut r = vec![0.0, 10.0];
-        let (lo, hi) = quantiles_10_90(&mut r);
-        assert!((lo - 1.0).abs() < 1e-12 && (hi - 9.0).abs() < 1e-12);
-    }
 
     #[test]
     fn ridge_recovers_a_linear_law() {

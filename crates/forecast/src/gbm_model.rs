@@ -1,4 +1,4 @@
-//! The `gbm` forecast model: gradient-boosted trees ([`crate::gbdt`]) on the ridge model's
+//! The `gbm` forecast model: gradient-boosted trees ([`crate::boosted_trees`]) on the ridge model's
 //! lag, calendar and covariate features plus the horizon step and the hour of day, pooled
 //! over all steps of the horizon (one model, not one per step).
 //!
@@ -14,13 +14,14 @@
 
 use chrono::{Duration, Timelike};
 
-use crate::gbdt::{Gbdt, Params};
-use crate::model::{
-    feature_settings, level_relative, quantiles_10_90, ridge_row, seasonal_lag, Days, Input,
-    Quantiles, DAY_DECAY,
-};
+use crate::boosted_trees::{Gbdt, Params};
+use crate::features::{feature_settings, level_relative, ridge_row, seasonal_lag, Days};
+use crate::input::Input;
+use crate::interval::{quantiles_10_90, Quantiles};
 use crate::ForecastError;
 
+/// Weight decay per day of age of a training sample (recent days count more).
+const DAY_DECAY: f64 = 0.98;
 /// Origins held out to choose the number of trees and to measure the interval errors.
 pub const HOLDOUT_DAYS: usize = 14;
 /// Most trees; the holdout picks how many of them are used.
@@ -224,104 +225,4 @@ pub(crate) fn gbm(input: &Input<'_>) -> Result<(Quantiles, usize), ForecastError
         p90.push(point + hi * k);
     }
     Ok(((p10, p50, p90), trees))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{forecast, ModelKind, GBM_MIN_HOURS};
-    use chrono::NaiveDate;
-
-    fn input(history: &[f64]) -> Input<'_> {
-        Input {
-            start: NaiveDate::from_ymd_opt(2024, 1, 1)
-                .unwrap()
-                .and_hms_opt(0, 0, 0)
-                .unwrap(),
-            history,
-            covariates: &[],
-            lead: 0,
-            horizon: 24,
-            calendar: None,
-        }
-    }
-
-    /// 10 at night, 50 by day, 30 in the evening, every day alike.
-    fn step(h: usize) -> f64 {
-        match h % 24 {
-            0..=6 => 10.0,
-            7..=17 => 50.0,
-            _ => 30.0,
-        }
-    }
-
-    #[test]
-    fn learns_a_step_function_of_the_hour() {
-        let y: Vec<f64> = (0..2016).map(step).collect();
-        let f = forecast(ModelKind::Gbm, &input(&y)).unwrap();
-        assert!(f.model.starts_with("gbm(trees="), "{}", f.model);
-        for (h, v) in f.p50.iter().enumerate() {
-            assert!((v - step(h)).abs() < 1e-3 * step(h), "hour {h}: {v}");
-        }
-    }
-
-    #[test]
-    fn quantiles_are_ordered_and_finite_on_noisy_flat_and_negative_input() {
-        let noisy: Vec<f64> = (0..2016)
-            .map(|h| step(h) + ((h * 7919) % 17) as f64 - 8.0)
-            .collect();
-        let flat = vec![5.0; 2016];
-        let negative: Vec<f64> = noisy.iter().map(|v| -v).collect();
-        for y in [&noisy, &flat, &negative] {
-            let f = forecast(ModelKind::Gbm, &input(y)).unwrap();
-            for i in 0..24 {
-                assert!(f.p10[i].is_finite() && f.p50[i].is_finite() && f.p90[i].is_finite());
-                assert!(f.p10[i] <= f.p50[i] && f.p50[i] <= f.p90[i], "step {i}");
-            }
-        }
-        // Noise gives a real interval (the 17-hour pattern is partly predictable from the
-        // lags); a flat series forecasts itself with none.
-        let f = forecast(ModelKind::Gbm, &input(&noisy)).unwrap();
-        let w: Vec<f64> = f.p90.iter().zip(&f.p10).map(|(a, b)| a - b).collect();
-        assert!(w.iter().all(|&w| w > 0.1), "{w:?}");
-        let f = forecast(ModelKind::Gbm, &input(&flat)).unwrap();
-        assert!(f.p50.iter().chain(&f.p10).all(|v| (v - 5.0).abs() < 1e-9));
-    }
-
-    #[test]
-    fn short_history_is_a_clear_error() {
-        let y: Vec<f64> = (0..GBM_MIN_HOURS - 24).map(step).collect();
-        let e = forecast(ModelKind::Gbm, &input(&y))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("history too short") && e.contains("gbm needs at least 1008 hours"),
-            "{e}"
-        );
-        let y: Vec<f64> = (0..GBM_MIN_HOURS).map(step).collect();
-        assert!(forecast(ModelKind::Gbm, &input(&y)).is_ok());
-    }
-
-    #[test]
-    fn uses_a_covariate() {
-        // Load follows a V-shape of temperature (heating and cooling) that lags cannot see.
-        let temp: Vec<f64> = (0..2016 + 24)
-            .map(|h| 18.0 + 12.0 * (((h * 37) % 101) as f64 / 50.0 - 1.0))
-            .collect();
-        let y: Vec<f64> = temp[..2016]
-            .iter()
-            .map(|t| 100.0 + 5.0 * (t - 18.0).abs())
-            .collect();
-        let mut inp = input(&y);
-        let covs = [("T", temp.as_slice())];
-        inp.covariates = &covs;
-        let f = forecast(ModelKind::Gbm, &inp).unwrap();
-        assert!(f.model.contains("covariates=[T]"), "{}", f.model);
-        let mae = (0..24)
-            .map(|s| (f.p50[s] - (100.0 + 5.0 * (temp[2016 + s] - 18.0).abs())).abs())
-            .sum::<f64>()
-            / 24.0;
-        // The load swings by ±30 around its mean; the trees get within a few units.
-        assert!(mae < 5.0, "MAE {mae}");
-    }
 }
