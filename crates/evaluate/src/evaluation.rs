@@ -9,19 +9,27 @@
 //!    tree's subjective weights (manual or AHP), or a combination;
 //! 4. scores: weighted sum or TOPSIS (within each year when normalisation is per year), the
 //!    score of every first-level dimension (Σ w·x' / Σ w over its indicators), the score U_s
-//!    of every subsystem (the same within the subsystem) and their coupling coordination;
-//! 5. obstacle degrees, tiers of the last year, trends over the years.
+//!    of every subsystem (the same within the subsystem) and their coupling coordination,
+//!    the obstacle degrees of every region-year and its rank within the year;
+//! 5. tiers of the last year, trends over the years, macro-region means of the last year.
+//!
+//! [`evaluate`] runs them in turn: step 1 is in evaluation_samples.rs (with the choice of the
+//! panel's columns and years), step 2 here, step 3 in evaluation_weights.rs, step 4 in
+//! evaluation_scores.rs and step 5 in evaluation_summary.rs.
 
 use serde::{Deserialize, Serialize};
 
 use crate::coupling::{self, Coupling, CouplingForm};
+use crate::evaluation_samples::{self, Samples};
+use crate::evaluation_weights::{self, Weights};
 use crate::normalise::{self, Normalisation};
-use crate::panel::{self, Flag, Panel, QualitySettings};
+use crate::panel::{Flag, Panel, QualitySettings};
 use crate::regions;
-use crate::score::{self, ScoreMethod};
-use crate::tiers::{self, TierMethod};
-use crate::tree::{AhpReport, Direction, IndicatorTree, TreeError};
-use crate::weights::{self, Combination, RiTable, WeightError};
+use crate::score::ScoreMethod;
+use crate::tiers::TierMethod;
+use crate::tree::{AhpReport, Direction, Indicator, IndicatorTree, TreeError};
+use crate::weights::{Combination, RiTable, WeightError};
+use crate::{evaluation_scores, evaluation_summary};
 
 /// Whether normalisation (and TOPSIS) runs over all years at once or year by year.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,12 +365,53 @@ pub struct Evaluation {
     pub notes: Vec<String>,
 }
 
-/// Runs the evaluation.
+/// Runs the evaluation: the settings checked and the panel's columns and years selected, then
+/// the five steps of the module documentation in turn.
 pub fn evaluate(
     tree: &IndicatorTree,
     panel: &Panel,
     settings: &Settings,
 ) -> Result<Evaluation, EvaluationError> {
+    let (settings, method) = resolve_settings(tree, settings)?;
+    let inds = tree.indicators();
+    let selection = evaluation_samples::select(inds, panel, &settings)?;
+    // 1. gaps
+    let samples = evaluation_samples::gather_samples(inds, panel, &selection, settings.gaps)?;
+    // 2. normalisation
+    let normalised = normalise_samples(inds, &samples, &settings)?;
+    // 3. weights
+    let weights = evaluation_weights::weigh(tree, &normalised, method, &settings)?;
+    // 4. scores
+    let scores = evaluation_scores::score(tree, &samples, &normalised, &weights.w, &settings)?;
+    // 5. tiers, trends, macro-regions
+    let summary = evaluation_summary::summarise(&scores.rows, &samples, scores.coupled, &settings)?;
+
+    let indicators = indicator_weights(tree, &weights);
+    let provenance = provenance(tree, settings, weights.label, &samples, scores.coupled);
+    Ok(Evaluation {
+        provenance,
+        indicators,
+        dimensions: scores.dimensions,
+        subsystems: scores.subsystems,
+        ahp: weights.ahp,
+        rows: scores.rows,
+        tiers: summary.tiers,
+        trends: summary.trends,
+        macro_regions: summary.macro_regions,
+        flags: selection.flags,
+        excluded: samples.excluded,
+        filled: samples.filled,
+        ignored_indicators: selection.ignored_indicators,
+        notes: scores.notes,
+    })
+}
+
+/// The settings checked, with the weighting method resolved (the settings', else the tree's,
+/// else entropy) and filled in; the method is returned beside them.
+fn resolve_settings(
+    tree: &IndicatorTree,
+    settings: &Settings,
+) -> Result<(Settings, Weighting), EvaluationError> {
     let mut settings = settings.clone();
     settings
         .normalisation
@@ -392,400 +441,37 @@ pub fn evaluate(
             "topsis_min_max runs on the min–max matrix: choose min–max normalisation".into(),
         ));
     }
-    let inds = tree.indicators();
-    let columns: Vec<usize> = inds
-        .iter()
-        .map(|i| {
-            panel.indicator_index(&i.id).ok_or_else(|| {
-                EvaluationError::MissingIndicator(i.id.clone(), panel.indicators.clone())
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let ignored_indicators: Vec<String> = panel
-        .indicators
-        .iter()
-        .filter(|p| !inds.iter().any(|i| &i.id == *p))
-        .cloned()
-        .collect();
-    let years: Vec<(usize, i32)> = panel
-        .years
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, y)| settings.years.is_none_or(|[a, b]| (a..=b).contains(y)))
-        .collect();
-    if years.is_empty() {
-        return Err(EvaluationError::Settings(format!(
-            "no panel year in {:?} (the panel has {:?})",
-            settings.years, panel.years
-        )));
-    }
-    let year_set: Vec<i32> = years.iter().map(|y| y.1).collect();
-    let flags: Vec<Flag> = panel::quality(panel, &settings.quality)
-        .into_iter()
-        .filter(|f| year_set.contains(&f.year) && inds.iter().any(|i| i.id == f.indicator))
-        .collect();
+    Ok((settings, method))
+}
 
-    // 1. gaps
-    let mut excluded = Vec::new();
-    let mut filled = Vec::new();
-    let mut gaps = Vec::new();
-    let mut regions_used = Vec::new();
-    // raw[j][r][y] over the selected regions and years
-    let mut raw: Vec<Vec<Vec<f64>>> = vec![Vec::new(); inds.len()];
-    for (r, region) in panel.regions.iter().enumerate() {
-        let mut region_gaps = Vec::new();
-        let mut series_of = Vec::with_capacity(inds.len());
-        for (j, &c) in columns.iter().enumerate() {
-            let all: Vec<Option<f64>> =
-                (0..panel.years.len()).map(|y| panel.get(c, r, y)).collect();
-            let mut series = Vec::with_capacity(years.len());
-            for &(y, year) in &years {
-                match all[y] {
-                    Some(v) => series.push(v),
-                    None => {
-                        let fill = (settings.gaps == GapPolicy::Interpolate)
-                            .then(|| interpolate(&all, y, &panel.years))
-                            .flatten();
-                        match fill {
-                            Some(v) => {
-                                filled.push(format!("{region} {year} {}: {v}", inds[j].id));
-                                series.push(v);
-                            }
-                            None => {
-                                region_gaps.push(format!("{region} {year} {}", inds[j].id));
-                                series.push(f64::NAN);
-                            }
-                        }
-                    }
-                }
-            }
-            series_of.push(series);
-        }
-        if region_gaps.is_empty() {
-            regions_used.push(region.clone());
-            for (j, s) in series_of.into_iter().enumerate() {
-                raw[j].push(s);
-            }
-        } else if settings.gaps == GapPolicy::DropRegions {
-            excluded.push(format!(
-                "{region}: {} gaps ({})",
-                region_gaps.len(),
-                region_gaps
-                    .iter()
-                    .take(3)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        } else {
-            gaps.extend(region_gaps);
-        }
-    }
-    if !gaps.is_empty() {
-        return Err(EvaluationError::Gaps(gaps));
-    }
-    let nr = regions_used.len();
-    let ny = years.len();
-    if nr * ny < 2 {
-        return Err(EvaluationError::Settings(format!(
-            "{nr} regions × {ny} years: at least 2 samples are needed"
-        )));
-    }
-    // sample s = y · nr + r
-    let sample_count = nr * ny;
-    let raw_cols: Vec<Vec<f64>> = raw
-        .iter()
-        .map(|per_region| {
-            (0..sample_count)
-                .map(|s| per_region[s % nr][s / nr])
-                .collect()
-        })
-        .collect();
-
-    // 2. normalisation
-    let groups: Vec<std::ops::Range<usize>> = match settings.pooling {
-        Pooling::Pooled => std::iter::once(0..sample_count).collect(),
-        Pooling::PerYear => (0..ny).map(|y| y * nr..(y + 1) * nr).collect(),
-    };
-    let mut norm_cols = vec![vec![0.0; sample_count]; inds.len()];
-    for (j, col) in raw_cols.iter().enumerate() {
-        for g in &groups {
+/// Step 2, normalisation: every indicator column of the samples normalised in its direction,
+/// over all samples (pooled) or within each year; `normalised[j][s]` as in [`Samples`].
+fn normalise_samples(
+    inds: &[Indicator],
+    samples: &Samples,
+    settings: &Settings,
+) -> Result<Vec<Vec<f64>>, EvaluationError> {
+    let nr = samples.regions.len();
+    let mut normalised = vec![vec![0.0; samples.count()]; inds.len()];
+    for (j, col) in samples.columns.iter().enumerate() {
+        for g in samples.groups(settings.pooling) {
             let n =
                 normalise::normalise(&col[g.clone()], inds[j].direction, &settings.normalisation)
                     .map_err(|error| EvaluationError::Normalise {
                     indicator: inds[j].id.clone(),
-                    year: (settings.pooling == Pooling::PerYear).then(|| years[g.start / nr].1),
+                    year: (settings.pooling == Pooling::PerYear)
+                        .then(|| samples.years[g.start / nr]),
                     error,
                 })?;
-            norm_cols[j][g.clone()].copy_from_slice(&n);
+            normalised[j][g].copy_from_slice(&n);
         }
     }
+    Ok(normalised)
+}
 
-    // 3. weights
-    let names: Vec<String> = inds.iter().map(|i| i.id.clone()).collect();
-    let objective_of = |m: Weighting| -> Result<Vec<f64>, WeightError> {
-        match m {
-            Weighting::Critic => weights::critic(&norm_cols),
-            _ => weights::entropy(&norm_cols, &names),
-        }
-    };
-    let mut ahp = Vec::new();
-    let mut subjective_of = || -> Result<Vec<f64>, EvaluationError> {
-        let (w, reports) = tree.subjective_weights(settings.ri_table, settings.force_ahp)?;
-        ahp = reports;
-        Ok(w)
-    };
-    let (w, objective, subjective, weighting_label) = match method {
-        Weighting::Entropy | Weighting::Critic => {
-            let o = objective_of(method)?;
-            let label = if method == Weighting::Entropy {
-                "entropy (熵权法), pooled over all samples"
-            } else {
-                "CRITIC, pooled over all samples"
-            };
-            (o.clone(), Some(o), None, label.to_string())
-        }
-        Weighting::Subjective => {
-            let s = subjective_of()?;
-            (
-                s.clone(),
-                None,
-                Some(s),
-                "subjective (the tree's weights / AHP)".to_string(),
-            )
-        }
-        Weighting::Combined => {
-            let s = subjective_of()?;
-            let o = objective_of(settings.objective)?;
-            let w = weights::combine(&s, &o, settings.combination)?;
-            let label = format!(
-                "combined: subjective (tree/AHP) with {} by {:?}",
-                if settings.objective == Weighting::Critic {
-                    "CRITIC"
-                } else {
-                    "entropy"
-                },
-                settings.combination
-            );
-            (w, Some(o), Some(s), label)
-        }
-    };
-
-    // 4. scores
-    let scores: Vec<f64> = match settings.score {
-        ScoreMethod::WeightedSum => score::weighted_sum(&norm_cols, &w),
-        ScoreMethod::TopsisVector | ScoreMethod::TopsisMinMax => {
-            let vector = settings.score == ScoreMethod::TopsisVector;
-            let source = if vector { &raw_cols } else { &norm_cols };
-            let dirs: Vec<Direction> = inds.iter().map(|i| i.direction).collect();
-            let mut out = vec![0.0; sample_count];
-            for g in &groups {
-                let sub: Vec<Vec<f64>> = source.iter().map(|c| c[g.clone()].to_vec()).collect();
-                out[g.clone()].copy_from_slice(&score::topsis(&sub, &w, &dirs, vector));
-            }
-            out
-        }
-    };
-    let dims = tree.dimensions();
-    let dim_of: Vec<usize> = (0..inds.len())
-        .map(|j| {
-            let d = tree.dimension_of(j);
-            dims.iter().position(|x| x.0 == d).expect("a dimension")
-        })
-        .collect();
-    let dimensions: Vec<Dimension> = dims
-        .iter()
-        .enumerate()
-        .map(|(k, (id, zh, en))| Dimension {
-            id: id.to_string(),
-            zh: zh.to_string(),
-            en: en.to_string(),
-            weight: (0..inds.len())
-                .filter(|&j| dim_of[j] == k)
-                .map(|j| w[j])
-                .sum(),
-        })
-        .collect();
-    let subsystems = tree.subsystems();
-    let sub_of: Vec<usize> = inds
-        .iter()
-        .map(|i| {
-            i.subsystem
-                .as_ref()
-                .and_then(|s| subsystems.iter().position(|x| x == s))
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut notes = Vec::new();
-    let unit = settings.normalisation.in_unit_interval();
-    let couple = subsystems.len() >= 2 && unit;
-    if subsystems.len() < 2 {
-        notes.push(format!(
-            "coupling not computed: the tree names {} subsystem(s); every indicator needs a `subsystem` and at least 2 must differ",
-            subsystems.len()
-        ));
-    } else if !unit {
-        notes.push(
-            "coupling and obstacle degrees not computed: z-score values are not in [0, 1]".into(),
-        );
-    }
-    if couple
-        && !settings.subsystem_weights.is_empty()
-        && settings.subsystem_weights.len() != subsystems.len()
-    {
-        return Err(EvaluationError::Settings(format!(
-            "{} subsystem weights for the subsystems {subsystems:?}",
-            settings.subsystem_weights.len()
-        )));
-    }
-    let weighted_mean = |s: usize, members: &dyn Fn(usize) -> bool| -> f64 {
-        let (num, den) = (0..inds.len())
-            .filter(|&j| members(j))
-            .fold((0.0, 0.0), |(n, d), j| {
-                (n + w[j] * norm_cols[j][s], d + w[j])
-            });
-        if den > 0.0 {
-            num / den
-        } else {
-            0.0
-        }
-    };
-    let mut rows = Vec::with_capacity(sample_count);
-    for s in 0..sample_count {
-        let (r, y) = (s % nr, s / nr);
-        let region = &regions_used[r];
-        let dimension_scores = (0..dims.len())
-            .map(|k| weighted_mean(s, &|j| dim_of[j] == k))
-            .collect();
-        let (subsystem_scores, coupling) = if couple {
-            let u: Vec<f64> = (0..subsystems.len())
-                .map(|k| weighted_mean(s, &|j| sub_of[j] == k))
-                .collect();
-            let c = coupling::couple(&u, &settings.subsystem_weights, settings.coupling).map_err(
-                |error| EvaluationError::Coupling {
-                    region: region.clone(),
-                    year: years[y].1,
-                    error,
-                },
-            )?;
-            (u, Some(c))
-        } else {
-            (Vec::new(), None)
-        };
-        let values: Vec<f64> = norm_cols.iter().map(|c| c[s]).collect();
-        let (dimension_obstacles, obstacles) = if unit {
-            let o = score::obstacle(&values, &w);
-            let by_dim = (0..dims.len())
-                .map(|k| {
-                    (0..inds.len())
-                        .filter(|&j| dim_of[j] == k)
-                        .map(|j| o[j])
-                        .sum()
-                })
-                .collect();
-            let mut order: Vec<usize> = (0..o.len()).collect();
-            order.sort_by(|&a, &b| o[b].total_cmp(&o[a]));
-            let top = order
-                .into_iter()
-                .take(settings.obstacles)
-                .filter(|&j| o[j] > 0.0)
-                .map(|j| Obstacle {
-                    indicator: inds[j].id.clone(),
-                    share: o[j],
-                })
-                .collect();
-            (by_dim, top)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        rows.push(Row {
-            region: region.clone(),
-            zh: regions::display_name(region, "zh"),
-            en: regions::display_name(region, "en"),
-            year: years[y].1,
-            score: scores[s],
-            rank: 0,
-            dimension_scores,
-            subsystem_scores,
-            coupling,
-            dimension_obstacles,
-            obstacles,
-            normalised: values,
-        });
-    }
-    for chunk in rows.chunks_mut(nr) {
-        let mut order: Vec<usize> = (0..chunk.len()).collect();
-        order.sort_by(|&a, &b| chunk[b].score.total_cmp(&chunk[a].score).then(a.cmp(&b)));
-        for (rank, i) in order.into_iter().enumerate() {
-            chunk[i].rank = rank + 1;
-        }
-        chunk.sort_by_key(|r| r.rank);
-    }
-
-    // 5. tiers, trends, macro-regions
-    let last = &rows[(ny - 1) * nr..];
-    let last_scores: Vec<f64> = last.iter().map(|r| r.score).collect();
-    let tier_of = tiers::tiers(&last_scores, &settings.tiers).map_err(EvaluationError::Settings)?;
-    let tiers: Vec<TierRow> = last
-        .iter()
-        .zip(&tier_of)
-        .map(|(r, &tier)| TierRow {
-            region: r.region.clone(),
-            score: r.score,
-            tier,
-        })
-        .collect();
-    let year_values: Vec<f64> = years.iter().map(|y| y.1 as f64).collect();
-    let trends = regions_used
-        .iter()
-        .map(|region| {
-            let mine: Vec<&Row> = rows.iter().filter(|r| &r.region == region).collect();
-            let s: Vec<f64> = mine.iter().map(|r| r.score).collect();
-            let d = couple.then(|| {
-                let d: Vec<f64> = mine
-                    .iter()
-                    .map(|r| r.coupling.map_or(0.0, |c| c.d))
-                    .collect();
-                [d[0], d[ny - 1], slope(&year_values, &d)]
-            });
-            Trend {
-                region: region.clone(),
-                first: s[0],
-                last: s[ny - 1],
-                slope: slope(&year_values, &s),
-                rank_first: mine[0].rank,
-                rank_last: mine[ny - 1].rank,
-                d,
-            }
-        })
-        .collect();
-    let mut macro_regions: Vec<MacroMean> = Vec::new();
-    for r in last {
-        let Some(p) = regions::province(&r.region) else {
-            continue;
-        };
-        match macro_regions
-            .iter_mut()
-            .find(|m| m.macro_region == p.macro_region)
-        {
-            Some(m) => {
-                m.mean += r.score;
-                m.regions += 1;
-            }
-            None => macro_regions.push(MacroMean {
-                macro_region: p.macro_region,
-                regions: 1,
-                mean: r.score,
-            }),
-        }
-    }
-    for m in &mut macro_regions {
-        m.mean /= m.regions as f64;
-    }
-    macro_regions.sort_by(|a, b| b.mean.total_cmp(&a.mean));
-
-    let indicators = inds
+/// Every indicator of the tree with its dimension and weights.
+fn indicator_weights(tree: &IndicatorTree, weights: &Weights) -> Vec<IndicatorWeight> {
+    tree.indicators()
         .iter()
         .enumerate()
         .map(|(j, i)| IndicatorWeight {
@@ -795,13 +481,23 @@ pub fn evaluate(
             unit: i.unit.clone(),
             direction: i.direction,
             subsystem: i.subsystem.clone(),
-            dimension: dims[dim_of[j]].0.to_string(),
-            weight: w[j],
-            objective: objective.as_ref().map(|o| o[j]),
-            subjective: subjective.as_ref().map(|s| s[j]),
+            dimension: tree.dimension_of(j).to_string(),
+            weight: weights.w[j],
+            objective: weights.objective.as_ref().map(|o| o[j]),
+            subjective: weights.subjective.as_ref().map(|s| s[j]),
         })
-        .collect();
-    let provenance = Provenance {
+        .collect()
+}
+
+/// What the evaluation was computed from and how.
+fn provenance(
+    tree: &IndicatorTree,
+    settings: Settings,
+    weighting: String,
+    samples: &Samples,
+    coupled: bool,
+) -> Provenance {
+    Provenance {
         engine: format!("shulv-evaluate {}", env!("CARGO_PKG_VERSION")),
         tree: tree.file.name.clone(),
         template: tree.file.template,
@@ -814,63 +510,19 @@ pub fn evaluate(
                 Pooling::PerYear => "per year",
             }
         ),
-        weighting: weighting_label,
+        weighting,
         score: settings.score.label().to_string(),
-        coupling: if couple {
+        coupling: if coupled {
             settings.coupling.formula().to_string()
         } else {
             "not computed".into()
         },
         tiers: settings.tiers.label(),
-        regions: nr,
-        years: year_set,
-        samples: sample_count,
+        regions: samples.regions.len(),
+        years: samples.years.clone(),
+        samples: samples.count(),
         settings,
-    };
-    Ok(Evaluation {
-        provenance,
-        indicators,
-        dimensions,
-        subsystems: if couple { subsystems } else { Vec::new() },
-        ahp,
-        rows,
-        tiers,
-        trends,
-        macro_regions,
-        flags,
-        excluded,
-        filled,
-        ignored_indicators,
-        notes,
-    })
-}
-
-/// Linear interpolation of `series[at]` between the nearest present years before and after.
-fn interpolate(series: &[Option<f64>], at: usize, years: &[i32]) -> Option<f64> {
-    let before = (0..at).rev().find_map(|t| series[t].map(|v| (t, v)))?;
-    let after = (at + 1..series.len()).find_map(|t| series[t].map(|v| (t, v)))?;
-    let (y0, y1, y) = (
-        years[before.0] as f64,
-        years[after.0] as f64,
-        years[at] as f64,
-    );
-    Some(before.1 + (after.1 - before.1) * (y - y0) / (y1 - y0))
-}
-
-/// Least-squares slope of `y` on `x` (0 for a single point).
-fn slope(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
-    if sxx == 0.0 {
-        return 0.0;
     }
-    x.iter()
-        .zip(y)
-        .map(|(a, b)| (a - mx) * (b - my))
-        .sum::<f64>()
-        / sxx
 }
 
 #[cfg(test)]

@@ -13,6 +13,10 @@
 
 pub mod coupling;
 pub mod evaluation;
+mod evaluation_samples;
+mod evaluation_scores;
+mod evaluation_summary;
+mod evaluation_weights;
 pub mod normalise;
 pub mod panel;
 pub mod regions;
