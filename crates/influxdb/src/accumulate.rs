@@ -1,5 +1,7 @@
 //! Partial aggregates of one bucket, and the aggregate functions computed from them.
 
+use std::collections::BTreeMap;
+
 use shulv_influxql::Function;
 use shulv_store::Rollup;
 
@@ -69,6 +71,99 @@ impl Acc {
         }
         if r.last_ts >= self.last.0 {
             self.last = (r.last_ts, r.last * factor);
+        }
+    }
+}
+
+/// Most buckets of one query kept in dense vectors (about 100 bytes each); beyond, in maps
+/// holding only the buckets that have points.
+const MAX_DENSE: usize = 1_000_000;
+
+/// The accumulators of one group, by bucket start.
+#[derive(Debug, Clone)]
+pub enum BucketAccs {
+    /// Every bucket of a regular grid, indexed by `(start - first) / width`.
+    Dense {
+        /// Start of the first bucket.
+        first: i64,
+        /// Bucket width in ms.
+        width: i64,
+        /// One accumulator per bucket.
+        accs: Vec<Acc>,
+    },
+    /// Only the buckets that have points.
+    Sparse(BTreeMap<i64, Acc>),
+}
+
+impl BucketAccs {
+    /// Accumulators for `groups` groups over the bucket starts `starts` of a grid of `width`
+    /// ms (`None`: not a regular grid): dense when the grid is regular and small enough.
+    pub fn for_groups(groups: usize, starts: &[i64], width: Option<i64>) -> Vec<BucketAccs> {
+        let dense = width.filter(|_| {
+            groups.saturating_mul(starts.len()) <= MAX_DENSE
+                && starts.windows(2).all(|w| Some(w[1] - w[0]) == width)
+        });
+        let make = || match (dense, starts.first()) {
+            (Some(width), Some(&first)) => BucketAccs::Dense {
+                first,
+                width,
+                accs: vec![Acc::default(); starts.len()],
+            },
+            _ => BucketAccs::Sparse(BTreeMap::new()),
+        };
+        (0..groups).map(|_| make()).collect()
+    }
+
+    /// The accumulator of the bucket starting at `start`.
+    pub fn entry(&mut self, start: i64) -> &mut Acc {
+        let index = self.dense_index(start);
+        match (index, self) {
+            (Some(i), BucketAccs::Dense { accs, .. }) => &mut accs[i],
+            (_, this) => {
+                // Outside the grid (never for instants inside the range): keep it anyway.
+                if let BucketAccs::Dense { first, width, accs } = this {
+                    let map = std::mem::take(accs)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, a)| (*first + k as i64 * *width, a))
+                        .collect();
+                    *this = BucketAccs::Sparse(map);
+                }
+                match this {
+                    BucketAccs::Sparse(map) => map.entry(start).or_default(),
+                    BucketAccs::Dense { .. } => unreachable!("made sparse above"),
+                }
+            }
+        }
+    }
+
+    /// The index of `start` in a dense grid.
+    fn dense_index(&self, start: i64) -> Option<usize> {
+        match self {
+            BucketAccs::Dense { first, width, accs } => {
+                let offset = start - first;
+                (offset % width == 0)
+                    .then(|| usize::try_from(offset / width).ok())
+                    .flatten()
+                    .filter(|&i| i < accs.len())
+            }
+            BucketAccs::Sparse(_) => None,
+        }
+    }
+
+    /// The accumulator of the bucket starting at `start`, if it has one.
+    pub fn get(&self, start: i64) -> Option<&Acc> {
+        match self {
+            BucketAccs::Dense { accs, .. } => self.dense_index(start).map(|i| &accs[i]),
+            BucketAccs::Sparse(map) => map.get(&start),
+        }
+    }
+
+    /// True if no bucket has a point.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            BucketAccs::Dense { accs, .. } => accs.iter().all(|a| a.count == 0),
+            BucketAccs::Sparse(map) => map.values().all(|a| a.count == 0),
         }
     }
 }
@@ -221,5 +316,25 @@ mod tests {
         let empty = Acc::default();
         assert_eq!(value(Function::Count, 0.0, &empty), None);
         assert_eq!(value(Function::Sum, 0.0, &empty), None);
+    }
+
+    #[test]
+    fn dense_buckets_fall_back_to_a_map_outside_their_grid() {
+        let mut groups = BucketAccs::for_groups(2, &[0, 10, 20], Some(10));
+        assert!(matches!(groups[0], BucketAccs::Dense { .. }));
+        groups[0].entry(10).add_point(12, 1.0, false);
+        groups[0].entry(20).add_point(25, 2.0, false);
+        assert_eq!(groups[0].get(10).map(|a| a.count), Some(1));
+        assert!(groups[1].is_empty());
+        groups[0].entry(35).add_point(35, 3.0, false);
+        assert!(matches!(groups[0], BucketAccs::Sparse(_)));
+        let counts: Vec<u64> = [0, 10, 20, 35]
+            .iter()
+            .map(|&s| groups[0].get(s).map_or(9, |a| a.count))
+            .collect();
+        assert_eq!(counts, [0, 1, 1, 1]);
+        // Irregular starts (a daylight-saving change) are kept in maps from the start.
+        let irregular = BucketAccs::for_groups(1, &[0, 10, 30], Some(10));
+        assert!(matches!(irregular[0], BucketAccs::Sparse(_)));
     }
 }

@@ -88,6 +88,17 @@ impl Buckets {
     }
 }
 
+impl Buckets {
+    /// True if the zone's offset is the same at both ends of `[from, to)`, so consecutive
+    /// buckets are exactly one interval apart (no daylight-saving change inside).
+    pub fn fixed_offset(&self, from: i64, to: i64) -> bool {
+        match *self {
+            Buckets::Every { tz: Some(tz), .. } => zone_offset(tz, from) == zone_offset(tz, to - 1),
+            _ => true,
+        }
+    }
+}
+
 /// The offset of `tz` from UTC at `ts`, in ms.
 pub fn zone_offset(tz: Tz, ts: i64) -> i64 {
     match tz.timestamp_millis_opt(ts) {

@@ -2,11 +2,11 @@
 //! bucket accumulators (aggregates) or gathered as points (raw selections), so that memory
 //! stays bounded by the answer, not by what is scanned.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use shulv_store::{Level, Store};
 
-use crate::accumulate::{Acc, Need};
+use crate::accumulate::{BucketAccs, Need};
 use crate::buckets::Buckets;
 use crate::catalog::SeriesRef;
 
@@ -17,9 +17,6 @@ const BATCH: usize = 1000;
 const POINTS_PER_READ: i64 = 2_000_000;
 /// Most points a query may keep in memory (percentile, median, stddev, raw selections).
 pub const MAX_POINTS: usize = 5_000_000;
-
-/// Bucket start → accumulator, one map per group.
-pub type GroupBuckets = Vec<BTreeMap<i64, Acc>>;
 
 /// Where each store series goes: its group and the factor to the unit of the `unit` tag.
 struct Members {
@@ -75,9 +72,13 @@ pub fn aggregate(
     to: i64,
     buckets: &Buckets,
     need: Need,
-) -> Result<GroupBuckets, String> {
+) -> Result<Vec<BucketAccs>, String> {
     let members = Members::new(groups);
-    let mut out: GroupBuckets = vec![BTreeMap::new(); groups.len()];
+    let width = match *buckets {
+        Buckets::Whole { .. } => Some(1),
+        Buckets::Every { interval, .. } => buckets.fixed_offset(from, to).then_some(interval),
+    };
+    let mut out = BucketAccs::for_groups(groups.len(), &buckets.starts(from, to), width);
     let keep = need == Need::Values;
     if keep {
         let estimate: i64 = groups
@@ -122,7 +123,6 @@ pub fn aggregate(
                     for (ts, v) in pts {
                         group
                             .entry(buckets.start(ts))
-                            .or_default()
                             .add_point(ts, v * factor, keep);
                     }
                 }
@@ -137,7 +137,6 @@ pub fn aggregate(
                     if let Some(&(g, _, factor)) = members.of.get(&r.series) {
                         out[g]
                             .entry(buckets.start(r.bucket_start))
-                            .or_default()
                             .add_rollup(&r, factor);
                     }
                 }

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use shulv_influxql::{time_range, Dimension, Fill, Select};
 use shulv_platform::{Platform, EARLIEST_ACCEPTED_MS, MAX_FUTURE_MS};
 
-use crate::accumulate::{Acc, Need};
+use crate::accumulate::{Acc, BucketAccs, Need};
 use crate::buckets::Buckets;
 use crate::catalog::{Catalog, SeriesRef, FIELD};
 use crate::fetch;
@@ -281,18 +281,18 @@ impl Output<'_> {
     fn aggregate_series(
         &self,
         key: &GroupKey,
-        accs: &BTreeMap<i64, Acc>,
+        accs: &BucketAccs,
         buckets: &Buckets,
         from: i64,
         to: i64,
     ) -> Option<Series> {
-        if accs.values().all(|a| a.count == 0) {
+        if accs.is_empty() {
             return None;
         }
         let fields = self.fields;
         let mut starts = buckets.starts(from, to);
         if self.select.fill == Fill::None {
-            starts.retain(|s| accs.get(s).is_some_and(|a| a.count > 0));
+            starts.retain(|&s| accs.get(s).is_some_and(|a| a.count > 0));
         }
         let empty = Acc::default();
         let mut columns: Vec<Vec<Option<f64>>> = Vec::with_capacity(fields.aggregates.len());
@@ -300,7 +300,7 @@ impl Output<'_> {
         for spec in &fields.aggregates {
             let values: Vec<Option<(f64, Option<i64>)>> = starts
                 .iter()
-                .map(|s| spec.value(accs.get(s).unwrap_or(&empty)))
+                .map(|&s| spec.value(accs.get(s).unwrap_or(&empty)))
                 .collect();
             point_times.push(values.iter().map(|v| v.and_then(|v| v.1)).collect());
             let mut column: Vec<Option<f64>> = values.iter().map(|v| v.map(|v| v.0)).collect();

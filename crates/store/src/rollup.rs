@@ -61,15 +61,17 @@ impl Partial {
 
 /// Sort by (series, start) and combine equal keys. Exact when the inputs cover disjoint points.
 pub(crate) fn merge_partials(mut v: Vec<Partial>) -> Vec<Partial> {
-    v.sort_unstable_by_key(|p| (p.series, p.start));
-    let mut out: Vec<Partial> = Vec::with_capacity(v.len());
-    for p in v {
-        match out.last_mut() {
-            Some(l) if l.series == p.series && l.start == p.start => l.combine(&p),
-            _ => out.push(p),
+    // Stable sort: the partials come as runs already sorted (one per row group or file),
+    // which it merges instead of sorting from scratch.
+    v.sort_by_key(|p| (p.series, p.start));
+    v.dedup_by(|p, kept| {
+        let same = kept.series == p.series && kept.start == p.start;
+        if same {
+            kept.combine(p);
         }
-    }
-    out
+        same
+    });
+    v
 }
 
 struct LevelAcc {

@@ -333,9 +333,10 @@ impl Store {
         let res = par_map(&items, |(f, g)| {
             Scanner::new(&tzs, level, from, to, series).scan_group(f, *g)
         });
-        let mut all = Vec::new();
-        for r in res {
-            all.extend(r?);
+        let runs = res.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut all = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+        for run in runs {
+            all.extend(run);
         }
         Ok(all)
     }
