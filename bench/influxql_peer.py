@@ -338,6 +338,7 @@ def cmd_bench(a):
     out = {"runs": a.runs, "warmup": a.warmup, "panels": {}}
     for pname, p in panels().items():
         want = expected(pname)
+        print(f"[influxql] panel {pname}: {p['desc']}", file=sys.stderr)
         if "shulv" in systems:
             # shulv's own API over the same data: tells a store problem from a /query problem.
             c = systems["shulv"][0]
@@ -366,7 +367,6 @@ def cmd_bench(a):
                                      "promql": p["promql"], "step": p["step"], "start": p["start"],
                                      "end": p["end"], "expected_total": round(total_want, 2),
                                      "buckets": len(want), "systems": {}}
-        print(f"[influxql] panel {pname}: {p['desc']}", file=sys.stderr)
         first = {}
         for s, (client, path_of, parse, _, _) in systems.items():
             path = path_of(p)
