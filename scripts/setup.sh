@@ -76,6 +76,19 @@ if [[ "${1:-}" == "--tests" ]]; then
   fi
 fi
 
+# cargo-deny (crates.io): checks the dependency tree's licences, duplicate versions and sources
+# against deny.toml in the test command. Built once into ~/.cache/shulv-tools.
+if [[ "${1:-}" == "--tests" ]]; then
+  cargo_deny_version=0.18.9
+  tools="$HOME/.cache/shulv-tools"
+  if ! "$tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny $cargo_deny_version"; then
+    echo "== installing cargo-deny $cargo_deny_version (cargo install, a few minutes)"
+    CARGO_TARGET_DIR="$tools/build-deny" cargo install --quiet --locked --root "$tools" \
+      "cargo-deny@$cargo_deny_version"
+    rm -rf "$tools/build-deny"
+  fi
+fi
+
 # The web console (web/, Vite + Vue + ECharts) is built into web/dist, which the server crate
 # embeds at compile time: (re)build it when it is missing or older than its sources.
 if ! command -v npm >/dev/null; then

@@ -20,6 +20,8 @@ bash scripts/setup.sh --tests
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== cargo deny (licences, duplicate versions, sources; see deny.toml)"
+"$HOME/.cache/shulv-tools/bin/cargo-deny" check licenses bans sources
 echo "== cargo clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 echo "== cargo test"
