@@ -131,7 +131,7 @@ pub fn aggregate(
         if by_rollups {
             for (w0, w1) in members.windows(batch.len(), first_hour, last_hour, true) {
                 let rows = store
-                    .rollups(batch, Level::Hour, w0, w1)
+                    .rollup_parts(batch, Level::Hour, w0, w1)
                     .map_err(|e| e.to_string())?;
                 for r in rows {
                     if let Some(&(g, _, factor)) = members.of.get(&r.series) {

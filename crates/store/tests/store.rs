@@ -101,6 +101,26 @@ fn bucket_start(level: Level, t: i64) -> i64 {
     }
 }
 
+/// Rollup parts of one bucket added up, as a caller of `rollup_parts` does.
+fn combine_parts(parts: Vec<Rollup>) -> Vec<Rollup> {
+    let mut by_bucket: BTreeMap<(u32, i64), Rollup> = BTreeMap::new();
+    for p in parts {
+        by_bucket
+            .entry((p.series, p.bucket_start))
+            .and_modify(|r| {
+                r.count += p.count;
+                r.sum += p.sum;
+                r.min = r.min.min(p.min);
+                r.max = r.max.max(p.max);
+                if p.last_ts > r.last_ts {
+                    (r.last_ts, r.last) = (p.last_ts, p.last);
+                }
+            })
+            .or_insert(p);
+    }
+    by_bucket.into_values().collect()
+}
+
 fn assert_same(a: &[Rollup], b: &[Rollup], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: row count");
     for (x, y) in a.iter().zip(b) {
@@ -256,6 +276,8 @@ fn random_late_duplicate_writes_keep_rollups_exact() {
                 let (from, to) = (base - 40 * 86_400_000, base + 80 * 86_400_000);
                 let want = model_rollups(&model, level, from, to);
                 assert_same(&s.rollups(&all, level, from, to).unwrap(), &want, "rollups");
+                let parts = s.rollup_parts(&all, level, from, to).unwrap();
+                assert_same(&combine_parts(parts), &want, "rollup parts");
                 assert_same(
                     &s.scan_rollups(None, level, from, to).unwrap(),
                     &want,

@@ -233,6 +233,37 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<Rollup>, StoreError> {
+        Ok(merge_partials(self.partials(series, level, from, to)?)
+            .into_iter()
+            .map(Partial::to_rollup)
+            .collect())
+    }
+
+    /// The parts of [`Self::rollups`] before they are combined: one bucket of a series may
+    /// come several times (from several files and the memtable), each part covering other
+    /// points. Cheaper for callers that add parts up anyway (counts, sums, extremes, last).
+    pub fn rollup_parts(
+        &self,
+        series: &[SeriesId],
+        level: Level,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Rollup>, StoreError> {
+        Ok(self
+            .partials(series, level, from, to)?
+            .into_iter()
+            .map(Partial::to_rollup)
+            .collect())
+    }
+
+    /// Partials of `series` with bucket start in `[from, to)`, not combined.
+    fn partials(
+        &self,
+        series: &[SeriesId],
+        level: Level,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Partial>, StoreError> {
         self.core.check_series(series)?;
         let q = sorted_unique(series);
         let (from, to) = (from.max(MIN_TS), to.min(MAX_TS));
@@ -269,10 +300,7 @@ impl Store {
             all.extend(r?);
         }
         all.extend(self.scan_raw(&raw, Some(&q), level, from, to)?);
-        Ok(merge_partials(all)
-            .into_iter()
-            .map(Partial::to_rollup)
-            .collect())
+        Ok(all)
     }
 
     /// Rollups computed by scanning raw points (`None` = all series), in parallel.
