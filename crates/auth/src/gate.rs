@@ -7,11 +7,28 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use crate::store::dummy_hash;
+use crate::verified::VerifiedPasswords;
 use crate::{
     digest, hash_password, new_secret, verify_password, AuditConfig, AuditLog, AuthError,
     AuthStore, CredentialKind, FailureLimiter, NewCredential, Principal, TokenBuckets, TokenRecord,
     UserRecord,
 };
+
+/// How long a verified password is not verified again (see `verified.rs`).
+const VERIFIED_PASSWORD_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// The principal of a request authenticated by `user`'s password.
+fn principal_of_user(u: UserRecord) -> Principal {
+    Principal {
+        kind: CredentialKind::Session,
+        id: u.id,
+        name: u.name,
+        role: u.role,
+        scope: u.scope,
+        aggregates_only: u.aggregates_only,
+        session: None,
+    }
+}
 
 /// Settings of access control.
 #[derive(Clone, Debug)]
@@ -93,6 +110,7 @@ pub struct AccessControl {
     login_ips: FailureLimiter,
     login_accounts: FailureLimiter,
     buckets: TokenBuckets,
+    verified: VerifiedPasswords,
     config: AccessConfig,
     /// The audit log.
     pub audit: AuditLog,
@@ -113,6 +131,7 @@ impl AccessControl {
             login_ips: FailureLimiter::new(config.login_failures_per_ip, config.login_window),
             login_accounts: FailureLimiter::new(config.login_slowdown_after, config.login_window),
             buckets: TokenBuckets::new(config.rate_per_s, config.rate_burst),
+            verified: VerifiedPasswords::new(VERIFIED_PASSWORD_TTL),
             config,
             audit,
         })
@@ -192,36 +211,7 @@ impl AccessControl {
     /// [`AccessControl::login_delay`]). A blocked client is refused before the password is
     /// checked.
     pub fn login(&self, name: &str, password: &str, ip: &str) -> Result<SessionGrant, LoginError> {
-        let now = Instant::now();
-        let name_digest = digest(name);
-        let client_key = format!("client:{ip}/{name_digest}");
-        let ip_key = format!("ip:{ip}");
-        let account_key = format!("user:{name_digest}");
-        let wait = [
-            self.login_clients.check(&client_key, now),
-            self.login_ips.check(&ip_key, now),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .max();
-        if let Some(wait) = wait {
-            return Err(LoginError::Limited(wait));
-        }
-        let user = self.store.read().user_by_name(name).cloned();
-        let ok = match &user {
-            Some(u) => verify_password(&u.password_hash, password) && u.disabled_ms.is_none(),
-            None => {
-                verify_password(dummy_hash(), password);
-                false
-            }
-        };
-        let Some(user) = user.filter(|_| ok) else {
-            self.login_clients.fail(&client_key, now);
-            self.login_ips.fail(&ip_key, now);
-            self.login_accounts.fail(&account_key, now);
-            return Err(LoginError::Invalid);
-        };
-        self.login_clients.clear(&client_key);
+        let user = self.checked_user(name, password, ip)?;
         let token = new_secret("shulvs").map_err(|e| LoginError::Other(e.to_string()))?;
         let expires_ms = crate::now_ms() + self.config.session_ttl.as_millis() as i64;
         let mut sessions = self.sessions.lock();
@@ -243,25 +233,65 @@ impl AccessControl {
 
     /// Checks a user's password as [`login`](Self::login) does (same failure limits) but opens
     /// no session: the principal of one request, for clients that send a password with every
-    /// request (InfluxDB v1 writes).
+    /// request (InfluxDB v1 writes and queries, Grafana). A password verified in the last
+    /// minutes against the user's current hash is not verified again (see `verified.rs`).
     pub fn password_principal(
         &self,
         name: &str,
         password: &str,
         ip: &str,
     ) -> Result<Principal, LoginError> {
-        let grant = self.login(name, password, ip)?;
-        self.sessions.lock().remove(&digest(&grant.token));
-        let u = grant.user;
-        Ok(Principal {
-            kind: CredentialKind::Session,
-            id: u.id,
-            name: u.name,
-            role: u.role,
-            scope: u.scope,
-            aggregates_only: u.aggregates_only,
-            session: None,
-        })
+        if self.login_wait(name, ip).is_none() {
+            let user = self.store.read().user_by_name(name).cloned();
+            if let Some(u) = user.filter(|u| {
+                u.disabled_ms.is_none() && self.verified.holds(name, password, &u.password_hash)
+            }) {
+                return Ok(principal_of_user(u));
+            }
+        }
+        let user = self.checked_user(name, password, ip)?;
+        self.verified.remember(name, password, &user.password_hash);
+        Ok(principal_of_user(user))
+    }
+
+    /// How long a client must wait before it may try a password again, if it is blocked.
+    fn login_wait(&self, name: &str, ip: &str) -> Option<Duration> {
+        let now = Instant::now();
+        [
+            self.login_clients
+                .check(&format!("client:{ip}/{}", digest(name)), now),
+            self.login_ips.check(&format!("ip:{ip}"), now),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .max()
+    }
+
+    /// The user whose password `password` is, after the failure limits; failures are counted.
+    fn checked_user(&self, name: &str, password: &str, ip: &str) -> Result<UserRecord, LoginError> {
+        if let Some(wait) = self.login_wait(name, ip) {
+            return Err(LoginError::Limited(wait));
+        }
+        let now = Instant::now();
+        let name_digest = digest(name);
+        let client_key = format!("client:{ip}/{name_digest}");
+        let user = self.store.read().user_by_name(name).cloned();
+        let ok = match &user {
+            Some(u) => verify_password(&u.password_hash, password) && u.disabled_ms.is_none(),
+            None => {
+                verify_password(dummy_hash(), password);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            self.login_clients.fail(&client_key, now);
+            self.login_ips.fail(&format!("ip:{ip}"), now);
+            self.login_accounts
+                .fail(&format!("user:{name_digest}"), now);
+            return Err(LoginError::Invalid);
+        };
+        self.login_clients.clear(&client_key);
+        Ok(user)
     }
 
     /// Ends the session of `principal` (no-op for tokens). Returns true if one ended.
@@ -340,6 +370,58 @@ impl AccessControl {
 mod tests {
     use super::*;
     use crate::{Role, Scope};
+
+    #[test]
+    fn passwords_sent_with_every_request_are_verified_once_while_they_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AccessConfig {
+            login_failures_per_client: 2,
+            ..Default::default()
+        };
+        let ac = AccessControl::open(dir.path(), config).unwrap();
+        let new = NewCredential {
+            name: "grafana".into(),
+            role: Role::Analyst,
+            scope: Scope::parse("park"),
+            aggregates_only: true,
+        };
+        let user = ac.create_user(&new, "a long password 1", "cli").unwrap();
+        let p = ac
+            .password_principal("grafana", "a long password 1", "1.2.3.4")
+            .unwrap();
+        assert!(p.aggregates_only && p.session.is_none());
+        // The second request does not run argon2: it answers in far less than a verification.
+        let started = Instant::now();
+        for _ in 0..50 {
+            ac.password_principal("grafana", "a long password 1", "1.2.3.4")
+                .unwrap();
+        }
+        let fifty = started.elapsed();
+        let started = Instant::now();
+        assert!(verify_password(&user.password_hash, "a long password 1"));
+        assert!(
+            fifty < started.elapsed(),
+            "50 remembered checks took {fifty:?}"
+        );
+        // A wrong password is verified (and counted) as always; a blocked client is refused
+        // even with the right one.
+        for _ in 0..2 {
+            assert!(matches!(
+                ac.password_principal("grafana", "wrong password!!", "6.6.6.6"),
+                Err(LoginError::Invalid)
+            ));
+        }
+        assert!(matches!(
+            ac.password_principal("grafana", "a long password 1", "6.6.6.6"),
+            Err(LoginError::Limited(_))
+        ));
+        // A disabled user is refused at once.
+        ac.disable_user(&user.id).unwrap();
+        assert!(matches!(
+            ac.password_principal("grafana", "a long password 1", "1.2.3.4"),
+            Err(LoginError::Invalid)
+        ));
+    }
 
     #[test]
     fn login_sessions_limits() {

@@ -23,6 +23,7 @@ mod audit;
 mod gate;
 mod limit;
 mod store;
+mod verified;
 
 use std::fmt;
 use std::str::FromStr;
