@@ -64,7 +64,7 @@ if [[ "${1:-}" == "--tests" ]]; then
 fi
 
 # s3s-fs (crates.io): an S3-compatible server over a local directory, the object store of the
-# region tests (crates/cli/tests/e2e_region.rs). Built once into ~/.cache/shulv-tools.
+# region tests (crates/cli/tests/e2e/region.rs). Built once into ~/.cache/shulv-tools.
 if [[ "${1:-}" == "--tests" ]]; then
   s3s_fs_version=0.14.1 # the newest that builds with the pinned Rust 1.95
   tools="$HOME/.cache/shulv-tools"

@@ -1,5 +1,5 @@
 //! The forwarder's answers to each kind of server reply, against a scripted HTTP/1.1 server
-//! (the real server is exercised by crates/cli/tests/spool_forward.rs).
+//! (the real server is exercised by crates/cli/tests/e2e/spool_forward.rs).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -7,7 +7,7 @@ its command-line arguments in one Spark session started here (local[2]; JAVA_HOM
 OpenJDK 17), recomputes the same figures with DuckDB from the files the manifests list, and
 compares: decimal totals exactly, doubles to 1e-9 relative. Prints the seconds each job took
 and the total; exits 1 on any mismatch. The spark-submit path is covered by the Rust
-end-to-end test (crates/cli/tests/e2e_region.rs).
+end-to-end test (crates/cli/tests/e2e/region.rs).
 """
 
 import argparse

@@ -1,7 +1,5 @@
 //! Starts the real `shulv` binary and talks to it over HTTP.
 
-#![allow(dead_code)] // each test file uses a different part of this harness
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,6 +35,17 @@ impl Server {
         Self::start_with_token(&[], command, data, "127.0.0.1:0", extra, None)
     }
 
+    /// Like [`Server::start`], with `env` added to the server's environment (the tests share
+    /// one process, so they never change their own).
+    pub fn start_with_env(
+        command: &str,
+        data: &Path,
+        extra: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
+        Self::spawn(&[], command, data, "127.0.0.1:0", extra, None, env)
+    }
+
     /// Like [`Server::start`], run through `wrapper` (a program and its arguments, given the
     /// path of `shulv` and its arguments after them), e.g. `sh -c '… "$0" "$@"'`.
     pub fn start_wrapped(wrapper: &[&str], command: &str, data: &Path, extra: &[&str]) -> Server {
@@ -66,6 +75,18 @@ impl Server {
         extra: &[&str],
         known: Option<&str>,
     ) -> Server {
+        Self::spawn(wrapper, command, data, listen, extra, known, &[])
+    }
+
+    fn spawn(
+        wrapper: &[&str],
+        command: &str,
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+        known: Option<&str>,
+        env: &[(&str, String)],
+    ) -> Server {
         let shulv = env!("CARGO_BIN_EXE_shulv");
         let mut program = match wrapper.split_first() {
             Some((first, rest)) => {
@@ -81,6 +102,7 @@ impl Server {
             .arg(data)
             .args(["--listen", listen])
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("SHULV_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

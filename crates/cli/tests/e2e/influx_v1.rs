@@ -3,11 +3,9 @@
 //! user's password and with an API token as the password, sent as HTTP Basic and as the `u`
 //! and `p` query parameters. The points are read back through `/api/v1/query`.
 
-mod common;
-
 use std::process::Command;
 
-use common::{site_registry, temp_dir, Server};
+use crate::common::{site_registry, temp_dir, Server};
 
 /// The client's side: pings, writes four points at `t0` + 0, 15, 30 and 45 minutes (values
 /// 1.25, 2.5, 3.75, 5) with each kind of credential, checks that a wrong password is refused,

@@ -1,14 +1,12 @@
 //! End to end: a tariff added over HTTP, the bill of a month of stored 15-minute data checked
 //! against the hand computation, and a schedule of a battery on the forecast load.
 
-mod common;
-
 use std::process::Command;
 
-use common::Server;
+use crate::common::Server;
 
 /// The two-part tariff of the hand-computed bill (crates/tariff/src/tests.rs).
-const TARIFF: &str = include_str!("../../tariff/tests/fixtures/two_part.toml");
+const TARIFF: &str = include_str!("../../../tariff/tests/fixtures/two_part.toml");
 
 /// Runs the CLI against `server`; asserts it succeeds and returns its standard output.
 fn cli(server: &Server, args: &[&str]) -> String {
@@ -29,12 +27,12 @@ fn cli(server: &Server, args: &[&str]) -> String {
 
 #[test]
 fn bill_and_schedule_over_http() {
-    let data = common::temp_dir("optimise");
+    let data = crate::common::temp_dir("optimise");
     let server = Server::start("serve", &data, &[]);
     let (status, text) = server.post(
         "/api/v1/registry",
         "application/toml",
-        &common::site_registry(1),
+        &crate::common::site_registry(1),
     );
     assert_eq!(status, 200, "{text}");
     // June 2025 (Asia/Shanghai) at 100 kW: 25 kWh per 15 minutes, 125 kWh on June 10 18:00.
@@ -123,7 +121,7 @@ fn bill_and_schedule_over_http() {
     assert!(plan["savings"].as_f64().unwrap() > 0.0, "{plan}");
     assert!(plan["violations"].as_array().unwrap().is_empty());
     // The same plan from the CLI, every setting from flags and the user's TOML assets file.
-    let dir = common::temp_dir("optimise-cli");
+    let dir = crate::common::temp_dir("optimise-cli");
     let assets = dir.join("assets.toml");
     std::fs::write(
         &assets,
@@ -225,11 +223,11 @@ fn line(bill: &serde_json::Value, period: &str) -> (f64, f64) {
 fn critical_peaks_from_a_stored_temperature_series_and_tariff_comparison() {
     const GD: &str = "cn-gd-1-10kv-two-part";
     const JS: &str = "cn-js-1-10kv-two-part";
-    let data = common::temp_dir("critical-peak");
+    let data = crate::common::temp_dir("critical-peak");
     let server = Server::start("serve", &data, &[]);
     let registry = format!(
         "{}[[meter]]\nid = \"weather\"\nname = \"气温\"\nnode = \"site\"\ncarrier = \"air_temperature\"\nunit = \"℃\"\nreading = \"interval\"\n",
-        common::site_registry(1)
+        crate::common::site_registry(1)
     );
     let (status, text) = server.post("/api/v1/registry", "application/toml", &registry);
     assert_eq!(status, 200, "{text}");

@@ -5,12 +5,10 @@
 //! counts) and the registry. `whole_catalogue_then_restart` runs every case against one server,
 //! restarts it and checks the baseline again. The table in docs/fuzzing.md lists the cases.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::Server;
+use crate::common::Server;
 use serde_json::Value;
 
 const REGISTRY: &str = r#"
@@ -95,7 +93,7 @@ fn baseline_gas() -> Vec<f64> {
 
 impl Fixture {
     fn new(name: &str) -> Fixture {
-        let data = common::temp_dir(name);
+        let data = crate::common::temp_dir(name);
         let server = Server::start("serve", &data, &[]);
         let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
         assert_eq!(status, 200, "{body}");
@@ -941,7 +939,7 @@ fn case_unit_change(s: &Server) {
 /// `shulv import` and `shulv registry` with path-like arguments read exactly the file named
 /// (relative to the working directory), and a file that is not readings is refused cleanly.
 fn case_cli_paths(s: &Server) {
-    let root = common::temp_dir("cli-paths");
+    let root = crate::common::temp_dir("cli-paths");
     let cwd = root.join("a").join("b");
     std::fs::create_dir_all(&cwd).unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();

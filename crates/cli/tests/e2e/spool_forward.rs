@@ -3,12 +3,10 @@
 //! (a register that goes backwards) is reported and does not block the queue; a bad token
 //! keeps the records.
 
-mod common;
-
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use crate::common::Server;
 use shulv_spool::{ForwardEvent, ForwardTarget, Forwarder, Spool, SpoolConfig};
 
 const METERS: usize = 100;
@@ -31,7 +29,7 @@ fn lines() -> Vec<Vec<u8>> {
     for i in 0..STEPS {
         let ts = T0 + i as i64 * QUARTER;
         for w in 0..METERS {
-            out.push(format!("m{w} value={} {ts}", common::point_value(w, i)).into_bytes());
+            out.push(format!("m{w} value={} {ts}", crate::common::point_value(w, i)).into_bytes());
         }
         if i < 3 {
             let v = [100, 50, 200][i];
@@ -71,11 +69,11 @@ fn wait_for(
 
 #[test]
 fn backlog_drains_in_order_once_and_refusals_do_not_block() {
-    let data = common::temp_dir("spool-forward");
+    let data = crate::common::temp_dir("spool-forward");
     let listen = format!("127.0.0.1:{}", free_port());
     let server = Server::serve_at(&data, &listen, None);
     let admin = server.token.clone();
-    let mut registry = common::site_registry(METERS);
+    let mut registry = crate::common::site_registry(METERS);
     registry.push_str("[[meter]]\nid = \"reg\"\nname = \"总表\"\nnode = \"site\"\ncarrier = \"electricity\"\nunit = \"kWh\"\nreading = \"cumulative\"\n");
     let (status, body) = server.post("/api/v1/registry", "application/toml", &registry);
     assert_eq!(status, 200, "{body}");
@@ -180,7 +178,7 @@ fn backlog_drains_in_order_once_and_refusals_do_not_block() {
         metric(&server, "shulv_ingest_points_total"),
         all.len() as u64 - 1
     );
-    common::assert_points_stored(&server, T0, &[STEPS; METERS], "forwarded from the spool");
+    crate::common::assert_points_stored(&server, T0, &[STEPS; METERS], "forwarded from the spool");
     let stats = spool.stats();
     assert_eq!((stats.records, stats.oldest_append_ms), (0, None));
     let _ = std::fs::remove_dir_all(&data);

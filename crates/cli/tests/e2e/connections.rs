@@ -4,15 +4,13 @@
 //! `/healthz`, a write and a query answer within a second each, background flushes keep
 //! working, and the header timeout closes every such connection.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{site_registry, temp_dir, Server};
+use crate::common::{site_registry, temp_dir, Server};
 
 /// The open file limit of the server (soft and hard, so it cannot raise it).
 const FD_LIMIT: u64 = 1024;

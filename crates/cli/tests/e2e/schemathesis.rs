@@ -6,13 +6,11 @@
 //! Needs `schemathesis` 4 on the PATH (scripts/setup.sh installs it); without it the test
 //! fails and says so. Bounded: a few examples per operation, a fixed seed, one worker.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use crate::common::Server;
 
 /// Longest run allowed; the run takes about a minute.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
@@ -32,12 +30,12 @@ fn the_api_conforms_to_its_openapi_document() {
     };
     assert!(version.status.success(), "schemathesis --version failed");
 
-    let data = common::temp_dir("schemathesis");
+    let data = crate::common::temp_dir("schemathesis");
     let server = Server::start("serve", &data, &[]);
     let (status, body) = server.post(
         "/api/v1/registry",
         "application/toml",
-        &common::site_registry(2),
+        &crate::common::site_registry(2),
     );
     assert_eq!(status, 200, "{body}");
     let mut lines = String::new();
@@ -45,11 +43,11 @@ fn the_api_conforms_to_its_openapi_document() {
         let ts = 1_740_758_400 + i * 900;
         lines.push_str(&format!(
             "e,meter=m0 value={} {ts}\n",
-            common::point_value(0, i as usize)
+            crate::common::point_value(0, i as usize)
         ));
         lines.push_str(&format!(
             "e,meter=m1 value={} {ts}\n",
-            common::point_value(1, i as usize)
+            crate::common::point_value(1, i as usize)
         ));
     }
     let (status, body) = server.post("/api/v2/write?precision=s", "text/plain", &lines);

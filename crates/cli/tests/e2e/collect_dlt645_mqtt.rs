@@ -3,15 +3,13 @@
 //! nested JSON, queues and forwards the readings to a real `shulv serve`, and the values
 //! queried back equal the meter's registers and the published values.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, temp_dir, wait_for, Guard, Server};
+use crate::common::{free_port, temp_dir, wait_for, Guard, Server};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 

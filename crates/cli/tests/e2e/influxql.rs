@@ -18,12 +18,10 @@
 //! unsupported statements (an error naming them) are covered too. The scripts print one line per
 //! check and report every failure, not only the first.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{temp_dir, Server};
+use crate::common::{temp_dir, Server};
 
 /// Runs `fixtures/<script>` against a fresh server and asserts that every check passed.
 fn run_script(name: &str, script: &str) {

@@ -17,8 +17,6 @@
 //! The server's points are checked over `/api/v1/query` (counts per 15-minute bucket) and, after
 //! the server stopped, instant by instant in its data directory.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -26,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{temp_dir, wait_for, Guard, Server};
+use crate::common::{temp_dir, wait_for, Guard, Server};
 use serde_json::Value;
 
 /// Poll period of every device.

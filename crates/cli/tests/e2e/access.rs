@@ -3,14 +3,12 @@
 //! lock the client out, a revoked token stops working, the audit log exports every step; and the server
 //! speaks TLS when given a certificate.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use common::{try_post, Server};
+use crate::common::{try_post, Server};
 
 const REGISTRY: &str = r#"
 [[node]]
@@ -94,7 +92,7 @@ fn get(url: &str, token: &str, path: &str) -> u16 {
 
 #[test]
 fn tokens_users_scopes_and_audit_through_the_cli() {
-    let data = common::temp_dir("access");
+    let data = crate::common::temp_dir("access");
     let server = Server::start("serve", &data, &[]);
     let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
     assert_eq!(status, 200, "{body}");
@@ -218,7 +216,7 @@ fn tokens_users_scopes_and_audit_through_the_cli() {
 
 #[test]
 fn serves_https_with_the_configured_certificate() {
-    let data = common::temp_dir("tls");
+    let data = crate::common::temp_dir("tls");
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert = data.join("cert.pem");
     let key = data.join("key.pem");

@@ -5,13 +5,11 @@
 //! a port where nothing listens shows as stopped with its error, and the collector's /metrics
 //! shows how late the readings were stored.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, temp_dir, wait_for, Guard, Server};
+use crate::common::{free_port, temp_dir, wait_for, Guard, Server};
 use serde_json::{json, Value};
 
 /// One point: where it is, how it is encoded, and what the server must hold.

@@ -10,14 +10,12 @@
 //!
 //! `bash scripts/setup.sh --tests` installs s3s-fs and Spark (pyspark, Java 17).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{free_port, temp_dir, wait_for, Guard, Server};
+use crate::common::{free_port, temp_dir, wait_for, Guard, Server};
 use serde_json::Value;
 
 const QUARTER: i64 = 900_000;
@@ -167,10 +165,7 @@ fn park_config(dir: &Path, publish_to: &str, node: &str, region: &Server, token:
 
 fn start_park(data: &Path, config: &Path, env: &[(&str, String)]) -> Server {
     // The S3 settings reach the server through its environment, as in production.
-    for (k, v) in env {
-        std::env::set_var(k, v);
-    }
-    Server::start("serve", data, &["--config", config.to_str().unwrap()])
+    Server::start_with_env("serve", data, &["--config", config.to_str().unwrap()], env)
 }
 
 /// Runs `shulv region job NAME --published ROOT --out OUT EXTRA…` (Spark `local[2]`).

@@ -5,9 +5,7 @@
 //! temperatures do not cover are refused with the meter and the hour named. The CLI prints the
 //! same, and its stored-data backtest says which weather it used.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use serde_json::Value;
 
 const HOUR: i64 = 3_600_000;
@@ -128,7 +126,7 @@ fn mae(answer: &Value) -> f64 {
 
 /// A fresh server (data directory named after `name`) holding the registry and readings.
 fn start_site(name: &str) -> (std::path::PathBuf, Server) {
-    let data = common::temp_dir(name);
+    let data = crate::common::temp_dir(name);
     let server = Server::start("serve", &data, &[]);
     let (status, body) = server.post("/api/v1/registry", "application/toml", REGISTRY);
     assert!(status < 300, "{status} {body}");

@@ -1,17 +1,15 @@
 //! End to end: `shulv demo` loads the park, the API and the CLI answer over it.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use common::Server;
+use crate::common::Server;
 use serde_json::Value;
 
 #[test]
 fn demo_park_is_served_and_queryable_from_the_cli() {
-    let data = common::temp_dir("demo");
+    let data = crate::common::temp_dir("demo");
     let server = Server::start("demo", &data, &[]);
 
     let status = server.get_json("/api/v1/status");
@@ -180,7 +178,7 @@ fn demo_park_is_served_and_queryable_from_the_cli() {
 fn demo_collects_live_readings_from_its_simulated_devices() {
     const CHILLER: &str = "ent08.cooling.chiller1.elec";
     const QUARTER: i64 = 900_000;
-    let data = common::temp_dir("demo-live");
+    let data = crate::common::temp_dir("demo-live");
     let server = Server::start("demo", &data, &[]);
     let now = || chrono::Utc::now().timestamp_millis();
     let iso = |ms: i64| {
@@ -192,7 +190,7 @@ fn demo_collects_live_readings_from_its_simulated_devices() {
 
     // Every fed meter has its last full quarter hour (a quarter that ended a moment ago is fed
     // a few seconds after its end).
-    common::wait_for(
+    crate::common::wait_for(
         "the last full quarter hour",
         Duration::from_secs(30),
         || {
@@ -229,7 +227,7 @@ fn demo_collects_live_readings_from_its_simulated_devices() {
     // writing), a baseline; two or more samples later, the energy added since is their mean
     // power × 10 s each.
     let (mut previous, mut base, mut last) = (None, None, None);
-    common::wait_for(
+    crate::common::wait_for(
         "10-second samples from the collector",
         Duration::from_secs(90),
         || {

@@ -3,14 +3,12 @@
 //! verify` recounts the restored rollups, and a server started on the restored directory holds
 //! every point acknowledged before the backup began, with its value, and the old credentials.
 
-mod common;
-
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{try_post, Server};
+use crate::common::{try_post, Server};
 
 const WRITERS: usize = 3;
 const BATCH: usize = 200;
@@ -26,7 +24,7 @@ fn writer(url: String, token: String, w: usize, acked: Arc<AtomicUsize>, stop: A
             .map(|i| {
                 format!(
                     "e,meter=m{w} value={} {}\n",
-                    common::point_value(w, i),
+                    crate::common::point_value(w, i),
                     T0 + i as i64 * QUARTER
                 )
             })
@@ -78,13 +76,13 @@ fn inside_largest_file(archive: &[u8]) -> usize {
 
 #[test]
 fn backup_under_write_load_restores_every_acknowledged_point() {
-    let base = common::temp_dir("backup");
+    let base = crate::common::temp_dir("backup");
     let data = base.join("data");
     let server = Server::start("serve", &data, &["--flush-interval-s", "1"]);
     let (status, body) = server.post(
         "/api/v1/registry",
         "application/toml",
-        &common::site_registry(WRITERS),
+        &crate::common::site_registry(WRITERS),
     );
     assert_eq!(status, 200, "{body}");
 
@@ -208,7 +206,7 @@ fn backup_under_write_load_restores_every_acknowledged_point() {
 
     // The old admin token works on the restored directory: credentials were backed up.
     let server = Server::restart(&restored, &token);
-    common::assert_points_stored(&server, T0, &before, "acknowledged before the backup");
+    crate::common::assert_points_stored(&server, T0, &before, "acknowledged before the backup");
     // The audit log came along (the registry change made before the backup).
     let audit = server.get_json("/api/v1/audit?action=registry.apply");
     assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");

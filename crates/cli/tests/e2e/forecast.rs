@@ -3,9 +3,7 @@
 //! past day is stored, and its comparison with the stored actuals (over the API and the CLI)
 //! matches a hand computation from the 15-minute readings.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use serde_json::Value;
 
 fn column(v: &Value, key: &str) -> Vec<f64> {
@@ -41,7 +39,7 @@ fn check_hours(series: &Value) {
 
 #[test]
 fn demo_meter_and_park_forecasts_add_up() {
-    let data = common::temp_dir("forecast");
+    let data = crate::common::temp_dir("forecast");
     let server = Server::start("demo", &data, &[]);
     let registry = server.get_json("/api/v1/registry");
     let meter = registry["meter"]

@@ -1,9 +1,7 @@
 //! End to end: the real binary, registry, writes in three formats, queries with values and units,
 //! precise refusals, metrics, the OpenAPI document, and persistence across a restart.
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use serde_json::Value;
 
 const REGISTRY: &str = r#"
@@ -86,7 +84,7 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn write_query_and_refuse_over_http() {
-    let data = common::temp_dir("http");
+    let data = crate::common::temp_dir("http");
     let server = Server::start("serve", &data, &[]);
 
     // Health is open, everything else needs the token.

@@ -1,14 +1,12 @@
 //! End to end: the carbon and energy accounts of the demo park over HTTP and from the CLI.
 
-mod common;
-
 use std::process::Command;
 
-use common::Server;
+use crate::common::Server;
 
 #[test]
 fn demo_park_accounts_add_up_and_name_their_factors() {
-    let data = common::temp_dir("accounting");
+    let data = crate::common::temp_dir("accounting");
     let server = Server::start("demo", &data, &[]);
 
     let park = server.get_json("/api/v1/accounts?node=shulv-park&period=2025");
@@ -135,7 +133,7 @@ fn demo_park_accounts_add_up_and_name_their_factors() {
     let (status, text) = server.get("/api/v1/accounts?node=shulv-park&period=2025&format=pdf");
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("xlsx or html"), "{text}");
-    let report = common::temp_dir("accounting-report").join("report.html");
+    let report = crate::common::temp_dir("accounting-report").join("report.html");
     let out = Command::new(env!("CARGO_BIN_EXE_shulv"))
         .args([
             "account",

@@ -3,15 +3,13 @@
 //! every rollup equals a recount from raw points (`shulv verify`) and the day totals served from
 //! rollups equal the sums of the raw 15-minute points.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{try_post, Server};
+use crate::common::{try_post, Server};
 use serde_json::Value;
 
 const WRITERS: usize = 3;
@@ -27,7 +25,7 @@ fn batch(w: usize, start: usize) -> String {
         .map(|i| {
             format!(
                 "e,meter=m{w} value={} {}\n",
-                common::point_value(w, i),
+                crate::common::point_value(w, i),
                 T0 + i as i64 * QUARTER
             )
         })
@@ -81,13 +79,13 @@ fn day_totals(server: &Server, w: usize, bucket: &str, to: i64) -> BTreeMap<i64,
 
 #[test]
 fn acknowledged_writes_survive_sigkill() {
-    let data = common::temp_dir("crash");
+    let data = crate::common::temp_dir("crash");
     let first = Server::start("serve", &data, &["--flush-interval-s", "1"]);
     let token = first.token.clone();
     let (status, body) = first.post(
         "/api/v1/registry",
         "application/toml",
-        &common::site_registry(WRITERS),
+        &crate::common::site_registry(WRITERS),
     );
     assert_eq!(status, 200, "{body}");
     first.kill();
@@ -95,7 +93,7 @@ fn acknowledged_writes_survive_sigkill() {
     let mut acked = vec![0usize; WRITERS];
     for round in 0..KILLS {
         let server = Server::restart(&data, &token);
-        common::assert_points_stored(&server, T0, &acked, "acknowledged");
+        crate::common::assert_points_stored(&server, T0, &acked, "acknowledged");
         let stop = Arc::new(AtomicBool::new(false));
         let handles: Vec<_> = (0..WRITERS)
             .map(|w| {
@@ -119,7 +117,7 @@ fn acknowledged_writes_survive_sigkill() {
     eprintln!("acknowledged points per writer after {KILLS} kills: {acked:?}");
 
     let server = Server::restart(&data, &token);
-    common::assert_points_stored(&server, T0, &acked, "acknowledged");
+    crate::common::assert_points_stored(&server, T0, &acked, "acknowledged");
     for (w, &n) in acked.iter().enumerate() {
         // Whole days only: past the last acknowledged point the store may hold points that
         // were made durable but never acknowledged (the kill came before the answer), and a day

@@ -5,15 +5,13 @@
 //! file is deleted (no restart), and starts again on the full disk. Needs root to mount; without
 //! it the test prints why it is skipped.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{try_post, Server};
+use crate::common::{try_post, Server};
 
 const METERS: usize = 3;
 /// 2000-01-01T00:00:00+08:00 in ms.
@@ -31,7 +29,7 @@ struct Tmpfs {
 
 impl Tmpfs {
     fn mount(name: &str, mib: u64) -> Result<Tmpfs, String> {
-        let dir = common::temp_dir(name);
+        let dir = crate::common::temp_dir(name);
         let out = Command::new("mount")
             .args([
                 "-t",
@@ -95,7 +93,7 @@ fn batch(w: usize, start: usize, n: usize) -> String {
         .map(|i| {
             format!(
                 "e,meter=m{w} value={} {}\n",
-                common::point_value(w, i),
+                crate::common::point_value(w, i),
                 T0 + i as i64 * QUARTER
             )
         })
@@ -118,7 +116,7 @@ impl Run {
         let (status, body) = server.post(
             "/api/v1/registry",
             "application/toml",
-            &common::site_registry(METERS),
+            &crate::common::site_registry(METERS),
         );
         assert_eq!(status, 200, "{body}");
         Run {
@@ -162,7 +160,7 @@ impl Run {
         let text = self.write_until_refused(10, what);
         assert!(text.contains("disk full"), "{what}: {text}");
         assert_eq!(self.server().get("/healthz").0, 200);
-        common::assert_points_stored(self.server(), T0, &self.acked, what);
+        crate::common::assert_points_stored(self.server(), T0, &self.acked, what);
     }
 
     /// Deletes `filler` and waits until a write succeeds.
@@ -183,10 +181,10 @@ impl Run {
         let (status, body) = self.server().post(
             "/api/v1/registry",
             "application/toml",
-            &common::site_registry(METERS),
+            &crate::common::site_registry(METERS),
         );
         assert_eq!(status, 200, "{what}: {body}");
-        common::assert_points_stored(self.server(), T0, &self.acked, what);
+        crate::common::assert_points_stored(self.server(), T0, &self.acked, what);
     }
 
     /// Kills the server (SIGKILL) and starts it again on the same, full, disk.
@@ -195,7 +193,7 @@ impl Run {
         let token = server.token.clone();
         server.kill();
         self.server = Some(Server::restart(&self.data, &token));
-        common::assert_points_stored(self.server(), T0, &self.acked, what);
+        crate::common::assert_points_stored(self.server(), T0, &self.acked, what);
     }
 
     fn server(&self) -> &Server {
