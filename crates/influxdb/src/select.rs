@@ -86,52 +86,10 @@ pub fn run(
         keys: &keys,
         tz,
     };
+    let range = (from, to);
     match fields.mode {
-        Mode::Aggregate => {
-            let cells = buckets.count(from, to).saturating_mul(groups.len() as i64);
-            if cells > MAX_BUCKETS {
-                return Err(format!(
-                    "max-select-buckets limit exceeded: ({cells}/{MAX_BUCKETS}); use a longer GROUP BY time() interval or a shorter range"
-                ));
-            }
-            for (key, members) in &groups {
-                check_units(&key.0, members)?;
-            }
-            let members: Vec<Vec<&SeriesRef>> = groups.iter().map(|g| g.1.clone()).collect();
-            let need = fields
-                .aggregates
-                .iter()
-                .map(|a| a.need())
-                .max()
-                .unwrap_or(Need::Rollups);
-            let need = if group_time.is_none() && shows_point_time(&fields) {
-                need.max(Need::First)
-            } else {
-                need
-            };
-            let accs = fetch::aggregate(platform.store(), &members, from, to, &buckets, need)?;
-            Ok(groups
-                .iter()
-                .zip(accs)
-                .filter_map(|((key, _), accs)| out.aggregate_series(key, &accs, &buckets, from, to))
-                .collect())
-        }
-        Mode::Raw | Mode::RawTransform => {
-            let members: Vec<Vec<&SeriesRef>> = groups.iter().map(|g| g.1.clone()).collect();
-            let descending = select.descending && fields.mode == Mode::Raw;
-            let wanted = match (fields.mode, select.limit) {
-                (Mode::Raw, Some(l)) => {
-                    Some(usize::try_from(l + select.offset.unwrap_or(0)).unwrap_or(usize::MAX))
-                }
-                _ => None,
-            };
-            let points = fetch::points(platform.store(), &members, from, to, descending, wanted)?;
-            Ok(groups
-                .iter()
-                .zip(points)
-                .filter_map(|((key, members), pts)| out.raw_series(key, members, &pts))
-                .collect())
-        }
+        Mode::Aggregate => out.aggregate(platform, &groups, &buckets, range),
+        Mode::Raw | Mode::RawTransform => out.raw(platform, &groups, range),
     }
 }
 
@@ -200,12 +158,15 @@ impl TagDims {
 /// A group: measurement and the values of the group keys.
 type GroupKey = (String, Vec<String>);
 
+/// A group's key and its series.
+type Group<'a> = (GroupKey, Vec<&'a SeriesRef>);
+
 fn group<'a>(
     series: Vec<&'a SeriesRef>,
     keys: &[String],
     slimit: Option<u64>,
     soffset: Option<u64>,
-) -> Vec<(GroupKey, Vec<&'a SeriesRef>)> {
+) -> Vec<Group<'a>> {
     let mut groups: BTreeMap<GroupKey, Vec<&SeriesRef>> = BTreeMap::new();
     for s in series {
         let values = keys.iter().map(|k| s.tag(k).to_string()).collect();
@@ -247,6 +208,67 @@ struct Output<'a> {
 }
 
 impl Output<'_> {
+    /// Aggregates per group and bucket.
+    fn aggregate(
+        &self,
+        platform: &Platform,
+        groups: &[Group<'_>],
+        buckets: &Buckets,
+        (from, to): (i64, i64),
+    ) -> Result<Vec<Series>, String> {
+        let cells = buckets.count(from, to).saturating_mul(groups.len() as i64);
+        if cells > MAX_BUCKETS {
+            return Err(format!(
+                "max-select-buckets limit exceeded: ({cells}/{MAX_BUCKETS}); use a longer GROUP BY time() interval or a shorter range"
+            ));
+        }
+        for (key, members) in groups {
+            check_units(&key.0, members)?;
+        }
+        let fields = self.fields;
+        let mut need = fields
+            .aggregates
+            .iter()
+            .map(|a| a.need())
+            .max()
+            .unwrap_or(Need::Rollups);
+        if matches!(buckets, Buckets::Whole { .. }) && shows_point_time(fields) {
+            need = need.max(Need::First);
+        }
+        let members: Vec<Vec<&SeriesRef>> = groups.iter().map(|g| g.1.clone()).collect();
+        let accs = fetch::aggregate(platform.store(), &members, from, to, buckets, need)?;
+        Ok(groups
+            .iter()
+            .zip(accs)
+            .filter_map(|((key, _), accs)| self.aggregate_series(key, &accs, buckets, from, to))
+            .collect())
+    }
+
+    /// Stored points (or their transformations), one row each.
+    fn raw(
+        &self,
+        platform: &Platform,
+        groups: &[Group<'_>],
+        (from, to): (i64, i64),
+    ) -> Result<Vec<Series>, String> {
+        let select = self.select;
+        let mode = self.fields.mode;
+        let descending = select.descending && mode == Mode::Raw;
+        let wanted = match (mode, select.limit) {
+            (Mode::Raw, Some(l)) => Some(
+                usize::try_from(l.saturating_add(select.offset.unwrap_or(0))).unwrap_or(usize::MAX),
+            ),
+            _ => None,
+        };
+        let members: Vec<Vec<&SeriesRef>> = groups.iter().map(|g| g.1.clone()).collect();
+        let points = fetch::points(platform.store(), &members, from, to, descending, wanted)?;
+        Ok(groups
+            .iter()
+            .zip(points)
+            .filter_map(|((key, members), pts)| self.raw_series(key, members, &pts))
+            .collect())
+    }
+
     fn series(&self, key: &GroupKey, columns: Vec<String>, values: Vec<Vec<Cell>>) -> Series {
         let tags = self
             .keys

@@ -282,6 +282,14 @@ fn request_on_b(method: &Method, path: &str) -> (String, String) {
             r#"{"node":"ent-b","tariff":"cn-js-1-10kv-two-part","start":"2025-03-02","load_kw":[]}"#
                 .into(),
         ),
+        ("GET" | "POST", "/query") => (
+            format!(
+                "/query?db=shulv&q={}",
+                "SHOW%20DATABASES%3B%20SHOW%20TAG%20VALUES%20WITH%20KEY%20%3D%20%22meter%22%3B%20\
+                 SELECT%20*%20FROM%20%2F.*%2F%20WHERE%20meter%20%3D%20%27b.main%27"
+            ),
+            String::new(),
+        ),
         _ => panic!("route {method} {path} is new: add it to request_on_b and to this test"),
     };
     (uri, body)
@@ -304,6 +312,8 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
                 | "/api/v1/tariffs/{id}"
                 | "/api/v1/collectors"
         ) | ("POST", "/api/v1/logout" | "/api/v1/evaluations")
+            // InfluxQL answers with what the scope holds (databases, tag values, points).
+            | ("GET" | "POST", "/query")
     )
 }
 
