@@ -2,8 +2,10 @@
 //! API (administrator token needed).
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::json;
 
+use crate::answers::{parse, Nullable};
 use crate::client::ServerArgs;
 
 /// Arguments shared by `token create` and `user add`: what the credential may do, and where.
@@ -99,29 +101,60 @@ pub struct AuditArgs {
     server: ServerArgs,
 }
 
-fn expect(status: u16, text: String, ok: u16) -> anyhow::Result<Value> {
+/// The answer text of a request that should have answered `ok`.
+fn expect(status: u16, text: String, ok: u16) -> anyhow::Result<String> {
     if status != ok {
         bail!("server answered {status}: {text}");
     }
-    if text.is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_str(&text).context("the server's answer is not JSON")
+    Ok(text)
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// A token as listed and created (`TokenInfo` of the server).
+#[derive(Deserialize)]
+struct Token {
+    id: String,
+    name: String,
+    role: String,
+    scope: String,
+    active: bool,
+    expires_ms: Nullable<i64>,
+    created_by: Nullable<String>,
 }
 
-fn print_rows(rows: &[Value], columns: &[&str]) {
+/// The answer of `POST /api/v1/tokens`.
+#[derive(Deserialize)]
+struct NewToken {
+    token: Token,
+    secret: String,
+}
+
+/// A console user as listed and created (`UserInfo` of the server).
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    name: String,
+    role: String,
+    scope: String,
+    disabled_ms: Nullable<i64>,
+    created_by: Nullable<String>,
+}
+
+/// An entry of the audit log, the columns the table shows.
+#[derive(Deserialize)]
+struct AuditEntry {
+    time: String,
+    actor: String,
+    ip: String,
+    action: String,
+    target: String,
+    outcome: String,
+}
+
+/// Prints a tab-separated table: the header, then one line of cells per row.
+fn print_rows<R>(rows: &[R], columns: &[&str], cells: impl Fn(&R) -> Vec<String>) {
     println!("{}", columns.join("\t"));
     for r in rows {
-        let cells: Vec<String> = columns.iter().map(|c| text(&r[*c])).collect();
-        println!("{}", cells.join("\t"));
+        println!("{}", cells(r).join("\t"));
     }
 }
 
@@ -138,23 +171,16 @@ pub fn token(command: &TokenCommand) -> anyhow::Result<()> {
                 "aggregates_only": grant.aggregates_only, "expires_days": expires_days,
             });
             let (status, text) = server.send("POST", "/api/v1/tokens", Some(&body))?;
-            let answer = expect(status, text, 201)?;
-            println!(
-                "token {} ({}, scope {}) created",
-                answer["token"]["id"].as_str().unwrap_or(""),
-                answer["token"]["role"].as_str().unwrap_or(""),
-                answer["token"]["scope"].as_str().unwrap_or("")
-            );
-            println!(
-                "secret (shown once, keep it): {}",
-                answer["secret"].as_str().unwrap_or("")
-            );
+            let answer: NewToken = parse("POST /api/v1/tokens", &expect(status, text, 201)?)?;
+            let t = &answer.token;
+            println!("token {} ({}, scope {}) created", t.id, t.role, t.scope);
+            println!("secret (shown once, keep it): {}", answer.secret);
         }
         TokenCommand::List { server } => {
             let (status, text) = server.send("GET", "/api/v1/tokens", None)?;
-            let rows = expect(status, text, 200)?;
+            let rows: Vec<Token> = parse("GET /api/v1/tokens", &expect(status, text, 200)?)?;
             print_rows(
-                rows.as_array().map(Vec::as_slice).unwrap_or_default(),
+                &rows,
                 &[
                     "id",
                     "name",
@@ -164,6 +190,17 @@ pub fn token(command: &TokenCommand) -> anyhow::Result<()> {
                     "expires_ms",
                     "created_by",
                 ],
+                |t| {
+                    vec![
+                        t.id.clone(),
+                        t.name.clone(),
+                        t.role.clone(),
+                        t.scope.clone(),
+                        t.active.to_string(),
+                        t.expires_ms.to_string(),
+                        t.created_by.to_string(),
+                    ]
+                },
             );
         }
         TokenCommand::Revoke { id, server } => {
@@ -212,21 +249,28 @@ pub fn user(command: &UserCommand) -> anyhow::Result<()> {
                 "aggregates_only": grant.aggregates_only, "password": read_password()?,
             });
             let (status, text) = server.send("POST", "/api/v1/users", Some(&body))?;
-            let user = expect(status, text, 201)?;
+            let u: User = parse("POST /api/v1/users", &expect(status, text, 201)?)?;
             println!(
                 "user {} ({}, {}, scope {}) created",
-                user["name"].as_str().unwrap_or(""),
-                user["id"].as_str().unwrap_or(""),
-                user["role"].as_str().unwrap_or(""),
-                user["scope"].as_str().unwrap_or("")
+                u.name, u.id, u.role, u.scope
             );
         }
         UserCommand::List { server } => {
             let (status, text) = server.send("GET", "/api/v1/users", None)?;
-            let rows = expect(status, text, 200)?;
+            let rows: Vec<User> = parse("GET /api/v1/users", &expect(status, text, 200)?)?;
             print_rows(
-                rows.as_array().map(Vec::as_slice).unwrap_or_default(),
+                &rows,
                 &["id", "name", "role", "scope", "disabled_ms", "created_by"],
+                |u| {
+                    vec![
+                        u.id.clone(),
+                        u.name.clone(),
+                        u.role.clone(),
+                        u.scope.clone(),
+                        u.disabled_ms.to_string(),
+                        u.created_by.to_string(),
+                    ]
+                },
             );
         }
         UserCommand::Disable { id, server } => {
@@ -267,10 +311,20 @@ pub fn audit(args: &AuditArgs) -> anyhow::Result<()> {
         "csv" => print!("{text}"),
         "json" => println!("{text}"),
         _ => {
-            let rows: Value = serde_json::from_str(&text)?;
+            let rows: Vec<AuditEntry> = parse("GET /api/v1/audit", &text)?;
             print_rows(
-                rows.as_array().map(Vec::as_slice).unwrap_or_default(),
+                &rows,
                 &["time", "actor", "ip", "action", "target", "outcome"],
+                |e| {
+                    vec![
+                        e.time.clone(),
+                        e.actor.clone(),
+                        e.ip.clone(),
+                        e.action.clone(),
+                        e.target.clone(),
+                        e.outcome.clone(),
+                    ]
+                },
             );
         }
     }

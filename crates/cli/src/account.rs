@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Number, Value};
 
+use crate::answers::{parse, Float, Nullable};
 use crate::client::ServerArgs;
 
 /// Inventory and energy settings (see `GET /api/v1/accounts`).
@@ -188,8 +190,82 @@ fn get(server: &ServerArgs, path: &str, query: &[(&str, String)]) -> anyhow::Res
     Ok(text)
 }
 
-fn num(v: &Value) -> String {
-    v.as_f64().map_or("-".into(), |x| format!("{x:.2}"))
+/// The answer of `GET /api/v1/carbon-grades`.
+#[derive(Deserialize)]
+struct GradeReport {
+    node: String,
+    period: String,
+    method: String,
+    enterprises: Vec<Grade>,
+}
+
+/// One enterprise of a [`GradeReport`].
+#[derive(Deserialize)]
+struct Grade {
+    rank: usize,
+    name: String,
+    industry: String,
+    co2_t: Nullable<f64>,
+    value_added_10k_yuan: Nullable<f64>,
+    l: Float,
+    k: Float,
+    grade: u8,
+    level_zh: String,
+}
+
+/// A factor of `GET /api/v1/factors`.
+#[derive(Deserialize)]
+struct FactorRow {
+    kind: String,
+    id: String,
+    version: u32,
+    value: Number,
+    unit: String,
+    status: String,
+    document: String,
+    retired: bool,
+}
+
+/// A certificate of `GET /api/v1/certificates`.
+#[derive(Deserialize)]
+struct Certificate {
+    id: String,
+    kind: String,
+    owner: String,
+    mwh: Nullable<f64>,
+    vintage: i32,
+    technology: String,
+    serial_start: String,
+    serial_end: String,
+    retirement: Nullable<Retirement>,
+}
+
+/// The retirement of a [`Certificate`].
+#[derive(Deserialize)]
+struct Retirement {
+    entity: String,
+    period: String,
+    by: String,
+}
+
+impl std::fmt::Display for Retirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} by {}", self.entity, self.period, self.by)
+    }
+}
+
+/// A record of `GET /api/v1/activity-data`.
+#[derive(Deserialize)]
+struct ActivityRecord {
+    id: String,
+    node: String,
+    period: String,
+    category: u8,
+    quantity: Nullable<f64>,
+    unit: String,
+    factor: Number,
+    factor_unit: String,
+    description: String,
 }
 
 /// Runs an account command.
@@ -244,10 +320,12 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let text = get(server, "/api/v1/accounts", &q)?;
-            let a: Value = serde_json::from_str(&text)?;
             match output.as_str() {
-                "json" => println!("{}", serde_json::to_string_pretty(&a)?),
-                "table" => print_inventory(&a),
+                "json" => {
+                    let a: Value = serde_json::from_str(&text)?;
+                    println!("{}", serde_json::to_string_pretty(&a)?);
+                }
+                "table" => print_inventory(&parse("GET /api/v1/accounts", &text)?),
                 other => bail!("unknown output {other:?} (table, json, csv, xlsx or html)"),
             }
         }
@@ -264,33 +342,33 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
             if !industry_averages.is_empty() {
                 q.push(("industry_average", industry_averages.join(",")));
             }
-            let r: Value = serde_json::from_str(&get(server, "/api/v1/carbon-grades", &q)?)?;
+            let text = get(server, "/api/v1/carbon-grades", &q)?;
             if output == "json" {
+                let r: Value = serde_json::from_str(&text)?;
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 return Ok(());
             }
+            let r: GradeReport = parse("GET /api/v1/carbon-grades", &text)?;
             println!(
                 "碳效码 carbon-efficiency grades, {} {} ({})",
-                r["node"].as_str().unwrap_or(""),
-                r["period"].as_str().unwrap_or(""),
-                r["method"].as_str().unwrap_or("")
+                r.node, r.period, r.method
             );
             println!(
                 "{:>4}  {:<28} {:<34} {:>12} {:>12} {:>8} {:>8} {:>6}  level",
                 "rank", "enterprise", "industry", "tCO2", "VA 万元", "L", "K", "grade"
             );
-            for e in r["enterprises"].as_array().into_iter().flatten() {
+            for e in &r.enterprises {
                 println!(
-                    "{:>4}  {:<28} {:<34} {:>12} {:>12} {:>8.3} {:>8.3} {:>6}  {}",
-                    e["rank"],
-                    e["name"].as_str().unwrap_or(""),
-                    e["industry"].as_str().unwrap_or(""),
-                    num(&e["co2_t"]),
-                    num(&e["value_added_10k_yuan"]),
-                    e["l"].as_f64().unwrap_or(f64::NAN),
-                    e["k"].as_f64().unwrap_or(f64::NAN),
-                    e["grade"],
-                    e["level_zh"].as_str().unwrap_or("")
+                    "{:>4}  {:<28} {:<34} {:>12.2} {:>12.2} {:>8.3} {:>8.3} {:>6}  {}",
+                    e.rank,
+                    e.name,
+                    e.industry,
+                    e.co2_t,
+                    e.value_added_10k_yuan,
+                    e.l,
+                    e.k,
+                    e.grade,
+                    e.level_zh
                 );
             }
         }
@@ -299,70 +377,58 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
             output,
             server,
         } => {
-            let rows: Value = serde_json::from_str(&get(server, "/api/v1/factors", &[])?)?;
-            let rows: Vec<&Value> = rows
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| kind.as_deref().is_none_or(|k| r["kind"] == k))
-                .collect();
+            let text = get(server, "/api/v1/factors", &[])?;
+            let rows: Vec<FactorRow> = parse("GET /api/v1/factors", &text)?;
+            let wanted = |r: &FactorRow| kind.as_deref().is_none_or(|k| r.kind == k);
             if output == "json" {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let raw: Vec<Value> = serde_json::from_str(&text)?;
+                let raw: Vec<Value> = raw
+                    .into_iter()
+                    .zip(&rows)
+                    .filter(|(_, r)| wanted(r))
+                    .map(|(v, _)| v)
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&raw)?);
                 return Ok(());
             }
             println!(
                 "{:<16} {:<44} {:>3} {:>10} {:<14} {:<6} document",
                 "kind", "id", "v", "value", "unit", "status"
             );
-            for r in rows {
+            for r in rows.iter().filter(|r| wanted(r)) {
                 println!(
                     "{:<16} {:<44} {:>3} {:>10} {:<14} {:<6} {}{}",
-                    r["kind"].as_str().unwrap_or(""),
-                    r["id"].as_str().unwrap_or(""),
-                    r["version"],
-                    r["value"],
-                    r["unit"].as_str().unwrap_or(""),
-                    r["status"].as_str().unwrap_or(""),
-                    r["document"].as_str().unwrap_or(""),
-                    if r["retired"] == true {
-                        " (retired)"
-                    } else {
-                        ""
-                    }
+                    r.kind,
+                    r.id,
+                    r.version,
+                    r.value,
+                    r.unit,
+                    r.status,
+                    r.document,
+                    if r.retired { " (retired)" } else { "" }
                 );
             }
         }
         AccountCommand::Certificates { server } => {
-            let list: Value = serde_json::from_str(&get(server, "/api/v1/certificates", &[])?)?;
+            let list: Vec<Certificate> = parse(
+                "GET /api/v1/certificates",
+                &get(server, "/api/v1/certificates", &[])?,
+            )?;
             println!(
                 "{:<20} {:<18} {:<16} {:>10} {:>7} {:<10} {:<30} retired",
                 "id", "kind", "owner", "MWh", "vintage", "tech", "serials"
             );
-            for c in list.as_array().into_iter().flatten() {
-                let r = &c["retirement"];
+            for c in &list {
                 println!(
-                    "{:<20} {:<18} {:<16} {:>10} {:>7} {:<10} {:<30} {}",
-                    c["id"].as_str().unwrap_or(""),
-                    c["kind"].as_str().unwrap_or(""),
-                    c["owner"].as_str().unwrap_or(""),
-                    num(&c["mwh"]),
-                    c["vintage"],
-                    c["technology"].as_str().unwrap_or(""),
-                    format!(
-                        "{}..{}",
-                        c["serial_start"].as_str().unwrap_or(""),
-                        c["serial_end"].as_str().unwrap_or("")
-                    ),
-                    if r.is_null() {
-                        "-".to_string()
-                    } else {
-                        format!(
-                            "{} {} by {}",
-                            r["entity"].as_str().unwrap_or(""),
-                            r["period"].as_str().unwrap_or(""),
-                            r["by"].as_str().unwrap_or("")
-                        )
-                    }
+                    "{:<20} {:<18} {:<16} {:>10.2} {:>7} {:<10} {:<30} {}",
+                    c.id,
+                    c.kind,
+                    c.owner,
+                    c.mwh,
+                    c.vintage,
+                    c.technology,
+                    format!("{}..{}", c.serial_start, c.serial_end),
+                    c.retirement
                 );
             }
         }
@@ -393,23 +459,26 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
             println!("{text}");
         }
         AccountCommand::ActivityData { server } => {
-            let list: Value = serde_json::from_str(&get(server, "/api/v1/activity-data", &[])?)?;
+            let list: Vec<ActivityRecord> = parse(
+                "GET /api/v1/activity-data",
+                &get(server, "/api/v1/activity-data", &[])?,
+            )?;
             println!(
                 "{:<20} {:<16} {:<8} {:>4} {:>14} {:<14} {:>12} {:<22} description",
                 "id", "node", "period", "cat", "quantity", "unit", "factor", "factor unit"
             );
-            for r in list.as_array().into_iter().flatten() {
+            for r in &list {
                 println!(
-                    "{:<20} {:<16} {:<8} {:>4} {:>14} {:<14} {:>12} {:<22} {}",
-                    r["id"].as_str().unwrap_or(""),
-                    r["node"].as_str().unwrap_or(""),
-                    r["period"].as_str().unwrap_or(""),
-                    r["category"],
-                    num(&r["quantity"]),
-                    r["unit"].as_str().unwrap_or(""),
-                    r["factor"],
-                    r["factor_unit"].as_str().unwrap_or(""),
-                    r["description"].as_str().unwrap_or(""),
+                    "{:<20} {:<16} {:<8} {:>4} {:>14.2} {:<14} {:>12} {:<22} {}",
+                    r.id,
+                    r.node,
+                    r.period,
+                    r.category,
+                    r.quantity,
+                    r.unit,
+                    r.factor,
+                    r.factor_unit,
+                    r.description,
                 );
             }
         }
@@ -444,103 +513,146 @@ pub fn run(command: &AccountCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_inventory(a: &Value) {
-    let inv = &a["inventory"];
-    let s = &inv["settings"];
-    println!(
-        "{} {} — {} ({})",
-        a["name"].as_str().unwrap_or(""),
-        a["node"].as_str().unwrap_or(""),
-        a["period"].as_str().unwrap_or(""),
-        a["timezone"].as_str().unwrap_or("")
-    );
-    println!(
-        "regime: {} — {}",
-        s["regime"].as_str().unwrap_or(""),
-        inv["regime_description"].as_str().unwrap_or("")
-    );
-    println!(
-        "GWP set: {}; 口径: {}; grid: {}",
-        s["gwp"].as_str().unwrap_or(""),
-        s["caliber"].as_str().unwrap_or(""),
-        s["grid"].as_str().unwrap_or("")
-    );
+/// The answer of `GET /api/v1/accounts`, what the table shows.
+#[derive(Deserialize)]
+struct Account {
+    name: String,
+    node: String,
+    period: String,
+    timezone: String,
+    inventory: Inventory,
+    energy: EnergyAccount,
+    carbon_intensity_t_per_10k_yuan: Nullable<f64>,
+    energy_intensity_tce_per_10k_yuan: Nullable<f64>,
+}
+
+/// The GHG inventory of an [`Account`].
+#[derive(Deserialize)]
+struct Inventory {
+    settings: InventorySettings,
+    regime_description: String,
+    lines: Vec<InventoryLine>,
+    scope1: ScopeTotal,
+    scope2_location: ScopeTotal,
+    scope2_market: Nullable<ScopeTotal>,
+    scope3: ScopeTotal,
+    total_location_t: Nullable<f64>,
+    biogenic_co2_t: Nullable<f64>,
+    factors_used: Vec<FactorUsed>,
+    notes: Vec<String>,
+}
+
+/// The settings an [`Inventory`] was computed with.
+#[derive(Deserialize)]
+struct InventorySettings {
+    regime: String,
+    gwp: String,
+    caliber: String,
+    grid: String,
+}
+
+/// One line of an [`Inventory`].
+#[derive(Deserialize)]
+struct InventoryLine {
+    scope: String,
+    source: String,
+    meter: String,
+    activity: Nullable<f64>,
+    activity_unit: String,
+    co2e_t: Nullable<f64>,
+}
+
+/// The total of a scope.
+#[derive(Deserialize)]
+struct ScopeTotal {
+    total_t: Nullable<f64>,
+}
+
+/// A factor an [`Inventory`] used.
+#[derive(Deserialize)]
+struct FactorUsed {
+    id: String,
+    version: u32,
+    value: Number,
+    unit: String,
+    status: String,
+    document: String,
+    table: String,
+}
+
+/// The comprehensive energy (综合能耗) of an [`Account`].
+#[derive(Deserialize)]
+struct EnergyAccount {
+    total_tce: Nullable<f64>,
+}
+
+fn print_inventory(a: &Account) {
+    let inv = &a.inventory;
+    let s = &inv.settings;
+    println!("{} {} — {} ({})", a.name, a.node, a.period, a.timezone);
+    println!("regime: {} — {}", s.regime, inv.regime_description);
+    println!("GWP set: {}; 口径: {}; grid: {}", s.gwp, s.caliber, s.grid);
     println!();
     println!(
         "{:<8} {:<26} {:<24} {:>14} {:<9} {:>12}",
         "scope", "source", "meter", "activity", "unit", "tCO2e"
     );
-    for l in inv["lines"].as_array().into_iter().flatten() {
+    for l in &inv.lines {
         println!(
-            "{:<8} {:<26} {:<24} {:>14} {:<9} {:>12}",
-            l["scope"].as_str().unwrap_or(""),
-            l["source"].as_str().unwrap_or(""),
-            l["meter"].as_str().unwrap_or(""),
-            num(&l["activity"]),
-            l["activity_unit"].as_str().unwrap_or(""),
-            num(&l["co2e_t"])
+            "{:<8} {:<26} {:<24} {:>14.2} {:<9} {:>12.2}",
+            l.scope, l.source, l.meter, l.activity, l.activity_unit, l.co2e_t
         );
     }
     println!();
     println!(
-        "Scope 1:                     {:>12} tCO2e",
-        num(&inv["scope1"]["total_t"])
+        "Scope 1:                     {:>12.2} tCO2e",
+        inv.scope1.total_t
     );
     println!(
-        "Scope 2 (location-based):    {:>12} tCO2e",
-        num(&inv["scope2_location"]["total_t"])
+        "Scope 2 (location-based):    {:>12.2} tCO2e",
+        inv.scope2_location.total_t
     );
-    if !inv["scope2_market"].is_null() {
+    if let Some(market) = &inv.scope2_market.0 {
         println!(
-            "Scope 2 (market-based):      {:>12} tCO2e",
-            num(&inv["scope2_market"]["total_t"])
+            "Scope 2 (market-based):      {:>12.2} tCO2e",
+            market.total_t
         );
     }
     println!(
-        "Scope 3:                     {:>12} tCO2e",
-        num(&inv["scope3"]["total_t"])
+        "Scope 3:                     {:>12.2} tCO2e",
+        inv.scope3.total_t
     );
     println!(
-        "Scope 1 + 2 (location):      {:>12} tCO2e",
-        num(&inv["total_location_t"])
+        "Scope 1 + 2 (location):      {:>12.2} tCO2e",
+        inv.total_location_t
     );
     println!(
-        "Biogenic CO2 (not in totals):{:>12} t",
-        num(&inv["biogenic_co2_t"])
+        "Biogenic CO2 (not in totals):{:>12.2} t",
+        inv.biogenic_co2_t
     );
     println!(
-        "综合能耗 comprehensive energy: {:>12} tce",
-        num(&a["energy"]["total_tce"])
+        "综合能耗 comprehensive energy: {:>12.2} tce",
+        a.energy.total_tce
     );
-    if !a["carbon_intensity_t_per_10k_yuan"].is_null() {
+    if a.carbon_intensity_t_per_10k_yuan.0.is_some() {
         println!(
-            "carbon intensity:            {:>12} tCO2e/万元",
-            a["carbon_intensity_t_per_10k_yuan"]
-                .as_f64()
-                .map_or("-".into(), |x| format!("{x:.4}"))
+            "carbon intensity:            {:>12.4} tCO2e/万元",
+            a.carbon_intensity_t_per_10k_yuan
         );
         println!(
-            "energy intensity:            {:>12} tce/万元",
-            a["energy_intensity_tce_per_10k_yuan"]
-                .as_f64()
-                .map_or("-".into(), |x| format!("{x:.4}"))
+            "energy intensity:            {:>12.4} tce/万元",
+            a.energy_intensity_tce_per_10k_yuan
         );
     }
     println!();
     println!("factors used:");
-    for f in inv["factors_used"].as_array().into_iter().flatten() {
+    for f in &inv.factors_used {
         println!(
             "  {} v{} = {} {} [{}] {} {}",
-            f["id"].as_str().unwrap_or(""),
-            f["version"],
-            f["value"],
-            f["unit"].as_str().unwrap_or(""),
-            f["status"].as_str().unwrap_or(""),
-            f["document"].as_str().unwrap_or(""),
-            f["table"].as_str().unwrap_or("")
+            f.id, f.version, f.value, f.unit, f.status, f.document, f.table
         );
     }
-    for n in inv["notes"].as_array().into_iter().flatten() {
-        println!("note: {}", n.as_str().unwrap_or(""));
+    for n in &inv.notes {
+        println!("note: {n}");
     }
 }

@@ -5,6 +5,7 @@
 
 mod access;
 mod account;
+mod answers;
 mod backup;
 mod client;
 mod collect;

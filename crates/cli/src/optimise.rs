@@ -4,11 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use shulv_optimise::{schedule, Event, Problem};
 use shulv_platform::Assets;
 use shulv_tariff::{BasicMethod, Tariff};
 
+use crate::answers::{parse, Float, Nullable};
 use crate::client::ServerArgs;
 
 /// `shulv tariff …`
@@ -242,15 +244,45 @@ fn event(a: &OptimiseArgs) -> anyhow::Result<Option<Event>> {
     }))
 }
 
-fn ok(status: u16, text: String) -> anyhow::Result<Value> {
+/// The answer text of a request that should have answered 200.
+fn ok(status: u16, text: String) -> anyhow::Result<String> {
     if status != 200 {
         bail!("server answered {status}: {text}");
     }
-    Ok(serde_json::from_str(&text)?)
+    Ok(text)
 }
 
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(f64::NAN)
+/// The server's JSON answer, pretty-printed as it came.
+fn print_json(text: &str) -> anyhow::Result<()> {
+    let v: Value = serde_json::from_str(text)?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+/// A tariff of `GET /api/v1/tariffs` (and the answer of `POST /api/v1/tariffs`).
+#[derive(Deserialize)]
+struct TariffSummary {
+    id: String,
+    version: String,
+    name: String,
+    source: String,
+    prices: Vec<PeriodPrice>,
+    provenance: Vec<PartProvenance>,
+}
+
+/// The price of a period of a [`TariffSummary`].
+#[derive(Deserialize)]
+struct PeriodPrice {
+    label: String,
+    price: Float,
+}
+
+/// Where a part of a [`TariffSummary`] comes from.
+#[derive(Deserialize)]
+struct PartProvenance {
+    part: String,
+    status: String,
+    source: String,
 }
 
 /// Runs a tariff subcommand.
@@ -258,39 +290,27 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
     match command {
         TariffCommand::List { output, server } => {
             let (s, t) = server.get_query("/api/v1/tariffs", &[])?;
-            let list = ok(s, t)?;
+            let text = ok(s, t)?;
             if output == "json" {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-                return Ok(());
+                return print_json(&text);
             }
-            for t in list.as_array().into_iter().flatten() {
-                let prices: Vec<String> = t["prices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| {
-                        format!(
-                            "{} {:.4}",
-                            p["label"].as_str().unwrap_or(""),
-                            f(&p["price"])
-                        )
-                    })
+            let list: Vec<TariffSummary> = parse("GET /api/v1/tariffs", &text)?;
+            for t in &list {
+                let prices: Vec<String> = t
+                    .prices
+                    .iter()
+                    .map(|p| format!("{} {:.4}", p.label, p.price))
                     .collect();
                 println!(
                     "{} @ {}  {}  [{}]  {}",
-                    t["id"].as_str().unwrap_or(""),
-                    t["version"].as_str().unwrap_or(""),
-                    t["name"].as_str().unwrap_or(""),
-                    t["source"].as_str().unwrap_or(""),
+                    t.id,
+                    t.version,
+                    t.name,
+                    t.source,
                     prices.join(", ")
                 );
-                for p in t["provenance"].as_array().into_iter().flatten() {
-                    println!(
-                        "    {:<24} {:<8} {}",
-                        p["part"].as_str().unwrap_or(""),
-                        p["status"].as_str().unwrap_or(""),
-                        p["source"].as_str().unwrap_or("")
-                    );
+                for p in &t.provenance {
+                    println!("    {:<24} {:<8} {}", p.part, p.status, p.source);
                 }
             }
         }
@@ -301,18 +321,14 @@ pub fn tariff(command: &TariffCommand) -> anyhow::Result<()> {
         } => {
             let q: Vec<(&str, String)> = version.iter().map(|v| ("version", v.clone())).collect();
             let (s, t) = server.get_query(&format!("/api/v1/tariffs/{id}"), &q)?;
-            println!("{}", serde_json::to_string_pretty(&ok(s, t)?)?);
+            print_json(&ok(s, t)?)?;
         }
         TariffCommand::Add { file, server } => {
             let text =
                 std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let (s, t) = server.post("/api/v1/tariffs", "application/toml", text)?;
-            let v = ok(s, t)?;
-            println!(
-                "added tariff {} version {}",
-                v["id"].as_str().unwrap_or(""),
-                v["version"].as_str().unwrap_or("")
-            );
+            let v: TariffSummary = parse("POST /api/v1/tariffs", &ok(s, t)?)?;
+            println!("added tariff {} version {}", v.id, v.version);
         }
         TariffCommand::Check { file } => {
             let text = std::fs::read_to_string(file)
@@ -378,81 +394,180 @@ pub fn bill(a: &BillArgs) -> anyhow::Result<()> {
         "/api/v1/bills"
     };
     let (s, t) = a.server.get_query(path, &q)?;
-    let v = ok(s, t)?;
+    let text = ok(s, t)?;
     if a.output == "json" {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        print_json(&text)?;
     } else if comparing {
-        print_comparison(&v);
+        print_comparison(&parse(&format!("GET {path}"), &text)?);
     } else {
-        print_bill(&v);
+        print_bill(&parse(&format!("GET {path}"), &text)?);
     }
     Ok(())
 }
 
-fn print_comparison(v: &Value) {
+/// The answer of `GET /api/v1/bills/comparison`.
+#[derive(Deserialize)]
+struct TariffComparison {
+    node: String,
+    period: String,
+    kwh: Float,
+    ranking: Vec<RankedTariff>,
+    bills: Vec<CriticalDays>,
+}
+
+/// One tariff's place in a [`TariffComparison`].
+#[derive(Deserialize)]
+struct RankedTariff {
+    tariff: String,
+    tariff_version: String,
+    energy_amount: Float,
+    basic_amount: Nullable<f64>,
+    total: Float,
+    average_price: Float,
+    above_cheapest: Float,
+}
+
+/// The critical-peak days applied to a bill or plan.
+#[derive(Deserialize)]
+struct CriticalDays {
+    critical_days: Vec<String>,
+}
+
+/// The answer of `GET /api/v1/bills`.
+#[derive(Deserialize)]
+struct NodeBill {
+    node: String,
+    period: String,
+    meters: Vec<String>,
+    critical_peak_trigger: Option<TemperatureTrigger>,
+    critical_days: Vec<String>,
+    bill: Bill,
+    basic_comparison: Option<BasicComparison>,
+}
+
+/// The bill of a [`NodeBill`].
+#[derive(Deserialize)]
+struct Bill {
+    tariff: String,
+    tariff_version: String,
+    intervals: usize,
+    periods: Vec<PeriodLine>,
+    components: std::collections::BTreeMap<String, Float>,
+    energy_amount: Float,
+    basic: Nullable<BasicBill>,
+    total: Float,
+    average_price: Float,
+}
+
+/// Energy and money of one period of a [`Bill`].
+#[derive(Deserialize)]
+struct PeriodLine {
+    label: String,
+    kwh: Float,
+    share: Float,
+    price: Float,
+    amount: Float,
+}
+
+/// The basic charge of a [`Bill`].
+#[derive(Deserialize)]
+struct BasicBill {
+    method: BasicMethodName,
+    amount: Float,
+    notes: Vec<String>,
+}
+
+/// The name of a basic-charge method (its `method` tag).
+#[derive(Deserialize)]
+struct BasicMethodName {
+    method: String,
+}
+
+/// Basic-charge methods compared on the same data.
+#[derive(Deserialize)]
+struct BasicComparison {
+    options: Vec<BasicOption>,
+}
+
+/// One option of a [`BasicComparison`]: the method (printed as its JSON) and the amount.
+#[derive(Deserialize)]
+struct BasicOption {
+    method: Value,
+    amount: Float,
+}
+
+/// How a tariff's temperature trigger was evaluated.
+#[derive(Deserialize)]
+struct TemperatureTrigger {
+    meter: String,
+    trigger_c: Float,
+    days: Vec<DayMaximum>,
+    days_without_data: Vec<String>,
+}
+
+/// A day of a [`TemperatureTrigger`].
+#[derive(Deserialize)]
+struct DayMaximum {
+    date: String,
+    triggered: bool,
+}
+
+fn print_comparison(v: &TariffComparison) {
     println!(
         "tariffs compared for {} in {} on the same {:.1} kWh (cheapest first):",
-        v["node"].as_str().unwrap_or(""),
-        v["period"].as_str().unwrap_or(""),
-        f(&v["kwh"])
+        v.node, v.period, v.kwh
     );
     println!(
         "{:<36} {:<18} {:>14} {:>14} {:>14} {:>10} {:>12}",
         "tariff", "version", "energy yuan", "basic yuan", "total yuan", "yuan/kWh", "+ yuan"
     );
-    for r in v["ranking"].as_array().into_iter().flatten() {
+    for r in &v.ranking {
         println!(
-            "{:<36} {:<18} {:>14.2} {:>14} {:>14.2} {:>10.4} {:>12.2}",
-            r["tariff"].as_str().unwrap_or(""),
-            r["tariff_version"].as_str().unwrap_or(""),
-            f(&r["energy_amount"]),
-            r["basic_amount"]
-                .as_f64()
-                .map_or("-".to_string(), |x| format!("{x:.2}")),
-            f(&r["total"]),
-            f(&r["average_price"]),
-            f(&r["above_cheapest"])
+            "{:<36} {:<18} {:>14.2} {:>14.2} {:>14.2} {:>10.4} {:>12.2}",
+            r.tariff,
+            r.tariff_version,
+            r.energy_amount,
+            r.basic_amount,
+            r.total,
+            r.average_price,
+            r.above_cheapest
         );
     }
-    if let Some(days) = v["bills"][0]["critical_days"]
-        .as_array()
-        .filter(|d| !d.is_empty())
-    {
-        println!("critical-peak days applied: {}", join_strings(days));
+    if let Some(first) = v.bills.first() {
+        print_critical_days(&first.critical_days);
     }
 }
 
-fn join_strings(values: &[Value]) -> String {
-    values
-        .iter()
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The critical-peak days line, if any days were applied.
+fn print_critical_days(days: &[String]) {
+    if !days.is_empty() {
+        println!("critical-peak days applied: {}", days.join(", "));
+    }
 }
 
-fn print_trigger(v: &Value) {
-    let Some(t) = v["critical_peak_trigger"].as_object() else {
+fn print_trigger(t: Option<&TemperatureTrigger>) {
+    let Some(t) = t else {
         return;
     };
-    let days = t["days"].as_array().map_or(&[][..], Vec::as_slice);
-    let fired: Vec<Value> = days
+    let fired: Vec<&str> = t
+        .days
         .iter()
-        .filter(|d| d["triggered"] == true)
-        .map(|d| d["date"].clone())
+        .filter(|d| d.triggered)
+        .map(|d| d.date.as_str())
         .collect();
     println!(
         "critical-peak trigger: {} ≥ {} °C on {} of {} days with readings{}",
-        t["meter"].as_str().unwrap_or(""),
-        f(&t["trigger_c"]),
+        t.meter,
+        t.trigger_c,
         fired.len(),
-        days.len(),
+        t.days.len(),
         if fired.is_empty() {
             String::new()
         } else {
-            format!(": {}", join_strings(&fired))
+            format!(": {}", fired.join(", "))
         }
     );
-    let missing = t["days_without_data"].as_array().map_or(0, Vec::len);
+    let missing = t.days_without_data.len();
     if missing > 0 {
         println!(
             "  note: {missing} days without temperature readings (the trigger cannot fire on them)"
@@ -460,76 +575,147 @@ fn print_trigger(v: &Value) {
     }
 }
 
-fn print_bill(v: &Value) {
-    let b = &v["bill"];
+fn print_bill(v: &NodeBill) {
+    let b = &v.bill;
     println!(
         "bill of {} for {} under {} version {} ({} meters, {} intervals)",
-        v["node"].as_str().unwrap_or(""),
-        v["period"].as_str().unwrap_or(""),
-        b["tariff"].as_str().unwrap_or(""),
-        b["tariff_version"].as_str().unwrap_or(""),
-        v["meters"].as_array().map_or(0, Vec::len),
-        b["intervals"]
+        v.node,
+        v.period,
+        b.tariff,
+        b.tariff_version,
+        v.meters.len(),
+        b.intervals
     );
     println!(
         "{:<6} {:>14} {:>7} {:>10} {:>14}",
         "period", "kWh", "share", "yuan/kWh", "yuan"
     );
-    for p in b["periods"].as_array().into_iter().flatten() {
+    for p in &b.periods {
         println!(
             "{:<6} {:>14.1} {:>6.1}% {:>10.4} {:>14.2}",
-            p["label"].as_str().unwrap_or(""),
-            f(&p["kwh"]),
-            100.0 * f(&p["share"]),
-            f(&p["price"]),
-            f(&p["amount"])
+            p.label,
+            p.kwh,
+            100.0 * p.share.0,
+            p.price,
+            p.amount
         );
     }
-    for (name, amount) in b["components"].as_object().into_iter().flatten() {
-        println!("  component {name:<20} {:>14.2}", f(amount));
+    for (name, amount) in &b.components {
+        println!("  component {name:<20} {amount:>14.2}");
     }
-    println!("energy charge (电度电费) {:>14.2}", f(&b["energy_amount"]));
-    if let Some(basic) = b["basic"].as_object() {
+    println!("energy charge (电度电费) {:>14.2}", b.energy_amount);
+    if let Some(basic) = &b.basic.0 {
         println!(
             "basic charge (基本电费, {}) {:>14.2}",
-            basic["method"]["method"].as_str().unwrap_or(""),
-            f(&basic["amount"])
+            basic.method.method, basic.amount
         );
-        for n in basic["notes"].as_array().into_iter().flatten() {
-            println!("  note: {}", n.as_str().unwrap_or(""));
+        for n in &basic.notes {
+            println!("  note: {n}");
         }
     }
     println!(
         "total {:>14.2} yuan, {:.4} yuan/kWh",
-        f(&b["total"]),
-        f(&b["average_price"])
+        b.total, b.average_price
     );
-    if let Some(c) = v["basic_comparison"].as_object() {
+    if let Some(c) = &v.basic_comparison {
         println!("basic-charge options (cheapest first):");
-        for o in c["options"].as_array().into_iter().flatten() {
-            println!(
-                "  {:<40} {:>14.2}",
-                o["method"].to_string(),
-                f(&o["amount"])
-            );
+        for o in &c.options {
+            println!("  {:<40} {:>14.2}", o.method.to_string(), o.amount);
         }
     }
-    print_trigger(v);
-    if let Some(days) = v["critical_days"].as_array().filter(|d| !d.is_empty()) {
-        println!("critical-peak days applied: {}", join_strings(days));
+    print_trigger(v.critical_peak_trigger.as_ref());
+    print_critical_days(&v.critical_days);
+}
+
+/// The answer of `POST /api/v1/schedules`, what the table and CSV show.
+#[derive(Deserialize)]
+struct NodeSchedule {
+    load_weather: Option<WeatherUsed>,
+    critical_peak_trigger: Option<TemperatureTrigger>,
+    critical_days: Vec<String>,
+    schedule: Plan,
+}
+
+/// Which weather the load forecast of a [`NodeSchedule`] used.
+#[derive(Deserialize)]
+struct WeatherUsed {
+    covariate: String,
+    horizon_weather: String,
+}
+
+/// A plan (`Schedule` of shulv-optimise), computed here or by the server.
+#[derive(Deserialize)]
+struct Plan {
+    method: String,
+    fallback: bool,
+    reason: Option<String>,
+    solve_ms: Float,
+    steps: usize,
+    step_minutes: u32,
+    setpoints: Setpoints,
+    cost: Cost,
+    baseline_cost: Cost,
+    savings: Float,
+    emissions_change_kg: Float,
+    end_state: Value,
+    event: Option<EventOutcome>,
+}
+
+/// The setpoints of a [`Plan`], one value per step (per asset for the nested ones).
+#[derive(Deserialize)]
+struct Setpoints {
+    import_kw: Vec<Float>,
+    export_kw: Vec<Float>,
+    pv_curtailed_kw: Vec<Float>,
+    charge_kw: Vec<Vec<Float>>,
+    discharge_kw: Vec<Vec<Float>>,
+    soc: Vec<Vec<Float>>,
+    shiftable_kw: Vec<Vec<Float>>,
+    curtailed_kw: Vec<Vec<Float>>,
+}
+
+/// The cost of a [`Plan`] or of doing nothing, yuan.
+#[derive(Deserialize)]
+struct Cost {
+    energy: Float,
+    export_revenue: Float,
+    battery_wear: Float,
+    curtailment: Float,
+    demand: Float,
+    total: Float,
+    peak_import_kw: Float,
+}
+
+impl Cost {
+    /// The amounts the table shows, by name.
+    fn amounts(&self) -> [(&'static str, Float); 6] {
+        [
+            ("energy", self.energy),
+            ("export_revenue", self.export_revenue),
+            ("battery_wear", self.battery_wear),
+            ("curtailment", self.curtailment),
+            ("demand", self.demand),
+            ("total", self.total),
+        ]
     }
+}
+
+/// What came of a demand-response event.
+#[derive(Deserialize)]
+struct EventOutcome {
+    met: bool,
+    binding: Vec<String>,
 }
 
 /// Runs `shulv optimise`.
 pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
-    let (answer, plan) = match (&a.problem, &a.node) {
+    let (text, from_server) = match (&a.problem, &a.node) {
         (Some(path), None) => {
             let v = read_structured(path)?;
             let p: Problem =
                 serde_json::from_value(v).with_context(|| path.display().to_string())?;
             let s = schedule(&p).with_context(|| path.display().to_string())?;
-            let v = serde_json::to_value(&s)?;
-            (v.clone(), v)
+            (serde_json::to_string(&s)?, false)
         }
         (None, Some(node)) => {
             let (Some(tariff), Some(start)) = (&a.tariff, &a.start) else {
@@ -567,105 +753,85 @@ pub fn optimise(a: &OptimiseArgs) -> anyhow::Result<()> {
                 body["observed_temperature_meter"] = json!(m);
             }
             let (s, t) = a.server.send("POST", "/api/v1/schedules", Some(&body))?;
-            let v = ok(s, t)?;
-            let plan = v["schedule"].clone();
-            (v, plan)
+            (ok(s, t)?, true)
         }
         _ => bail!("give a problem file, or --node with --tariff and --start"),
     };
+    if a.output == "json" {
+        return print_json(&text);
+    }
+    let answer = if from_server {
+        parse("POST /api/v1/schedules", &text)?
+    } else {
+        NodeSchedule {
+            load_weather: None,
+            critical_peak_trigger: None,
+            critical_days: Vec::new(),
+            schedule: parse("the local solver", &text)?,
+        }
+    };
     match a.output.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
-        "csv" => crate::write_stdout(&plan_csv(&plan))?,
+        "csv" => crate::write_stdout(&plan_csv(&answer.schedule))?,
         "table" => {
-            print_trigger(&answer);
-            if let Some(w) = answer["load_weather"].as_object() {
+            print_trigger(answer.critical_peak_trigger.as_ref());
+            if let Some(w) = &answer.load_weather {
                 println!(
                     "load forecast with {} ({} weather for the plan hours)",
-                    w["covariate"].as_str().unwrap_or(""),
-                    w["horizon_weather"].as_str().unwrap_or("")
+                    w.covariate, w.horizon_weather
                 );
             }
-            if let Some(days) = answer["critical_days"].as_array().filter(|d| !d.is_empty()) {
-                println!("critical-peak days applied: {}", join_strings(days));
-            }
-            print_summary(&plan)
+            print_critical_days(&answer.critical_days);
+            print_summary(&answer.schedule)
         }
         other => bail!("unknown output {other:?} (table, json or csv)"),
     }
     Ok(())
 }
 
-fn print_summary(s: &Value) {
+fn print_summary(s: &Plan) {
     println!(
         "plan: {} steps of {} min, method {}{}, solved in {:.1} ms",
-        s["steps"],
-        s["step_minutes"],
-        s["method"].as_str().unwrap_or(""),
-        if s["fallback"] == true {
-            " (FALLBACK)"
-        } else {
-            ""
-        },
-        f(&s["solve_ms"])
+        s.steps,
+        s.step_minutes,
+        s.method,
+        if s.fallback { " (FALLBACK)" } else { "" },
+        s.solve_ms
     );
-    if let Some(r) = s["reason"].as_str() {
+    if let Some(r) = &s.reason {
         println!("reason: {r}");
     }
-    let c = &s["cost"];
-    let b = &s["baseline_cost"];
+    let (c, b) = (&s.cost, &s.baseline_cost);
     println!("{:<22} {:>12} {:>12}", "yuan", "plan", "do nothing");
-    for k in [
-        "energy",
-        "export_revenue",
-        "battery_wear",
-        "curtailment",
-        "demand",
-        "total",
-    ] {
-        println!("{k:<22} {:>12.2} {:>12.2}", f(&c[k]), f(&b[k]));
+    for ((k, plan), (_, nothing)) in c.amounts().into_iter().zip(b.amounts()) {
+        println!("{k:<22} {plan:>12.2} {nothing:>12.2}");
     }
     println!(
         "{:<22} {:>12.1} {:>12.1}",
-        "peak import kW",
-        f(&c["peak_import_kw"]),
-        f(&b["peak_import_kw"])
+        "peak import kW", c.peak_import_kw, b.peak_import_kw
     );
     println!(
         "savings {:.2} yuan; emissions {:+.1} kgCO2",
-        f(&s["savings"]),
-        f(&s["emissions_change_kg"])
+        s.savings, s.emissions_change_kg
     );
-    if let Some(e) = s["event"].as_object() {
-        println!(
-            "event: {}",
-            if e["met"] == true { "met" } else { "NOT met" }
-        );
-        for b in e["binding"].as_array().into_iter().flatten() {
-            println!("  {}", b.as_str().unwrap_or(""));
+    if let Some(e) = &s.event {
+        println!("event: {}", if e.met { "met" } else { "NOT met" });
+        for b in &e.binding {
+            println!("  {b}");
         }
     }
-    println!("end state: {}", s["end_state"]);
+    println!("end state: {}", s.end_state);
 }
 
 /// The plan's setpoints as CSV, one line per step.
-fn plan_csv(s: &Value) -> String {
-    let sp = &s["setpoints"];
-    let col = |k: &str| sp[k].as_array().cloned().unwrap_or_default();
-    let (g, x, pvc) = (col("import_kw"), col("export_kw"), col("pv_curtailed_kw"));
-    let nested = |k: &str| -> Vec<Vec<Value>> {
-        sp[k]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|v| v.as_array().cloned().unwrap_or_default())
-            .collect()
-    };
+fn plan_csv(s: &Plan) -> String {
+    let sp = &s.setpoints;
+    let (g, x, pvc) = (&sp.import_kw, &sp.export_kw, &sp.pv_curtailed_kw);
     let (ch, dis, soc, sh, cu) = (
-        nested("charge_kw"),
-        nested("discharge_kw"),
-        nested("soc"),
-        nested("shiftable_kw"),
-        nested("curtailed_kw"),
+        &sp.charge_kw,
+        &sp.discharge_kw,
+        &sp.soc,
+        &sp.shiftable_kw,
+        &sp.curtailed_kw,
     );
     let mut header = vec![
         "step".to_string(),
@@ -686,19 +852,19 @@ fn plan_csv(s: &Value) -> String {
     for (t, gt) in g.iter().enumerate() {
         let mut row = vec![
             t.to_string(),
-            format!("{:.4}", f(gt)),
-            format!("{:.4}", f(&x[t])),
-            format!("{:.4}", f(&pvc[t])),
+            format!("{gt:.4}"),
+            format!("{:.4}", x[t]),
+            format!("{:.4}", pvc[t]),
         ];
         for i in 0..ch.len() {
             row.extend([
-                format!("{:.4}", f(&ch[i][t])),
-                format!("{:.4}", f(&dis[i][t])),
-                format!("{:.4}", f(&soc[i][t])),
+                format!("{:.4}", ch[i][t]),
+                format!("{:.4}", dis[i][t]),
+                format!("{:.4}", soc[i][t]),
             ]);
         }
-        row.extend(sh.iter().map(|k| format!("{:.4}", f(&k[t]))));
-        row.extend(cu.iter().map(|k| format!("{:.4}", f(&k[t]))));
+        row.extend(sh.iter().map(|k| format!("{:.4}", k[t])));
+        row.extend(cu.iter().map(|k| format!("{:.4}", k[t])));
         out.push_str(&row.join(","));
         out.push('\n');
     }
