@@ -15,8 +15,10 @@ const HOUR_MS: i64 = 3_600_000;
 const BATCH: usize = 1000;
 /// Points (or hour rollups) aimed at per read.
 const POINTS_PER_READ: i64 = 2_000_000;
-/// Most points a query may keep in memory (percentile, median, stddev, raw selections).
+/// Most points a query may keep in memory for `percentile`, `median` and `stddev`.
 pub const MAX_POINTS: usize = 5_000_000;
+/// Most points a raw selection may answer (each becomes a row of the answer).
+pub const MAX_ROWS: usize = 1_000_000;
 
 /// Where each store series goes: its group and the factor to the unit of the `unit` tag.
 struct Members {
@@ -87,7 +89,7 @@ pub fn aggregate(
             .map(|s| (to.saturating_sub(from)) / s.interval_ms.max(1))
             .fold(0i64, i64::saturating_add);
         if estimate > MAX_POINTS as i64 {
-            return Err(too_many_points(estimate));
+            return Err(too_many_points(estimate, MAX_POINTS));
         }
     }
     let first_hour = from.div_euclid(HOUR_MS) * HOUR_MS
@@ -117,7 +119,7 @@ pub fn aggregate(
                     };
                     kept += if keep { pts.len() } else { 0 };
                     if kept > MAX_POINTS {
-                        return Err(too_many_points(kept as i64));
+                        return Err(too_many_points(kept as i64, MAX_POINTS));
                     }
                     let group = &mut out[g];
                     for (ts, v) in pts {
@@ -151,7 +153,8 @@ pub fn aggregate(
 pub type RawPoint = (i64, f64, usize);
 
 /// The points of every group in `[from, to)`, in time order (newest first if `descending`),
-/// each group merged over its series. Stops reading once every group has `wanted` points.
+/// each group merged over its series; at most `wanted` per group, and reading stops once every
+/// group has them.
 pub fn points(
     store: &Store,
     groups: &[Vec<&SeriesRef>],
@@ -176,9 +179,6 @@ pub fn points(
             {
                 if let Some(&(g, i, factor)) = members.of.get(&id) {
                     total += pts.len();
-                    if total > MAX_POINTS && wanted.is_none() {
-                        return Err(too_many_points(total as i64));
-                    }
                     fresh[g].extend(pts.into_iter().map(|(ts, v)| (ts, v * factor, i)));
                 }
             }
@@ -189,19 +189,22 @@ pub fn points(
                 pts.reverse();
             }
             out[g].extend(pts);
+            if let Some(n) = wanted {
+                out[g].truncate(n);
+            }
         }
         if wanted.is_some_and(|n| out.iter().all(|g| g.len() >= n)) {
             break;
         }
-        if out.iter().map(Vec::len).sum::<usize>() > MAX_POINTS {
-            return Err(too_many_points(total as i64));
+        if out.iter().map(Vec::len).sum::<usize>() > MAX_ROWS {
+            return Err(too_many_points(total as i64, MAX_ROWS));
         }
     }
     Ok(out)
 }
 
-fn too_many_points(n: i64) -> String {
+fn too_many_points(n: i64, limit: usize) -> String {
     format!(
-        "max-select-point limit exceeded: the query reads about {n} points, more than the {MAX_POINTS} shulv keeps for one query; narrow the time range, add LIMIT, or aggregate with GROUP BY time()"
+        "max-select-point limit exceeded: the query reads about {n} points, more than the {limit} shulv keeps for one query of this kind; narrow the time range, add LIMIT, or aggregate with GROUP BY time()"
     )
 }

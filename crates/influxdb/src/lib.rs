@@ -25,7 +25,7 @@ use shulv_influxql::Statement;
 use shulv_platform::Platform;
 
 pub use catalog::{Caller, DEFAULT_DATABASE};
-pub use fetch::MAX_POINTS;
+pub use fetch::{MAX_POINTS, MAX_ROWS};
 pub use result::{Cell, Series, StatementResult};
 pub use select::MAX_BUCKETS;
 

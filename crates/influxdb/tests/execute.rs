@@ -345,6 +345,24 @@ fn answers_agree_with_the_query_engine_and_the_raw_points() {
         }
     }
 
+    // LIMIT, OFFSET and ORDER BY time DESC on raw points, the reading stopped early.
+    let first = run(
+        &p,
+        "shulv",
+        "SELECT value FROM electricity WHERE meter = 'm1' LIMIT 2 OFFSET 1",
+    );
+    assert_eq!(
+        rows(&first),
+        [(T0 + Q, Some(value(1, 1))), (T0 + 2 * Q, Some(value(1, 2)))]
+    );
+    let last = run(
+        &p,
+        "shulv",
+        "SELECT value FROM electricity WHERE meter = 'm1' ORDER BY time DESC LIMIT 1",
+    );
+    let n = DAYS * 96 - 1;
+    assert_eq!(rows(&last), [(T0 + n * Q, Some(value(1, n)))]);
+
     // Selectors without GROUP BY time() give their point's own time.
     let max = run(
         &p,
