@@ -1,7 +1,8 @@
 //! Answers written as InfluxDB 1.8 writes them: JSON (whole or chunked) and CSV.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
 
 use crate::result::{Cell, Series, StatementResult};
 
@@ -37,15 +38,6 @@ impl std::str::FromStr for Epoch {
     }
 }
 
-impl Epoch {
-    fn time(self, ms: i64, series: &Series) -> Value {
-        match self {
-            Epoch::Integer { nanos } => json!(integer_time(ms, nanos)),
-            Epoch::Rfc3339 => json!(rfc3339(ms, series)),
-        }
-    }
-}
-
 fn integer_time(ms: i64, nanos: i64) -> i64 {
     if nanos < 1_000_000 {
         ms.saturating_mul(1_000_000 / nanos)
@@ -69,71 +61,140 @@ fn rfc3339(ms: i64, series: &Series) -> String {
     }
 }
 
-fn cell(c: &Cell, epoch: Epoch, series: &Series) -> Value {
-    match c {
-        Cell::Null => Value::Null,
-        Cell::Time(ms) => epoch.time(*ms, series),
-        Cell::Float(v) => json!(v),
-        Cell::Integer(i) => json!(i),
-        Cell::Text(s) => json!(s),
-        Cell::Bool(b) => json!(b),
+/// The rows of a series, written cell by cell (no intermediate JSON tree: an answer of a
+/// million rows costs its text, not ten times that).
+struct Rows<'a> {
+    rows: &'a [Vec<Cell>],
+    series: &'a Series,
+    epoch: Epoch,
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
+        for row in self.rows {
+            seq.serialize_element(&Row {
+                cells: row,
+                series: self.series,
+                epoch: self.epoch,
+            })?;
+        }
+        seq.end()
     }
 }
 
-fn series_json(s: &Series, rows: &[Vec<Cell>], epoch: Epoch, partial: bool) -> Value {
-    let mut m = Map::new();
-    if let Some(name) = &s.name {
-        m.insert("name".into(), json!(name));
-    }
-    if !s.tags.is_empty() {
-        m.insert("tags".into(), json!(s.tags));
-    }
-    m.insert("columns".into(), json!(s.columns));
-    let values: Vec<Value> = rows
-        .iter()
-        .map(|r| Value::Array(r.iter().map(|c| cell(c, epoch, s)).collect()))
-        .collect();
-    m.insert("values".into(), Value::Array(values));
-    if partial {
-        m.insert("partial".into(), json!(true));
-    }
-    Value::Object(m)
+struct Row<'a> {
+    cells: &'a [Cell],
+    series: &'a Series,
+    epoch: Epoch,
 }
 
-fn result_json(r: &StatementResult, series: Vec<Value>, partial: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("statement_id".into(), json!(r.statement_id));
-    if let Some(e) = &r.error {
-        m.insert("error".into(), json!(e));
-    } else if !series.is_empty() {
-        m.insert("series".into(), Value::Array(series));
+impl Serialize for Row<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.cells.len()))?;
+        for c in self.cells {
+            match c {
+                Cell::Null => seq.serialize_element(&())?,
+                Cell::Time(ms) => match self.epoch {
+                    Epoch::Integer { nanos } => seq.serialize_element(&integer_time(*ms, nanos))?,
+                    Epoch::Rfc3339 => seq.serialize_element(&rfc3339(*ms, self.series))?,
+                },
+                Cell::Float(v) => seq.serialize_element(v)?,
+                Cell::Integer(i) => seq.serialize_element(i)?,
+                Cell::Text(t) => seq.serialize_element(t)?,
+                Cell::Bool(b) => seq.serialize_element(b)?,
+            }
+        }
+        seq.end()
     }
-    if partial {
-        m.insert("partial".into(), json!(true));
+}
+
+/// A series as InfluxDB writes it: `name`, `tags`, `columns`, `values`, in that order.
+#[derive(Serialize)]
+struct SeriesDoc<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a std::collections::BTreeMap<String, String>>,
+    columns: &'a [String],
+    values: Rows<'a>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+}
+
+impl<'a> SeriesDoc<'a> {
+    fn new(s: &'a Series, rows: &'a [Vec<Cell>], epoch: Epoch, partial: bool) -> Self {
+        SeriesDoc {
+            name: s.name.as_deref(),
+            tags: (!s.tags.is_empty()).then_some(&s.tags),
+            columns: &s.columns,
+            values: Rows {
+                rows,
+                series: s,
+                epoch,
+            },
+            partial,
+        }
     }
-    Value::Object(m)
+}
+
+/// A statement's result: `statement_id`, then `series` or `error`.
+#[derive(Serialize)]
+struct ResultDoc<'a> {
+    statement_id: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    series: Vec<SeriesDoc<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    partial: bool,
+}
+
+impl<'a> ResultDoc<'a> {
+    fn new(r: &'a StatementResult, series: Vec<SeriesDoc<'a>>, partial: bool) -> Self {
+        ResultDoc {
+            statement_id: r.statement_id,
+            series: if r.error.is_some() {
+                Vec::new()
+            } else {
+                series
+            },
+            error: r.error.as_deref(),
+            partial,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    results: Vec<ResultDoc<'a>>,
+}
+
+fn text(doc: &Doc<'_>) -> String {
+    // The documents hold only strings, numbers and booleans: they always serialize.
+    serde_json::to_string(doc).unwrap_or_default()
 }
 
 /// The whole answer as one JSON document.
-pub fn json(results: &[StatementResult], epoch: Epoch) -> Value {
-    let results: Vec<Value> = results
+pub fn json(results: &[StatementResult], epoch: Epoch) -> String {
+    let results = results
         .iter()
         .map(|r| {
             let series = r
                 .series
                 .iter()
-                .map(|s| series_json(s, &s.values, epoch, false))
+                .map(|s| SeriesDoc::new(s, &s.values, epoch, false))
                 .collect();
-            result_json(r, series, false)
+            ResultDoc::new(r, series, false)
         })
         .collect();
-    json!({ "results": results })
+    text(&Doc { results })
 }
 
 /// The answer in chunks of at most `chunk_size` rows, one JSON document each, as InfluxDB
 /// streams `chunked=true` answers: `partial` marks a series or a statement continued in the
 /// next document.
-pub fn json_chunks(results: &[StatementResult], epoch: Epoch, chunk_size: usize) -> Vec<Value> {
+pub fn json_chunks(results: &[StatementResult], epoch: Epoch, chunk_size: usize) -> Vec<String> {
     let size = chunk_size.max(1);
     let mut out = Vec::new();
     for r in results {
@@ -150,13 +211,17 @@ pub fn json_chunks(results: &[StatementResult], epoch: Epoch, chunk_size: usize)
             }
         }
         if pieces.is_empty() {
-            out.push(json!({ "results": [result_json(r, Vec::new(), false)] }));
+            out.push(text(&Doc {
+                results: vec![ResultDoc::new(r, Vec::new(), false)],
+            }));
             continue;
         }
         let n = pieces.len();
         for (k, (i, rows, series_partial)) in pieces.into_iter().enumerate() {
-            let series = vec![series_json(&r.series[i], rows, epoch, series_partial)];
-            out.push(json!({ "results": [result_json(r, series, k + 1 < n)] }));
+            let series = vec![SeriesDoc::new(&r.series[i], rows, epoch, series_partial)];
+            out.push(text(&Doc {
+                results: vec![ResultDoc::new(r, series, k + 1 < n)],
+            }));
         }
     }
     out
@@ -165,9 +230,9 @@ pub fn json_chunks(results: &[StatementResult], epoch: Epoch, chunk_size: usize)
 /// The answer as InfluxDB's CSV: a header `name,tags,<columns>` whenever the columns change,
 /// then a row per value row; times are integers (ns unless `epoch` says otherwise).
 pub fn csv(results: &[StatementResult], epoch: Epoch) -> String {
-    let epoch = match epoch {
-        Epoch::Rfc3339 => Epoch::Integer { nanos: 1 },
-        e => e,
+    let nanos = match epoch {
+        Epoch::Rfc3339 => 1,
+        Epoch::Integer { nanos } => nanos,
     };
     let mut out = String::new();
     let mut header: Option<Vec<String>> = None;
@@ -190,17 +255,25 @@ pub fn csv(results: &[StatementResult], epoch: Epoch) -> String {
             let name = s.name.clone().unwrap_or_default();
             for row in &s.values {
                 let mut line = vec![csv_field(&name), csv_field(&tags.join(","))];
-                line.extend(row.iter().map(|c| match cell(c, epoch, s) {
-                    Value::Null => String::new(),
-                    Value::String(t) => csv_field(&t),
-                    v => v.to_string(),
-                }));
+                line.extend(row.iter().map(|c| csv_cell(c, nanos)));
                 out.push_str(&line.join(","));
                 out.push('\n');
             }
         }
     }
     out
+}
+
+/// A cell as InfluxDB's CSV writes it: numbers in their shortest form, times as integers.
+fn csv_cell(c: &Cell, nanos: i64) -> String {
+    match c {
+        Cell::Null => String::new(),
+        Cell::Time(ms) => integer_time(*ms, nanos).to_string(),
+        Cell::Float(v) => v.to_string(),
+        Cell::Integer(i) => i.to_string(),
+        Cell::Text(t) => csv_field(t),
+        Cell::Bool(b) => b.to_string(),
+    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -214,6 +287,7 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn answer() -> Vec<StatementResult> {
         let mut s = Series::plain(
@@ -238,32 +312,26 @@ mod tests {
 
     #[test]
     fn json_as_influxdb_writes_it() {
-        let v = json(&answer(), Epoch::Rfc3339);
-        let expected: Value = serde_json::from_str(
-            r#"{"results":[{"statement_id":0,"series":[{"name":"electricity","tags":{"meter":"m1"},"columns":["time","sum"],"values":[["2025-02-28T16:00:00Z",1.5],["2025-02-28T17:00:00Z",null],["2025-02-28T18:00:00.500Z",3]]}]},{"statement_id":1,"error":"database not found: x"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(v, expected);
-        let ms = json(&answer(), "ms".parse().unwrap());
+        // The members in InfluxDB's order, exactly.
         assert_eq!(
-            ms["results"][0]["series"][0]["values"][0][0],
-            1_740_758_400_000i64
+            json(&answer(), Epoch::Rfc3339),
+            r#"{"results":[{"statement_id":0,"series":[{"name":"electricity","tags":{"meter":"m1"},"columns":["time","sum"],"values":[["2025-02-28T16:00:00Z",1.5],["2025-02-28T17:00:00Z",null],["2025-02-28T18:00:00.500Z",3]]}]},{"statement_id":1,"error":"database not found: x"}]}"#
         );
-        let s = json(&answer(), "s".parse().unwrap());
-        assert_eq!(
-            s["results"][0]["series"][0]["values"][2][0],
-            1_740_765_600i64
-        );
-        let ns = json(&answer(), "ns".parse().unwrap());
-        assert_eq!(
-            ns["results"][0]["series"][0]["values"][0][0],
-            1_740_758_400_000_000_000i64
-        );
+        let first_time = |epoch: &str, row: usize| {
+            let v: Value = serde_json::from_str(&json(&answer(), epoch.parse().unwrap())).unwrap();
+            v["results"][0]["series"][0]["values"][row][0].as_i64()
+        };
+        assert_eq!(first_time("ms", 0), Some(1_740_758_400_000));
+        assert_eq!(first_time("s", 2), Some(1_740_765_600));
+        assert_eq!(first_time("ns", 0), Some(1_740_758_400_000_000_000));
     }
 
     #[test]
     fn chunks_mark_what_continues() {
-        let chunks = json_chunks(&answer(), Epoch::Rfc3339, 2);
+        let chunks: Vec<Value> = json_chunks(&answer(), Epoch::Rfc3339, 2)
+            .iter()
+            .map(|c| serde_json::from_str(c).unwrap())
+            .collect();
         assert_eq!(chunks.len(), 3);
         assert_eq!(chunks[0]["results"][0]["partial"], true);
         assert_eq!(chunks[0]["results"][0]["series"][0]["partial"], true);

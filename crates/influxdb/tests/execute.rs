@@ -174,10 +174,11 @@ fn run_as(
         database: Some(db),
         now_ms: T0 + 30 * 86_400_000,
     };
-    json(
+    let text = json(
         &execute(&query, &statements),
         Epoch::Integer { nanos: 1_000_000 },
-    )
+    );
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The `(time, value)` rows of the only series of the first statement.

@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use shulv_auth::Principal;
 use shulv_influxdb::render::{self, Epoch};
@@ -145,19 +144,19 @@ async fn answer(
             render::csv(&results, epoch),
         )
             .into_response()
-    } else if chunked {
-        let mut text = String::new();
-        for document in render::json_chunks(&results, epoch, chunk_size) {
-            text.push_str(&document.to_string());
-            text.push('\n');
-        }
+    } else {
+        let text = if chunked {
+            let mut documents = render::json_chunks(&results, epoch, chunk_size).join("\n");
+            documents.push('\n');
+            documents
+        } else {
+            render::json(&results, epoch)
+        };
         (
             [(header::CONTENT_TYPE, "application/json")],
             Body::from(text),
         )
             .into_response()
-    } else {
-        (StatusCode::OK, Json(render::json(&results, epoch))).into_response()
     };
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&crate::influx::version()) {
