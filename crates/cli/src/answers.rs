@@ -48,6 +48,14 @@ impl fmt::Display for Float {
     }
 }
 
+impl Float {
+    /// The number as JSON spells it (`12.0`, `1e-7`; `null` for NaN and infinities), for CSV
+    /// cells that repeat the server's numbers as it wrote them.
+    pub fn json(self) -> String {
+        serde_json::Value::from(self.0).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +95,18 @@ mod tests {
         let x: Vec<Float> = parse("GET /x", "[null, 2.5]").unwrap();
         assert!(x[0].0.is_nan());
         assert_eq!(format!("{:.2}", x[1]), "2.50");
+    }
+
+    #[test]
+    fn json_spells_a_float_as_the_server_wrote_it() {
+        let text = "[12.0,0.1,1e-7,123456.789,-3.5,null]";
+        let x: Vec<Float> = parse("GET /x", text).unwrap();
+        let spelled: Vec<String> = x.iter().map(|f| f.json()).collect();
+        let original: Vec<serde_json::Value> = serde_json::from_str(text).unwrap();
+        let original: Vec<String> = original.iter().map(|v| v.to_string()).collect();
+        assert_eq!(spelled, original);
+        assert_eq!(spelled[0], "12.0");
+        assert_eq!(spelled[5], "null");
+        assert_eq!(Float(f64::INFINITY).json(), "null");
     }
 }

@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use serde::Deserialize;
 use serde_json::Value;
+
+use crate::answers::{parse, Float};
 
 /// Where the server is and how to authenticate.
 #[derive(clap::Args)]
@@ -147,6 +150,7 @@ pub fn import(
         other => bail!("unknown format '{other}' (expected csv, lp or json)"),
     };
     let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let route = format!("POST {}", path.split('?').next().unwrap_or(path));
     let separator = if path.contains('?') { '&' } else { '?' };
     let path = format!("{path}{separator}atomic={atomic}");
     let (status, text) = server.post(&path, content_type, body)?;
@@ -156,32 +160,50 @@ pub fn import(
             Ok(())
         }
         400 => {
-            let report: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            print_refusals(file, &report);
+            print_refusals(file, &route, &text)?;
             bail!("{}: some lines were refused", file.display())
         }
         _ => bail!("server answered {status}: {text}"),
     }
 }
 
-fn print_refusals(file: &Path, report: &Value) {
-    if let Some(accepted) = report.get("accepted") {
-        println!("{}: {accepted} lines stored", file.display());
+/// The answer of an import with refused lines (`IngestReport` of the server).
+#[derive(Deserialize)]
+struct IngestReport {
+    accepted: usize,
+    refused: Vec<RefusedLine>,
+}
+
+/// A refused line of an [`IngestReport`].
+#[derive(Deserialize)]
+struct RefusedLine {
+    line: usize,
+    field: String,
+    message: String,
+}
+
+/// Prints the refused lines of a 400 answer. An answer that is no report (not JSON, not an
+/// object, or an error object without a `refused` list: a body the server could not read) is
+/// printed as it came; a report is read typed, so a renamed field is an error, not an empty
+/// cell.
+fn print_refusals(file: &Path, route: &str, text: &str) -> anyhow::Result<()> {
+    let v = serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.into()));
+    if !is_report(&v) {
+        println!("{v}");
+        return Ok(());
     }
-    match report.get("refused").and_then(Value::as_array) {
-        Some(refused) => {
-            for r in refused {
-                println!(
-                    "{}:{}: {}: {}",
-                    file.display(),
-                    r["line"],
-                    r["field"].as_str().unwrap_or(""),
-                    r["message"].as_str().unwrap_or("")
-                );
-            }
-        }
-        None => println!("{report}"),
+    let report: IngestReport = parse(route, text)?;
+    println!("{}: {} lines stored", file.display(), report.accepted);
+    for r in &report.refused {
+        println!("{}:{}: {}: {}", file.display(), r.line, r.field, r.message);
     }
+    Ok(())
+}
+
+/// True if a 400 answer of an import is meant as an [`IngestReport`]: an object that is not an
+/// error answer (`{"error": ...}` without a `refused` list).
+fn is_report(v: &Value) -> bool {
+    v.is_object() && (v.get("refused").is_some() || v.get("error").is_none())
 }
 
 /// `shulv registry FILES`.
@@ -288,56 +310,84 @@ pub fn query(args: &QueryArgs) -> anyhow::Result<()> {
     if status != 200 {
         bail!("server answered {status}: {text}");
     }
-    let answer: Value = serde_json::from_str(&text)?;
-    match args.output.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
-        "csv" => {
-            println!("carrier,unit,start,value,count");
-            for s in answer["series"].as_array().into_iter().flatten() {
-                for p in s["points"].as_array().into_iter().flatten() {
-                    println!(
-                        "{},{},{},{},{}",
-                        s["carrier"].as_str().unwrap_or(""),
-                        s["unit"].as_str().unwrap_or(""),
-                        p["start"].as_str().unwrap_or(""),
-                        p["value"],
-                        p["count"]
-                    );
-                }
+    if args.output == "json" {
+        let answer: Value = serde_json::from_str(&text)?;
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    let answer: QueryAnswer = parse("GET /api/v1/query", &text)?;
+    if args.output == "csv" {
+        println!("carrier,unit,start,value,count");
+        for s in &answer.series {
+            for p in &s.points {
+                println!(
+                    "{},{},{},{},{}",
+                    s.carrier,
+                    s.unit,
+                    p.start,
+                    p.value.json(),
+                    p.count
+                );
             }
         }
-        _ => print_table(&answer),
+    } else {
+        print_table(&answer);
     }
     Ok(())
 }
 
-fn print_table(answer: &Value) {
+/// The answer of `GET /api/v1/query` (`QueryAnswer` of the server).
+#[derive(Deserialize)]
+struct QueryAnswer {
+    target: String,
+    target_kind: String,
+    timezone: String,
+    from: String,
+    to: String,
+    bucket: String,
+    aggregate: String,
+    series: Vec<QuerySeries>,
+}
+
+/// One carrier of a [`QueryAnswer`].
+#[derive(Deserialize)]
+struct QuerySeries {
+    carrier: String,
+    unit: String,
+    meters: Vec<String>,
+    points: Vec<QueryPoint>,
+}
+
+/// One bucket of a [`QuerySeries`].
+#[derive(Deserialize)]
+struct QueryPoint {
+    start: String,
+    value: Float,
+    count: u64,
+}
+
+fn print_table(answer: &QueryAnswer) {
     println!(
         "{} {} · {} · {} · {} → {} ({})",
-        answer["target_kind"].as_str().unwrap_or(""),
-        answer["target"].as_str().unwrap_or(""),
-        answer["aggregate"].as_str().unwrap_or(""),
-        answer["bucket"].as_str().unwrap_or(""),
-        answer["from"].as_str().unwrap_or(""),
-        answer["to"].as_str().unwrap_or(""),
-        answer["timezone"].as_str().unwrap_or("")
+        answer.target_kind,
+        answer.target,
+        answer.aggregate,
+        answer.bucket,
+        answer.from,
+        answer.to,
+        answer.timezone
     );
-    for s in answer["series"].as_array().into_iter().flatten() {
-        let meters = s["meters"].as_array().map_or(0, Vec::len);
+    for s in &answer.series {
+        let meters = s.meters.len();
         println!(
             "\n{} [{}] ({} meter{})",
-            s["carrier"].as_str().unwrap_or(""),
-            s["unit"].as_str().unwrap_or(""),
+            s.carrier,
+            s.unit,
             meters,
             if meters == 1 { "" } else { "s" }
         );
-        for p in s["points"].as_array().into_iter().flatten() {
-            let value = p["value"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "  {:<27} {:>16.3}",
-                p["start"].as_str().unwrap_or(""),
-                value
-            );
+        for p in &s.points {
+            println!("  {:<27} {:>16.3}", p.start, p.value);
         }
     }
 }
@@ -396,4 +446,38 @@ fn url_path_segment(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_answer_is_no_report_but_a_renamed_report_field_is_an_error() {
+        let error: Value = serde_json::from_str(r#"{"error":"invalid JSON body"}"#).unwrap();
+        assert!(!is_report(&error));
+        assert!(!is_report(&Value::String(
+            "<html>bad gateway</html>".into()
+        )));
+        let report = r#"{"accepted":1,"points_written":1,"refused":[{"line":2,"field":"meter","message":"unknown meter"}]}"#;
+        assert!(is_report(&serde_json::from_str(report).unwrap()));
+        let r: IngestReport = parse("POST /api/v1/readings/csv", report).unwrap();
+        assert_eq!((r.accepted, r.refused[0].line), (1, 2));
+        assert_eq!(
+            (r.refused[0].field.as_str(), r.refused[0].message.as_str()),
+            ("meter", "unknown meter")
+        );
+        let renamed = r#"{"accepted":1,"refused":[{"line":2,"column":"meter","message":"x"}]}"#;
+        assert!(is_report(&serde_json::from_str(renamed).unwrap()));
+        let e = parse::<IngestReport>("POST /api/v1/readings/csv", renamed)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "unexpected answer from POST /api/v1/readings/csv: missing field `field`"
+            ),
+            "{e}"
+        );
+    }
 }

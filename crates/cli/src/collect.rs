@@ -1,12 +1,16 @@
 //! `shulv collect`: the field collector (run, check, probe, status). See docs/collect.md.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use serde::Deserialize;
 use shulv_collect::config::{self, Config, Parity, Serial};
 use shulv_collect::modbus::Link;
 use shulv_collect::point_table::{modbus_address, Function};
+
+use crate::answers::{parse, Float, Nullable};
 
 /// Arguments of `shulv collect`.
 #[derive(clap::Args)]
@@ -204,6 +208,59 @@ fn probe(p: &ProbeArgs) -> anyhow::Result<()> {
     crate::write_stdout(&text)
 }
 
+/// The collector's `/status` document (`Status` of shulv-collect), what the CLI prints.
+#[derive(Deserialize)]
+struct Status {
+    now_ms: i64,
+    devices: BTreeMap<String, DeviceStats>,
+    gateways: BTreeMap<String, GatewayStats>,
+    queue: QueueStats,
+    queue_failing: bool,
+    delivered: u64,
+    refused: u64,
+    delivery_lateness: Lateness,
+    forward_error: Nullable<String>,
+    status_report_error: Nullable<String>,
+}
+
+/// Counters of one polled device of a [`Status`].
+#[derive(Deserialize)]
+struct DeviceStats {
+    channel: String,
+    polls: u64,
+    failures: u64,
+    consecutive_failures: u32,
+    readings: u64,
+    last_success_ms: Nullable<i64>,
+    last_error: Nullable<String>,
+}
+
+/// Counters of one MQTT gateway of a [`Status`].
+#[derive(Deserialize)]
+struct GatewayStats {
+    connected: bool,
+    messages: u64,
+    readings: u64,
+    payload_errors: u64,
+    last_message_ms: Nullable<i64>,
+}
+
+/// The queue of a [`Status`].
+#[derive(Deserialize)]
+struct QueueStats {
+    records: u64,
+    bytes: u64,
+    oldest_append_ms: Nullable<i64>,
+}
+
+/// From scheduled instant to the server's acknowledgement, of a [`Status`].
+#[derive(Deserialize)]
+struct Lateness {
+    /// `(quantile, seconds)` pairs.
+    quantiles: Vec<(Float, Float)>,
+    count: u64,
+}
+
 fn status(url: &str) -> anyhow::Result<()> {
     let url = format!("{}/status", url.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -214,10 +271,14 @@ fn status(url: &str) -> anyhow::Result<()> {
         .get(&url)
         .call()
         .with_context(|| format!("GET {url}"))?;
-    let s: serde_json::Value = response.body_mut().read_json()?;
-    let now = s["now_ms"].as_i64().unwrap_or(0);
-    let age = |ms: Option<i64>| {
-        ms.map_or("never".to_string(), |t| {
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("reading the answer of GET {url}"))?;
+    let s: Status = parse(&format!("GET {url}"), &text)?;
+    let now = s.now_ms;
+    let age = |ms: Nullable<i64>| {
+        ms.0.map_or("never".to_string(), |t| {
             format!("{}s ago", (now - t) / 1000)
         })
     };
@@ -225,78 +286,65 @@ fn status(url: &str) -> anyhow::Result<()> {
         "{:<20} {:<12} {:>8} {:>8} {:>6} {:>10} {:>12}  last error\n",
         "device", "channel", "polls", "failed", "in row", "readings", "last answer"
     );
-    if let Some(devices) = s["devices"].as_object() {
-        for (name, d) in devices {
-            out.push_str(&format!(
-                "{:<20} {:<12} {:>8} {:>8} {:>6} {:>10} {:>12}  {}\n",
-                name,
-                d["channel"].as_str().unwrap_or(""),
-                d["polls"],
-                d["failures"],
-                d["consecutive_failures"],
-                d["readings"],
-                age(d["last_success_ms"].as_i64()),
-                d["last_error"].as_str().unwrap_or("")
-            ));
-        }
+    for (name, d) in &s.devices {
+        out.push_str(&format!(
+            "{:<20} {:<12} {:>8} {:>8} {:>6} {:>10} {:>12}  {}\n",
+            name,
+            d.channel,
+            d.polls,
+            d.failures,
+            d.consecutive_failures,
+            d.readings,
+            age(d.last_success_ms),
+            d.last_error.0.as_deref().unwrap_or("")
+        ));
     }
-    let q = &s["queue"];
+    let q = &s.queue;
     out.push_str(&format!(
         "queue: {} readings, {} bytes, oldest {}{}\ndelivered {}, refused {}{}\n",
-        q["records"],
-        q["bytes"],
-        age(q["oldest_append_ms"].as_i64()),
-        if s["queue_failing"].as_bool() == Some(true) {
+        q.records,
+        q.bytes,
+        age(q.oldest_append_ms),
+        if s.queue_failing {
             " — NOT WRITABLE, reading stopped"
         } else {
             ""
         },
-        s["delivered"],
-        s["refused"],
-        s["forward_error"]
-            .as_str()
+        s.delivered,
+        s.refused,
+        s.forward_error
+            .0
+            .as_ref()
             .map_or(String::new(), |e| format!("; forwarding: {e}"))
     ));
-    if let Some(gateways) = s["gateways"].as_object() {
-        for (name, g) in gateways {
-            out.push_str(&format!(
-                "mqtt {name}: {}, {} messages, {} readings, {} payload errors, last message {}\n",
-                if g["connected"].as_bool() == Some(true) {
-                    "connected"
-                } else {
-                    "NOT CONNECTED"
-                },
-                g["messages"],
-                g["readings"],
-                g["payload_errors"],
-                age(g["last_message_ms"].as_i64()),
-            ));
-        }
+    for (name, g) in &s.gateways {
+        out.push_str(&format!(
+            "mqtt {name}: {}, {} messages, {} readings, {} payload errors, last message {}\n",
+            if g.connected {
+                "connected"
+            } else {
+                "NOT CONNECTED"
+            },
+            g.messages,
+            g.readings,
+            g.payload_errors,
+            age(g.last_message_ms),
+        ));
     }
-    let late = &s["delivery_lateness"];
-    let quantiles: Vec<String> = late["quantiles"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|q| {
-            format!(
-                "p{} {:.1}s",
-                (q[0].as_f64().unwrap_or(0.0) * 100.0).round(),
-                q[1].as_f64().unwrap_or(0.0)
-            )
-        })
+    let late = &s.delivery_lateness;
+    let quantiles: Vec<String> = late
+        .quantiles
+        .iter()
+        .map(|(q, seconds)| format!("p{} {:.1}s", (q.0 * 100.0).round(), seconds))
         .collect();
     if !quantiles.is_empty() {
         out.push_str(&format!(
             "stored after: {} (last {} readings)\n",
             quantiles.join(", "),
-            late["count"]
-                .as_u64()
-                .unwrap_or(0)
-                .min(shulv_collect::lateness::WINDOW as u64)
+            late.count.min(shulv_collect::lateness::WINDOW as u64)
         ));
     }
-    if let Some(e) = s["status_report_error"].as_str() {
+    if let Some(e) = &s.status_report_error.0 {
         out.push_str(&format!("status report to the server: {e}\n"));
     }
     crate::write_stdout(&out)

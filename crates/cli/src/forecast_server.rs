@@ -4,10 +4,12 @@
 
 use anyhow::{bail, Context};
 use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
 use serde_json::Value;
 use shulv_forecast::OriginPlan;
-use shulv_platform::{score, ComparedHour, Scores};
+use shulv_platform::{score, ComparedHour, Scores, WeatherUsed};
 
+use crate::answers::{parse, Float, Nullable};
 use crate::client::ServerArgs;
 
 /// A meter or node of the server.
@@ -137,12 +139,128 @@ pub struct BacktestPlan {
     pub json: bool,
 }
 
-fn get(server: &ServerArgs, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+/// The answer text of `GET path` (status 200).
+fn get(server: &ServerArgs, path: &str, query: &[(&str, String)]) -> anyhow::Result<String> {
     let (status, text) = server.get_query(path, query)?;
     if status != 200 {
         bail!("server answered {status}: {text}");
     }
-    serde_json::from_str(&text).with_context(|| format!("the answer of {path}"))
+    Ok(text)
+}
+
+/// Prints the answer of `GET path` as indented JSON, as the server sent it.
+fn print_json(path: &str, text: &str) -> anyhow::Result<()> {
+    let v: Value = serde_json::from_str(text).with_context(|| format!("the answer of {path}"))?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}
+
+/// The answer of `GET /api/v1/forecast` (`ForecastAnswer` of the server).
+#[derive(Deserialize)]
+struct Forecast {
+    id: Nullable<String>,
+    target: String,
+    target_kind: String,
+    history_to: String,
+    horizon: usize,
+    model_requested: String,
+    method: String,
+    weather: Nullable<WeatherUsed>,
+    series: Vec<ForecastSeries>,
+    skipped: Vec<SkippedMeter>,
+}
+
+/// One carrier of a [`Forecast`].
+#[derive(Deserialize)]
+struct ForecastSeries {
+    carrier: String,
+    unit: String,
+    model: String,
+    settings: Nullable<String>,
+    hours: Vec<ForecastHour>,
+    cleaning: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// One hour of a [`ForecastSeries`].
+#[derive(Deserialize)]
+struct ForecastHour {
+    start: String,
+    ts: i64,
+    p10: Float,
+    p50: Float,
+    p90: Float,
+}
+
+/// A meter a node forecast left out, and why.
+#[derive(Deserialize)]
+struct SkippedMeter {
+    meter: String,
+    reason: String,
+}
+
+/// A stored forecast as listed (`ForecastSummary` of the server).
+#[derive(Deserialize)]
+struct ForecastSummary {
+    id: String,
+    target: String,
+    target_kind: String,
+    issued_at: String,
+    origin: String,
+    horizon: usize,
+    model_requested: String,
+    models: Vec<String>,
+}
+
+/// The answer of `GET /api/v1/forecasts/{id}` (`ForecastComparison` of the server).
+#[derive(Deserialize)]
+struct Comparison {
+    forecast: ForecastSummary,
+    issued_by: String,
+    scoring: String,
+    series: Vec<ComparedSeries>,
+}
+
+/// One carrier of a [`Comparison`].
+#[derive(Deserialize)]
+struct ComparedSeries {
+    carrier: String,
+    unit: String,
+    model: String,
+    hours: Vec<ObservedHour>,
+    scores: Scores,
+}
+
+/// A forecast hour of a [`ComparedSeries`] with what was observed.
+#[derive(Deserialize)]
+struct ObservedHour {
+    start: String,
+    p10: Float,
+    p50: Float,
+    p90: Float,
+    actual: Nullable<f64>,
+}
+
+/// The answer of `GET /api/v1/query`, the observed hours a backtest scores against.
+#[derive(Deserialize)]
+struct Observed {
+    series: Vec<ObservedSeries>,
+}
+
+/// One carrier of [`Observed`].
+#[derive(Deserialize)]
+struct ObservedSeries {
+    carrier: String,
+    unit: String,
+    points: Vec<ObservedPoint>,
+}
+
+/// One hour of an [`ObservedSeries`].
+#[derive(Deserialize)]
+struct ObservedPoint {
+    ts: i64,
+    value: Nullable<f64>,
+    count: u64,
 }
 
 fn opt(v: Option<f64>, unit: &str) -> String {
@@ -163,27 +281,22 @@ fn scores_line(s: &Scores, unit: &str) -> String {
     )
 }
 
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
-}
-
 /// The weather line of a forecast answer: the covariate and whether the forecast hours used
 /// observed or forecast temperatures.
-fn weather_line(w: &Value) -> String {
-    if w.is_null() {
+fn weather_line(w: Option<&WeatherUsed>) -> String {
+    let Some(w) = w else {
         return "weather: none (no temperature covariate)".into();
-    }
-    let horizon = match text(&w["horizon_weather"]) {
+    };
+    let horizon = match w.horizon_weather.as_str() {
         "forecast" => format!(
             "forecast weather from '{}' for the forecast hours",
-            text(&w["forecast_meter"])
+            w.forecast_meter.as_deref().unwrap_or("")
         ),
         _ => "OBSERVED weather for the forecast hours (optimistic: a real forecast only has forecast weather)".into(),
     };
     format!(
         "weather: covariate {} (observed '{}'), {horizon}",
-        text(&w["covariate"]),
-        text(&w["observed_meter"])
+        w.covariate, w.observed_meter
     )
 }
 
@@ -199,76 +312,69 @@ pub fn issue(args: &IssueArgs) -> anyhow::Result<()> {
     if let Some(t) = &args.to {
         q.push(("to", t.clone()));
     }
-    let answer = get(&args.target.server, "/api/v1/forecast", &q)?;
-    match args.output.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
-        "csv" => {
-            println!("carrier,unit,start,p10,p50,p90");
-            for s in answer["series"].as_array().into_iter().flatten() {
-                for h in s["hours"].as_array().into_iter().flatten() {
-                    println!(
-                        "{},{},{},{},{},{}",
-                        text(&s["carrier"]),
-                        text(&s["unit"]),
-                        text(&h["start"]),
-                        h["p10"],
-                        h["p50"],
-                        h["p90"]
-                    );
-                }
-            }
-        }
-        _ => {
-            println!(
-                "{} {} · {} h from {} · model {} · {}",
-                text(&answer["target_kind"]),
-                text(&answer["target"]),
-                answer["horizon"],
-                text(&answer["history_to"]),
-                text(&answer["model_requested"]),
-                match answer["id"].as_str() {
-                    Some(id) => format!("stored as {id}"),
-                    None => "not stored".into(),
-                }
-            );
-            println!("method: {}", text(&answer["method"]));
-            println!("{}", weather_line(&answer["weather"]));
-            for n in answer["weather"]["notes"].as_array().into_iter().flatten() {
-                println!("  weather note: {}", text(n));
-            }
-            for s in answer["series"].as_array().into_iter().flatten() {
+    let text = get(&args.target.server, "/api/v1/forecast", &q)?;
+    if args.output == "json" {
+        return print_json("/api/v1/forecast", &text);
+    }
+    let answer: Forecast = parse("GET /api/v1/forecast", &text)?;
+    if args.output == "csv" {
+        println!("carrier,unit,start,p10,p50,p90");
+        for s in &answer.series {
+            for h in &s.hours {
                 println!(
-                    "\n{} [{}] model {}{}",
-                    text(&s["carrier"]),
-                    text(&s["unit"]),
-                    text(&s["model"]),
-                    s["settings"]
-                        .as_str()
-                        .map_or(String::new(), |x| format!(": {x}"))
+                    "{},{},{},{},{},{}",
+                    s.carrier,
+                    s.unit,
+                    h.start,
+                    h.p10.json(),
+                    h.p50.json(),
+                    h.p90.json()
                 );
-                for n in s["cleaning"]
-                    .as_array()
-                    .into_iter()
-                    .chain(s["notes"].as_array())
-                    .flatten()
-                {
-                    println!("  note: {}", text(n));
-                }
-                println!("  {:<27} {:>12} {:>12} {:>12}", "hour", "P10", "P50", "P90");
-                for h in s["hours"].as_array().into_iter().flatten() {
-                    println!(
-                        "  {:<27} {:>12.3} {:>12.3} {:>12.3}",
-                        text(&h["start"]),
-                        h["p10"].as_f64().unwrap_or(f64::NAN),
-                        h["p50"].as_f64().unwrap_or(f64::NAN),
-                        h["p90"].as_f64().unwrap_or(f64::NAN)
-                    );
-                }
-            }
-            for s in answer["skipped"].as_array().into_iter().flatten() {
-                println!("skipped {}: {}", text(&s["meter"]), text(&s["reason"]));
             }
         }
+        return Ok(());
+    }
+    println!(
+        "{} {} · {} h from {} · model {} · {}",
+        answer.target_kind,
+        answer.target,
+        answer.horizon,
+        answer.history_to,
+        answer.model_requested,
+        match &answer.id.0 {
+            Some(id) => format!("stored as {id}"),
+            None => "not stored".into(),
+        }
+    );
+    println!("method: {}", answer.method);
+    println!("{}", weather_line(answer.weather.0.as_ref()));
+    for n in answer.weather.0.iter().flat_map(|w| &w.notes) {
+        println!("  weather note: {n}");
+    }
+    for s in &answer.series {
+        println!(
+            "\n{} [{}] model {}{}",
+            s.carrier,
+            s.unit,
+            s.model,
+            s.settings
+                .0
+                .as_ref()
+                .map_or(String::new(), |x| format!(": {x}"))
+        );
+        for n in s.cleaning.iter().chain(&s.notes) {
+            println!("  note: {n}");
+        }
+        println!("  {:<27} {:>12} {:>12} {:>12}", "hour", "P10", "P50", "P90");
+        for h in &s.hours {
+            println!(
+                "  {:<27} {:>12.3} {:>12.3} {:>12.3}",
+                h.start, h.p10, h.p50, h.p90
+            );
+        }
+    }
+    for s in &answer.skipped {
+        println!("skipped {}: {}", s.meter, s.reason);
     }
     Ok(())
 }
@@ -282,32 +388,26 @@ pub fn list(args: &ListArgs) -> anyhow::Result<()> {
     if let Some(n) = &args.node {
         q.push(("node", n.clone()));
     }
-    let list = get(&args.server, "/api/v1/forecasts", &q)?;
+    let text = get(&args.server, "/api/v1/forecasts", &q)?;
     if args.output == "json" {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+        return print_json("/api/v1/forecasts", &text);
     }
+    let list: Vec<ForecastSummary> = parse("GET /api/v1/forecasts", &text)?;
     println!(
         "{:<10} {:<6} {:<24} {:<26} {:>4}  {:<21} models",
         "id", "kind", "target", "origin", "h", "issued"
     );
-    for f in list.as_array().into_iter().flatten() {
-        let models: Vec<&str> = f["models"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(text)
-            .collect();
+    for f in &list {
         println!(
             "{:<10} {:<6} {:<24} {:<26} {:>4}  {:<21} {} ({})",
-            text(&f["id"]),
-            text(&f["target_kind"]),
-            text(&f["target"]),
-            text(&f["origin"]),
-            f["horizon"],
-            text(&f["issued_at"]),
-            text(&f["model_requested"]),
-            models.join(", ")
+            f.id,
+            f.target_kind,
+            f.target,
+            f.origin,
+            f.horizon,
+            f.issued_at,
+            f.model_requested,
+            f.models.join(", ")
         );
     }
     Ok(())
@@ -315,70 +415,62 @@ pub fn list(args: &ListArgs) -> anyhow::Result<()> {
 
 /// `shulv forecast show`.
 pub fn show(args: &ShowArgs) -> anyhow::Result<()> {
-    let cmp = get(&args.server, &format!("/api/v1/forecasts/{}", args.id), &[])?;
-    match args.output.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&cmp)?),
-        "csv" => {
-            println!("carrier,unit,start,p10,p50,p90,actual");
-            for s in cmp["series"].as_array().into_iter().flatten() {
-                for h in s["hours"].as_array().into_iter().flatten() {
-                    println!(
-                        "{},{},{},{},{},{},{}",
-                        text(&s["carrier"]),
-                        text(&s["unit"]),
-                        text(&h["start"]),
-                        h["p10"],
-                        h["p50"],
-                        h["p90"],
-                        h["actual"]
-                            .as_f64()
-                            .map_or(String::new(), |a| a.to_string())
-                    );
-                }
+    let path = format!("/api/v1/forecasts/{}", args.id);
+    let text = get(&args.server, &path, &[])?;
+    if args.output == "json" {
+        return print_json(&path, &text);
+    }
+    let cmp: Comparison = parse(&format!("GET {path}"), &text)?;
+    if args.output == "csv" {
+        println!("carrier,unit,start,p10,p50,p90,actual");
+        for s in &cmp.series {
+            for h in &s.hours {
+                println!(
+                    "{},{},{},{},{},{},{}",
+                    s.carrier,
+                    s.unit,
+                    h.start,
+                    h.p10.json(),
+                    h.p50.json(),
+                    h.p90.json(),
+                    h.actual.0.map_or(String::new(), |a| a.to_string())
+                );
             }
         }
-        _ => {
-            let f = &cmp["forecast"];
+        return Ok(());
+    }
+    let f = &cmp.forecast;
+    println!(
+        "{} · {} {} · {} h from {} · issued {} by {} · model {}",
+        f.id,
+        f.target_kind,
+        f.target,
+        f.horizon,
+        f.origin,
+        f.issued_at,
+        cmp.issued_by,
+        f.model_requested
+    );
+    for s in &cmp.series {
+        let unit = &s.unit;
+        println!("\n{} [{unit}] model {}", s.carrier, s.model);
+        println!("  {}", scores_line(&s.scores, unit));
+        println!(
+            "  {:<27} {:>12} {:>12} {:>12} {:>12}",
+            "hour", "P10", "P50", "P90", "actual"
+        );
+        for h in &s.hours {
             println!(
-                "{} · {} {} · {} h from {} · issued {} by {} · model {}",
-                text(&f["id"]),
-                text(&f["target_kind"]),
-                text(&f["target"]),
-                f["horizon"],
-                text(&f["origin"]),
-                text(&f["issued_at"]),
-                text(&cmp["issued_by"]),
-                text(&f["model_requested"])
+                "  {:<27} {:>12.3} {:>12.3} {:>12.3} {:>12}",
+                h.start,
+                h.p10,
+                h.p50,
+                h.p90,
+                h.actual.0.map_or("—".into(), |a| format!("{a:.3}"))
             );
-            for s in cmp["series"].as_array().into_iter().flatten() {
-                let unit = text(&s["unit"]);
-                let scores: Scores = serde_json::from_value(s["scores"].clone())?;
-                println!(
-                    "\n{} [{unit}] model {}",
-                    text(&s["carrier"]),
-                    text(&s["model"])
-                );
-                println!("  {}", scores_line(&scores, unit));
-                println!(
-                    "  {:<27} {:>12} {:>12} {:>12} {:>12}",
-                    "hour", "P10", "P50", "P90", "actual"
-                );
-                for h in s["hours"].as_array().into_iter().flatten() {
-                    println!(
-                        "  {:<27} {:>12.3} {:>12.3} {:>12.3} {:>12}",
-                        text(&h["start"]),
-                        h["p10"].as_f64().unwrap_or(f64::NAN),
-                        h["p50"].as_f64().unwrap_or(f64::NAN),
-                        h["p90"].as_f64().unwrap_or(f64::NAN),
-                        h["actual"]
-                            .as_f64()
-                            .map_or("—".into(), |a| format!("{a:.3}"))
-                    );
-                }
-            }
-            println!("\nscoring: {}", text(&cmp["scoring"]));
         }
     }
+    println!("\nscoring: {}", cmp.scoring);
     Ok(())
 }
 
@@ -403,66 +495,61 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
     let mut origins = 0;
     let mut day = plan.from;
     let mut method = String::new();
-    let mut weather = Value::Null;
+    let mut weather: Option<WeatherUsed> = None;
     while day <= plan.to {
         let mut q = base.clone();
         q.push(("horizon", plan.horizon.to_string()));
         q.push(("model", plan.model.clone()));
         q.push(("to", day.to_string()));
         q.push(("store", "false".into()));
-        let f = get(&target.server, "/api/v1/forecast", &q)
+        let f: Forecast = get(&target.server, "/api/v1/forecast", &q)
+            .and_then(|text| parse("GET /api/v1/forecast", &text))
             .with_context(|| format!("forecast at origin {day}"))?;
-        method = text(&f["method"]).to_string();
-        weather = f["weather"].clone();
-        for s in f["series"].as_array().into_iter().flatten() {
-            let hours = s["hours"].as_array().cloned().unwrap_or_default();
-            let (Some(first), Some(last)) = (
-                hours.first().and_then(|h| h["ts"].as_i64()),
-                hours.last().and_then(|h| h["ts"].as_i64()),
-            ) else {
+        method = f.method;
+        weather = f.weather.0;
+        for s in &f.series {
+            let (Some(first), Some(last)) = (s.hours.first(), s.hours.last()) else {
                 continue;
             };
             let mut aq = vec![(base[0].0, base[0].1.clone())];
-            aq.push(("from", first.to_string()));
-            aq.push(("to", (last + 3_600_000).to_string()));
+            aq.push(("from", first.ts.to_string()));
+            aq.push(("to", (last.ts + 3_600_000).to_string()));
             aq.push(("bucket", "hour".into()));
             if is_node {
-                aq.push(("carrier", text(&s["carrier"]).to_string()));
+                aq.push(("carrier", s.carrier.clone()));
             }
-            let actual = get(&target.server, "/api/v1/query", &aq)
+            let actual: Observed = get(&target.server, "/api/v1/query", &aq)
+                .and_then(|text| parse("GET /api/v1/query", &text))
                 .with_context(|| format!("actuals after origin {day}"))?;
-            let (carrier, unit) = (text(&s["carrier"]), text(&s["unit"]));
-            let by_ts: std::collections::HashMap<i64, f64> = actual["series"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|a| text(&a["carrier"]) == carrier && text(&a["unit"]) == unit)
-                .flat_map(|a| a["points"].as_array().cloned().unwrap_or_default())
-                .filter(|p| p["count"].as_u64().unwrap_or(0) > 0)
-                .filter_map(|p| Some((p["ts"].as_i64()?, p["value"].as_f64()?)))
+            let (carrier, unit) = (&s.carrier, &s.unit);
+            let by_ts: std::collections::HashMap<i64, f64> = actual
+                .series
+                .iter()
+                .filter(|a| &a.carrier == carrier && &a.unit == unit)
+                .flat_map(|a| &a.points)
+                .filter(|p| p.count > 0)
+                .filter_map(|p| Some((p.ts, p.value.0?)))
                 .collect();
-            let i = match pooled.iter().position(|p| p.0 == carrier && p.1 == unit) {
+            let i = match pooled.iter().position(|p| &p.0 == carrier && &p.1 == unit) {
                 Some(i) => i,
                 None => {
-                    pooled.push((carrier.into(), unit.into(), Vec::new(), Vec::new(), 0));
+                    pooled.push((carrier.clone(), unit.clone(), Vec::new(), Vec::new(), 0));
                     pooled.len() - 1
                 }
             };
             let entry = &mut pooled[i];
             entry.4 += 1;
-            let model = text(&s["model"]).to_string();
-            if !entry.3.contains(&model) {
-                entry.3.push(model);
+            if !entry.3.contains(&s.model) {
+                entry.3.push(s.model.clone());
             }
-            for h in &hours {
-                let ts = h["ts"].as_i64().unwrap_or_default();
+            for h in &s.hours {
                 entry.2.push(ComparedHour {
-                    start: text(&h["start"]).into(),
-                    ts,
-                    p10: h["p10"].as_f64().unwrap_or(f64::NAN),
-                    p50: h["p50"].as_f64().unwrap_or(f64::NAN),
-                    p90: h["p90"].as_f64().unwrap_or(f64::NAN),
-                    actual: by_ts.get(&ts).copied(),
+                    start: h.start.clone(),
+                    ts: h.ts,
+                    p10: h.p10.0,
+                    p50: h.p50.0,
+                    p90: h.p90.0,
+                    actual: by_ts.get(&h.ts).copied(),
                 });
             }
         }
@@ -493,7 +580,7 @@ pub fn backtest(target: &StoredTarget, plan: &BacktestPlan) -> anyhow::Result<()
         base[0].0, base[0].1, plan.horizon, origins, plan.from, plan.to, plan.model
     );
     println!("method: {method}");
-    println!("{}", weather_line(&weather));
+    println!("{}", weather_line(weather.as_ref()));
     for (c, u, hours, models, n) in &pooled {
         println!(
             "{c} [{u}] ({n} origins, models {}): {}",
