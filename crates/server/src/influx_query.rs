@@ -4,6 +4,7 @@
 //! aggregates-only credential sees no meters. The mapping and the statements are
 //! [`shulv_influxdb`]'s; this file reads the parameters and picks the answer's format.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use shulv_auth::Principal;
 use shulv_influxdb::render::{self, Epoch};
 use shulv_influxdb::{Caller, StatementResult};
+use tokio::sync::Semaphore;
 
 use crate::access;
 use crate::error::{ApiError, ErrorBody};
@@ -22,6 +24,15 @@ use crate::AppState;
 
 /// Rows per document of a chunked answer when `chunk_size` is not given (InfluxDB's default).
 const DEFAULT_CHUNK_SIZE: usize = 10_000;
+
+/// The InfluxQL queries that run at once, one per core: a statement at its limits (5 M
+/// buckets, 1 M rows) holds hundreds of megabytes, so more queries wait their turn instead of
+/// holding memory together; a waiting request still ends at the request time limit.
+pub(crate) fn running() -> &'static Semaphore {
+    static RUNNING: OnceLock<Semaphore> = OnceLock::new();
+    RUNNING
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
 
 /// Parameters of `/query` (query string; for POST also a form body).
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -118,7 +129,12 @@ async fn answer(
         None => DEFAULT_CHUNK_SIZE,
     };
     let database = params.db;
+    let permit = running()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let results: Vec<StatementResult> = blocking(&state.platform, move |platform| {
+        let _permit = permit;
         let visible =
             |tree: &shulv_model::Tree, id: &str| access::node_in_scope(tree, &principal.scope, id);
         let query = shulv_influxdb::Query {

@@ -317,6 +317,27 @@ fn unscoped_readable(method: &Method, path: &str) -> bool {
     )
 }
 
+/// InfluxQL queries beyond one per core wait for a running one to end, instead of all holding
+/// memory together.
+#[tokio::test]
+async fn influxql_queries_beyond_the_cores_wait_their_turn() {
+    let f = Fixture::new();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut held = Vec::new();
+    for _ in 0..cores {
+        held.push(crate::influx_query::running().acquire().await.unwrap());
+    }
+    let uri = "/query?db=shulv&q=SHOW%20DATABASES";
+    let query = f.call(request(Method::GET, uri, Some(&f.admin), ""));
+    tokio::pin!(query);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut query).await;
+    assert!(waited.is_err(), "a query ran while every permit was held");
+    drop(held);
+    let (status, text) = query.await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains(r#""name":"databases""#), "{text}");
+}
+
 #[tokio::test]
 async fn every_route_has_a_rule_and_needs_a_credential() {
     let f = Fixture::new();
