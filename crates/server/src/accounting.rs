@@ -502,12 +502,10 @@ pub async fn add_factors(
             "factors.add",
             &format!("{kind:?}").to_lowercase(),
         );
-        let entry = match &result {
-            Ok(n) => entry.details(serde_json::json!({ "rows": n })),
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({ "error": e.to_string() })),
-        };
+        let details = result
+            .as_ref()
+            .map_or(serde_json::json!({}), |n| serde_json::json!({ "rows": n }));
+        let entry = entry.result(&result, details);
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })

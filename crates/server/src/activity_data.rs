@@ -67,12 +67,7 @@ pub async fn add(
             "activity_data.add",
             &principal.scope.to_string(),
         );
-        let entry = match &result {
-            Ok(_) => entry.details(serde_json::json!({ "ids": ids })),
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({ "ids": ids, "error": e.to_string() })),
-        };
+        let entry = entry.result(&result, serde_json::json!({ "ids": ids }));
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })
@@ -109,12 +104,7 @@ pub async fn delete(
         }
         let result = p.delete_activity_record(&id);
         let entry = audit_entry(&principal, &ip, "activity_data.delete", &id);
-        let entry = match &result {
-            Ok(_) => entry,
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({ "error": e.to_string() })),
-        };
+        let entry = entry.result(&result, serde_json::Value::Null);
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })

@@ -78,12 +78,7 @@ pub async fn register(
             "certificates.register",
             &principal.scope.to_string(),
         );
-        let entry = match &result {
-            Ok(_) => entry.details(serde_json::json!({ "ids": ids })),
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({ "ids": ids, "error": e.to_string() })),
-        };
+        let entry = entry.result(&result, serde_json::json!({ "ids": ids }));
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })
@@ -110,20 +105,29 @@ pub async fn retire(
         .map_err(|e: String| ApiError::bad_request(format!("period: {e}")))?;
     let access = state.access.clone();
     let cert = blocking(&state.platform, move |p| {
-        let owner = p.certificates().into_iter().find(|c| c.spec.id == id).map(|c| c.spec.owner);
+        let owner = p
+            .certificates()
+            .into_iter()
+            .find(|c| c.spec.id == id)
+            .map(|c| c.spec.owner);
         let visible = p.with_tree(|t| {
-            owner.as_deref().is_some_and(|o| access::node_in_scope(t, &principal.scope, o))
+            owner
+                .as_deref()
+                .is_some_and(|o| access::node_in_scope(t, &principal.scope, o))
                 && access::node_in_scope(t, &principal.scope, &req.entity)
         });
         if !visible {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, format!("certificate '{id}' or node '{}' not found", req.entity)));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("certificate '{id}' or node '{}' not found", req.entity),
+            ));
         }
         let result = p.retire_certificate(&id, &req.entity, period, &principal.actor());
         let entry = audit_entry(&principal, &ip, "certificates.retire", &id);
-        let entry = match &result {
-            Ok(_) => entry.details(serde_json::json!({ "entity": req.entity, "period": req.period })),
-            Err(e) => entry.outcome("failed").details(serde_json::json!({ "entity": req.entity, "period": req.period, "error": e.to_string() })),
-        };
+        let entry = entry.result(
+            &result,
+            serde_json::json!({ "entity": req.entity, "period": req.period }),
+        );
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })

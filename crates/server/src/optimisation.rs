@@ -141,12 +141,11 @@ pub async fn add_tariff(
     let added = blocking(&state.platform, move |p| {
         let result = p.add_tariff(&text);
         let entry = audit_entry(&principal, &ip, "tariffs.add", "tariff");
-        let entry = match &result {
-            Ok(t) => entry.details(serde_json::json!({ "id": t.id, "version": t.version })),
-            Err(e) => entry
-                .outcome("failed")
-                .details(serde_json::json!({ "error": e.to_string() })),
-        };
+        let details = result.as_ref().map_or(
+            serde_json::json!({}),
+            |t| serde_json::json!({ "id": t.id, "version": t.version }),
+        );
+        let entry = entry.result(&result, details);
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })

@@ -77,14 +77,11 @@ pub async fn post_registry(
         let target = principal.scope.to_string();
         let result = p.apply_registry(file);
         let entry = audit_entry(&principal, &ip, "registry.apply", &target);
-        let entry = match &result {
-            Ok(added) => entry.details(serde_json::json!({
-                "nodes": node_ids, "meters": meter_ids, "added_meters": added,
-            })),
-            Err(e) => entry.outcome("failed").details(serde_json::json!({
-                "nodes": node_ids, "meters": meter_ids, "error": e.to_string(),
-            })),
-        };
+        let mut details = serde_json::json!({ "nodes": node_ids, "meters": meter_ids });
+        if let Ok(added) = &result {
+            details["added_meters"] = serde_json::json!(added);
+        }
+        let entry = entry.result(&result, details);
         access.audit.record(&entry).map_err(audit_failed)?;
         let added_meters = result?;
         let (meters, nodes) = p.with_tree(|t| {
@@ -141,14 +138,10 @@ pub async fn post_replacement(
         }
         let result = p.add_replacement(&id, record);
         let entry = audit_entry(&principal, &ip, "meter.replacement", &id);
-        let entry = match &result {
-            Ok(()) => entry.details(serde_json::json!({
-                "at": record.at, "old_final": record.old_final, "new_initial": record.new_initial,
-            })),
-            Err(e) => entry.outcome("failed").details(serde_json::json!({
-                "at": record.at, "error": e.to_string(),
-            })),
-        };
+        let details = serde_json::json!({
+            "at": record.at, "old_final": record.old_final, "new_initial": record.new_initial,
+        });
+        let entry = entry.result(&result, details);
         access.audit.record(&entry).map_err(audit_failed)?;
         Ok(result?)
     })

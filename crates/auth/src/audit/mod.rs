@@ -151,6 +151,27 @@ impl AuditEntry {
         self.details = details;
         self
     }
+
+    /// Records how an operation ended: `details` (an object, or null for none) when it
+    /// succeeded; outcome `failed`, with its `error` added to `details`, when it did not.
+    pub fn result<T, E: std::fmt::Display>(
+        self,
+        result: &Result<T, E>,
+        details: serde_json::Value,
+    ) -> Self {
+        match result {
+            Ok(_) if details.is_null() => self,
+            Ok(_) => self.details(details),
+            Err(e) => {
+                let mut fields = match details {
+                    serde_json::Value::Object(fields) => fields,
+                    _ => serde_json::Map::new(),
+                };
+                fields.insert("error".into(), e.to_string().into());
+                self.outcome("failed").details(fields.into())
+            }
+        }
+    }
 }
 
 /// Which entries to read.
@@ -337,6 +358,26 @@ impl Drop for AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_entry_records_how_an_operation_ended() {
+        let entry = || AuditEntry::now("token:t", "tariffs.add", "tariff");
+        let ok: Result<u32, String> = Ok(3);
+        let done = entry().result(&ok, serde_json::json!({ "rows": 3 }));
+        assert_eq!(
+            (done.outcome.as_str(), done.details["rows"].as_u64()),
+            ("ok", Some(3))
+        );
+        let quiet = entry().result(&ok, serde_json::Value::Null);
+        assert!(quiet.details.is_null());
+        let failed: Result<u32, String> = Err("bad line 2".into());
+        let entry = entry().result(&failed, serde_json::json!({ "ids": ["a"] }));
+        assert_eq!(entry.outcome, "failed");
+        assert_eq!(
+            entry.details,
+            serde_json::json!({ "ids": ["a"], "error": "bad line 2" })
+        );
+    }
 
     #[test]
     fn append_read_filter_and_survive_torn_lines() {
