@@ -64,15 +64,16 @@ impl Members {
     }
 }
 
-/// Accumulates the points of every group's series in `[from, to)` into `buckets`: from hour
-/// rollups over the whole hours of the range when `need` allows it and the buckets are whole
-/// hours, from raw points otherwise (and for the range's partial hours).
+/// Accumulates the points of every group's series in `[from, to)` into `buckets` (whose starts
+/// over the range are `starts`): from hour rollups over the whole hours of the range when `need`
+/// allows it and the buckets are whole hours, from raw points otherwise (and for the range's
+/// partial hours).
 pub fn aggregate(
     store: &Store,
     groups: &[Vec<&SeriesRef>],
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
     buckets: &Buckets,
+    starts: &[i64],
     need: Need,
 ) -> Result<Vec<BucketAccs>, String> {
     let members = Members::new(groups);
@@ -80,7 +81,7 @@ pub fn aggregate(
         Buckets::Whole { .. } => Some(1),
         Buckets::Every { interval, .. } => buckets.fixed_offset(from, to).then_some(interval),
     };
-    let mut out = BucketAccs::for_groups(groups.len(), &buckets.starts(from, to), width);
+    let mut out = BucketAccs::for_groups(groups.len(), starts, width);
     let keep = need == Need::Values;
     if keep {
         let estimate: i64 = groups

@@ -236,11 +236,19 @@ impl Output<'_> {
             need = need.max(Need::First);
         }
         let members: Vec<Vec<&SeriesRef>> = groups.iter().map(|g| g.1.clone()).collect();
-        let accs = fetch::aggregate(platform.store(), &members, from, to, buckets, need)?;
+        let starts = buckets.starts(from, to);
+        let accs = fetch::aggregate(
+            platform.store(),
+            &members,
+            (from, to),
+            buckets,
+            &starts,
+            need,
+        )?;
         Ok(groups
             .iter()
             .zip(accs)
-            .filter_map(|((key, _), accs)| self.aggregate_series(key, &accs, buckets, from, to))
+            .filter_map(|((key, _), accs)| self.aggregate_series(key, &accs, buckets, &starts))
             .collect())
     }
 
@@ -305,14 +313,13 @@ impl Output<'_> {
         key: &GroupKey,
         accs: &BucketAccs,
         buckets: &Buckets,
-        from: i64,
-        to: i64,
+        all_starts: &[i64],
     ) -> Option<Series> {
         if accs.is_empty() {
             return None;
         }
         let fields = self.fields;
-        let mut starts = buckets.starts(from, to);
+        let mut starts = all_starts.to_vec();
         if self.select.fill == Fill::None {
             starts.retain(|&s| accs.get(s).is_some_and(|a| a.count > 0));
         }
